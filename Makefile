@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make demo` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: demo test install lint format migrate seed serve bench clean
+
+install: $(STAMP) node_modules/.stamp
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.stamp
+
+# Fresh machine to a running demo on SQLite with the in-memory channel layer.
+demo: install
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
+	@echo "Serving http://127.0.0.1:8000 (Ctrl-C to stop)"
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m daphne -b 127.0.0.1 -p 8000 config.asgi:application
+
+# The whole suite on PostgreSQL and Redis, browser tests included, plus ruff.
+test: install
+	.ci/ensure-services
+	.ci/ensure-chromium
+	$(VENV)/bin/ruff check .
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	.ci/ensure-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache

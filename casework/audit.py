@@ -1,0 +1,197 @@
+"""Writing and verifying the hash-chained access log."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from casework.middleware import current_request_context
+from casework.models import AccessLog, Membership
+
+GENESIS = "0" * 64
+
+# The fields a row's hash covers, in order; changing this list breaks every existing chain.
+HASHED_FIELDS = (
+    "day",
+    "seq",
+    "at",
+    "request_id",
+    "actor_id",
+    "actor_username",
+    "organization_id",
+    "role",
+    "auth_strength",
+    "ip",
+    "action",
+    "object_type",
+    "object_id",
+    "person_ids",
+    "basis",
+    "basis_ref",
+    "reason",
+    "outcome",
+    "path",
+)
+
+
+class AccessLogUnavailable(Exception):
+    """The access log could not be written, so the access it records must not happen."""
+
+
+def canonical_row(row: AccessLog) -> str:
+    """Return the row's hashed fields as canonical JSON."""
+    values = {}
+    for name in HASHED_FIELDS:
+        value = getattr(row, name)
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat(timespec="microseconds")
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif name == "person_ids":
+            value = sorted({int(pid) for pid in value or []})
+        values[name] = value
+    return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def row_hash(prev_hash: str, row: AccessLog) -> str:
+    """Return SHA-256(prev_hash ‖ canonical row) as hex."""
+    return hashlib.sha256((prev_hash + canonical_row(row)).encode()).hexdigest()
+
+
+def _lock_day(day: date) -> None:
+    """Serialise writers of one day's chain (PostgreSQL advisory lock for this transaction)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Key space 0x4A53 ("JS") keeps our locks apart from other advisory-lock users.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4A53, day.toordinal()])
+
+
+@dataclass
+class Actor:
+    """Who acts, as the log records it."""
+
+    user: object | None
+    organization_id: int | None
+    role: str
+    auth_strength: str
+
+
+def describe_actor(user, *, auth_strength: str | None = None) -> Actor:
+    """Return the acting user with their primary active membership and authentication strength."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Actor(None, None, "", AccessLog.AuthStrength.NONE)
+    membership = (
+        Membership.objects.filter(user=user, is_active=True).order_by("id").only("organization_id", "role").first()
+    )
+    strength = auth_strength
+    if strength is None:
+        verified = getattr(user, "is_verified", None)
+        strength = (
+            AccessLog.AuthStrength.SECOND_FACTOR
+            if callable(verified) and verified()
+            else AccessLog.AuthStrength.PASSWORD
+        )
+    return Actor(
+        user,
+        membership.organization_id if membership else None,
+        membership.role if membership else "",
+        strength,
+    )
+
+
+def log_access(
+    *,
+    actor,
+    action: str,
+    object_type: str = "",
+    object_id: object = "",
+    person_ids: Iterable[int] = (),
+    basis: str = AccessLog.Basis.NONE,
+    basis_ref: object = "",
+    reason: str = "",
+    outcome: str = AccessLog.Outcome.ALLOWED,
+    organization_id: int | None = None,
+    role: str | None = None,
+    auth_strength: str | None = None,
+) -> AccessLog:
+    """Append one row to today's chain, in the caller's transaction; raise AccessLogUnavailable on failure."""
+    who = describe_actor(actor, auth_strength=auth_strength)
+    context = current_request_context()
+    now = timezone.now()
+    row = AccessLog(
+        at=now,
+        day=timezone.localdate(now),
+        request_id=context.request_id if context else "",
+        actor=who.user,
+        actor_username=getattr(who.user, "username", "") or "",
+        organization_id=organization_id if organization_id is not None else who.organization_id,
+        role=role if role is not None else who.role,
+        auth_strength=who.auth_strength,
+        ip=context.ip if context else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        person_ids=sorted({int(pid) for pid in person_ids if pid is not None}),
+        basis=basis,
+        basis_ref=str(basis_ref),
+        reason=reason[:500],
+        outcome=outcome,
+        path=context.path if context else "",
+    )
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                _lock_day(row.day)
+                last = AccessLog.objects.filter(day=row.day).order_by("-seq").values("seq", "hash").first()
+                row.seq = last["seq"] + 1 if last else 1
+                row.prev_hash = last["hash"] if last else GENESIS
+                row.hash = row_hash(row.prev_hash, row)
+                row.save(force_insert=True)
+            return row
+        except IntegrityError:
+            # Only SQLite lacks the advisory lock; a racing writer took our seq, so try again.
+            row.pk = None
+            if attempt == 2:
+                raise AccessLogUnavailable("access log chain is contended") from None
+        except Exception as exc:
+            raise AccessLogUnavailable(str(exc)) from exc
+    raise AccessLogUnavailable("unreachable")
+
+
+@dataclass
+class ChainProblem:
+    """The first row where a day's chain does not verify."""
+
+    day: date
+    seq: int
+    row_id: int | None
+    message: str
+
+
+def verify_day(day: date) -> tuple[int, ChainProblem | None]:
+    """Walk one day's chain; return the number of rows checked and the first problem, if any."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    for row in AccessLog.objects.filter(day=day).order_by("seq").iterator(chunk_size=5000):
+        if row.seq != expected_seq:
+            return checked, ChainProblem(
+                day, expected_seq, row.id, f"連番 {expected_seq} の行がありません（削除の疑い）"
+            )
+        if row.prev_hash != prev:
+            return checked, ChainProblem(day, row.seq, row.id, "直前のハッシュが一致しません")
+        if row_hash(prev, row) != row.hash:
+            return checked, ChainProblem(day, row.seq, row.id, "行の内容がハッシュと一致しません（改ざんの疑い）")
+        prev = row.hash
+        expected_seq += 1
+        checked += 1
+    return checked, None
+
+
+def day_head(day: date) -> AccessLog | None:
+    """Return the last row of a day's chain."""
+    return AccessLog.objects.filter(day=day).order_by("-seq").first()

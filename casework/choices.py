@@ -1,0 +1,28 @@
+"""Choices shared across the casework kernel and the apps above it."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Domain(models.TextChoices):
+    """分野: the attribute-based welfare fields a case can cross."""
+
+    ELDERLY = "elderly", _("高齢")
+    DISABILITY = "disability", _("障害")
+    CHILD = "child", _("子ども")
+    POVERTY = "poverty", _("生活困窮")
+    OTHER = "other", _("その他（制度の狭間）")
+
+
+class Role(models.TextChoices):
+    """A member's role in an organization: it decides which screens and actions exist."""
+
+    CASEWORKER = "caseworker", _("相談支援員")
+    SUPERVISOR = "supervisor", _("スーパーバイザー（管理者）")
+    PLACE_STAFF = "place_staff", _("居場所スタッフ")
+    AUDITOR = "auditor", _("監査担当")
+    ADMINISTRATOR = "administrator", _("システム管理者")
+
+    @property
+    def works_cases(self) -> bool:
+        return self in {Role.CASEWORKER, Role.SUPERVISOR}

@@ -1,0 +1,10 @@
+"""Template context shared by every page."""
+
+from casework.selectors import viewer_for
+
+
+def navigation(request) -> dict:
+    """Give templates the viewer, so the navigation shows each role what it may use."""
+    if not hasattr(request, "user"):
+        return {}
+    return {"viewer": viewer_for(request)}

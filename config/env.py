@@ -1,0 +1,97 @@
+"""Strict readers for settings taken from the environment."""
+
+import os
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """Return the variable as text, or the default when unset or empty."""
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return the variable as a boolean; anything but a known word stops start-up."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Return the variable as an integer within bounds; a bad value stops start-up."""
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        raise ImproperlyConfigured(f"{name} must be {bounds}, got {number}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """Return a comma-separated variable as a list of non-empty items."""
+    value = _raw(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def database_from_env(name: str, *, sqlite_path: str) -> dict:
+    """Return the Django DATABASES entry for the URL in the variable, or SQLite when unset."""
+    url = _raw(name)
+    if url is None:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path}
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "sqlite"}:
+        raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL, got scheme {parts.scheme!r}")
+    try:
+        if parts.scheme != "sqlite":
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+            if not parts.path.strip("/"):
+                raise ValueError("no database name")
+        config = dj_database_url.parse(url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg's pool keeps connections warm; Django requires CONN_MAX_AGE 0 with it.
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 10, "timeout": 10}
+    return config
+
+
+def redis_from_env(name: str) -> str | None:
+    """Return a validated redis:// URL from the variable, or None when unset."""
+    url = _raw(name)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a malformed port: {url!r}") from None
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must look like redis://host:6379/0, got {url!r}")
+    del port
+    return url

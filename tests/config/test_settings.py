@@ -1,0 +1,113 @@
+"""Settings come from the environment, strictly; production configuration passes check --deploy."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import database_from_env, env_bool, env_int, redis_from_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    """Run code in a fresh interpreter with only the given settings variables."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "HTTPS"}}
+    clean.update(env)
+    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def test_without_configuration_it_runs_on_sqlite_and_the_in_memory_layer(tmp_path):
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE']); print(s.CHANNEL_LAYERS['default']['BACKEND'])",
+        DATA_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer"]
+
+
+def test_database_url_switches_to_postgresql_with_the_pool_and_redis_url_to_channels_redis(tmp_path):
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings as s;"
+        "d = s.DATABASES['default']; print(d['ENGINE'], d['NAME'], 'pool' in d['OPTIONS']);"
+        "print(s.CHANNEL_LAYERS['default']['BACKEND'])",
+        DATA_DIR=str(tmp_path),
+        DATABASE_URL="postgres://u:p@db.example:5432/city",
+        REDIS_URL="redis://cache.example:6379/1",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "django.db.backends.postgresql city True"
+    assert lines[1] == "channels_redis.core.RedisChannelLayer"
+
+
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("DATABASE_URL", "mysql://u@h/db"),
+        ("DATABASE_URL", "postgres://u@h:notaport/db"),
+        ("DATABASE_URL", "postgres://u@h:5432/"),
+        ("DATABASE_URL", "not a url"),
+        ("REDIS_URL", "http://cache:6379"),
+        ("REDIS_URL", "redis://cache:port/0"),
+        ("REDIS_URL", "redis://"),
+        ("DEBUG", "maybe"),
+        ("SESSION_IDLE_MINUTES", "thirty"),
+        ("BREAK_GLASS_MINUTES", "0"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+    ],
+)
+def test_a_malformed_value_stops_start_up_naming_the_variable(tmp_path, variable, value):
+    result = run_python("import django; django.setup()", DATA_DIR=str(tmp_path), **{variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+
+
+def test_strict_readers_reject_and_accept(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "yes")
+    assert env_bool("X_BOOL", False) is True
+    monkeypatch.setenv("X_BOOL", "nah")
+    with pytest.raises(ImproperlyConfigured, match="X_BOOL"):
+        env_bool("X_BOOL", False)
+    monkeypatch.setenv("X_INT", "12")
+    assert env_int("X_INT", 1) == 12
+    monkeypatch.setenv("X_DB", "postgresql://a@b/c")
+    assert database_from_env("X_DB", sqlite_path="x")["NAME"] == "c"
+    monkeypatch.setenv("X_REDIS", "rediss://r.example:6380/0")
+    assert redis_from_env("X_REDIS") == "rediss://r.example:6380/0"
+
+
+def test_production_configuration_passes_check_deploy(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in {"DEBUG"}},
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATA_DIR": str(tmp_path),
+            "DEBUG": "false",
+            "HTTPS": "true",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "ALLOWED_HOSTS": "fukushi.city.example.jp",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_embedded_demo_keeps_its_secret_key_out_of_the_repository(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings as s; print(len(s.SECRET_KEY))"
+    first = run_python(code, DATA_DIR=str(tmp_path))
+    second = run_python(code, DATA_DIR=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "secret_key").exists()
+    assert int(first.stdout) >= 50 and first.stdout == second.stdout

@@ -1,0 +1,156 @@
+"""Shared fixtures: the real database and Redis, personas, and a logged-in client per persona."""
+
+import os
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+
+from casework.choices import Domain, Role
+from casework.models import Organization
+from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_configure(config):
+    """Refuse to run anywhere but PostgreSQL and Redis: no silent fall-back to SQLite."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        pytest.exit("DATABASE_URL must point at PostgreSQL for the tests (run them with `make test`).", returncode=2)
+    if not redis_url.startswith(("redis://", "rediss://")):
+        pytest.exit("REDIS_URL must point at Redis for the tests (run them with `make test`).", returncode=2)
+    if not _reachable(database_url, 5432):
+        pytest.exit(f"PostgreSQL does not answer at {urlsplit(database_url).netloc}.", returncode=2)
+    if not _reachable(redis_url, 6379):
+        pytest.exit(f"Redis does not answer at {urlsplit(redis_url).netloc}.", returncode=2)
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    return [f"database: {db['ENGINE']} {db.get('HOST')}:{db.get('PORT')}", f"channel layer: {layer}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_test_flush_of_the_access_log():
+    """Let Django's flush between transactional tests truncate the append-only access log.
+
+    Only the flush is exempt (its triggers are switched off inside the flush's own transaction);
+    the tests that prove the log refuses TRUNCATE run their own statement.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        sql = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        if sql and "casework_accesslog" in tables:
+            return [
+                "ALTER TABLE casework_accesslog DISABLE TRIGGER USER",
+                *sql,
+                "ALTER TABLE casework_accesslog ENABLE TRIGGER USER",
+            ]
+        return sql
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's chromium; Playwright never downloads a browser here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    }
+
+
+@dataclass
+class Personas:
+    """The people every view is tried with (see ARCHITECTURE.md)."""
+
+    window_a: Organization
+    window_b: Organization
+    coordinator_org: Organization
+    municipal: Organization
+    place_operator: Organization
+    caseworker_a: object
+    caseworker_b: object
+    supervisor_a: object
+    coordinator: object
+    place_staff: object
+    chair: object
+    auditor: object
+    administrator: object
+    deactivated: object
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    window_a = OrganizationFactory(
+        name="地域包括支援センター東", kind=Organization.Kind.WINDOW, domains=[Domain.ELDERLY]
+    )
+    window_b = OrganizationFactory(
+        name="障害者相談支援センター西", kind=Organization.Kind.WINDOW, domains=[Domain.DISABILITY]
+    )
+    coordinator_org = OrganizationFactory(
+        name="社会福祉協議会 多機関協働", kind=Organization.Kind.COORDINATOR, domains=[]
+    )
+    municipal = OrganizationFactory(name="市 福祉総合相談課", kind=Organization.Kind.MUNICIPAL, domains=[])
+    place_operator = OrganizationFactory(name="NPO法人 みんなの食堂", kind=Organization.Kind.PLACE_OPERATOR, domains=[])
+
+    def member(username, org, role, **names):
+        return MembershipFactory(user=UserFactory(username=username, **names), organization=org, role=role).user
+
+    deactivated = member("deactivated", window_a, Role.CASEWORKER, last_name="退職", first_name="済")
+    deactivated.is_active = False
+    deactivated.save()
+    return Personas(
+        window_a=window_a,
+        window_b=window_b,
+        coordinator_org=coordinator_org,
+        municipal=municipal,
+        place_operator=place_operator,
+        caseworker_a=member("cw_a", window_a, Role.CASEWORKER, last_name="佐藤", first_name="一郎"),
+        caseworker_b=member("cw_b", window_b, Role.CASEWORKER, last_name="鈴木", first_name="二郎"),
+        supervisor_a=member("sv_a", window_a, Role.SUPERVISOR, last_name="髙橋", first_name="三郎"),
+        coordinator=member("coord", coordinator_org, Role.CASEWORKER, last_name="田中", first_name="四郎"),
+        place_staff=member("place", place_operator, Role.PLACE_STAFF, last_name="伊藤", first_name="五月"),
+        chair=member("chair", municipal, Role.CASEWORKER, last_name="渡邊", first_name="六子"),
+        auditor=member("auditor", municipal, Role.AUDITOR, last_name="山本", first_name="七海"),
+        administrator=member("admin", municipal, Role.ADMINISTRATOR, last_name="中村", first_name="八郎"),
+        deactivated=deactivated,
+    )
+
+
+@pytest.fixture
+def login():
+    """Return a function giving a test client signed in as the user (None: anonymous)."""
+
+    def _login(user) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD

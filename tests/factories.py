@@ -1,0 +1,46 @@
+"""factory_boy factories whose related objects stay consistent."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from casework.choices import Domain, Role
+from casework.models import Membership, Organization
+
+PASSWORD = "correct-horse-battery-9"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    last_name = "山田"
+    first_name = factory.Sequence(lambda n: f"花子{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.jp")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"相談窓口{n}")
+    kind = Organization.Kind.WINDOW
+    domains = factory.LazyFunction(lambda: [Domain.ELDERLY])
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    role = Role.CASEWORKER
