@@ -177,7 +177,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "private"  # uploaded files are served only through permission-checked views
-MEDIA_URL = None
+MEDIA_URL = "/_private/"  # nothing serves this prefix; files go through permission-checked views
 
 # Content Security Policy: no inline scripts and no eval anywhere (htmx is configured for that).
 CONTENT_SECURITY_POLICY = {

@@ -2,6 +2,10 @@
 
 import os
 import socket
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls made by
+# the test itself are still synchronous, so allow them (tests only).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
