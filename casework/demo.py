@@ -66,3 +66,14 @@ def describe_logins() -> list[tuple[str, str, str]]:
     """Return (username, organization, role) for every demo login."""
     names = {key: name for key, name, _kind, _domains in ORGANIZATIONS}
     return [(u, names[org], str(Role(role).label)) for u, _l, _f, org, role, _t in USERS]
+
+
+# A fixed, published TOTP key: for the demo's auditor and administrator only, never real accounts.
+DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+
+
+def demo_second_factor(user) -> None:
+    """Give a demo user a confirmed TOTP device with the published demo key (idempotent)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.get_or_create(user=user, name="demo", defaults={"key": DEMO_TOTP_KEY, "confirmed": True})

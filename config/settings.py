@@ -37,6 +37,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, maximum=10)
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1, maximum=24 * 60)
 ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 5 * 365, minimum=1)
+# Auditors and administrators always need a second factor (TOTP); with this on, everyone does.
+SECOND_FACTOR_FOR_ALL = env_bool("SECOND_FACTOR_FOR_ALL", HTTPS)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "重層的支援ケース管理")
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 120, minimum=1, maximum=24 * 60)
 
 INSTALLED_APPS = [
@@ -49,6 +52,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "guardian",
     "axes",
     "pgtrigger",
@@ -73,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "casework.security.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -28,6 +28,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("account/", include("casework.account_urls")),
     path("admin/", admin.site.urls),
     path("", include("casework.urls")),
     path("places/", include("places.urls")),

@@ -11,9 +11,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.choices import Domain, Role
 from casework.models import Organization
+from casework.security import second_factor_required
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 
@@ -144,12 +147,22 @@ def personas(db) -> Personas:
 
 @pytest.fixture
 def login():
-    """Return a function giving a test client signed in as the user (None: anonymous)."""
+    """Return a function giving a test client signed in as the user (None: anonymous).
 
-    def _login(user) -> Client:
+    Users whose role needs a second factor are signed in fully unless second_factor=False,
+    which leaves the session half-signed-in (password done, code pending).
+    """
+
+    def _login(user, *, second_factor: bool = True) -> Client:
         client = Client()
         if user is not None:
             client.force_login(user)
+            if second_factor and second_factor_required(user):
+                # Sign in fully: the session carries a verified TOTP device, as after a real code.
+                device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+                session = client.session
+                session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+                session.save()
         return client
 
     return _login

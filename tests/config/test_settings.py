@@ -89,7 +89,7 @@ def test_production_configuration_passes_check_deploy(tmp_path):
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env={
-            **{k: v for k, v in os.environ.items() if k not in {"DEBUG"}},
+            **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}},
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATA_DIR": str(tmp_path),
             "DEBUG": "false",

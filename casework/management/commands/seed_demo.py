@@ -5,6 +5,8 @@ import importlib
 from django.core.management.base import BaseCommand
 
 from casework import demo
+from casework.demo import demo_second_factor
+from casework.security import second_factor_required
 
 # Apps seed in dependency order; each may provide `<app>.demo.seed(stdout, base)`.
 LATER_APPS = ["places", "referrals", "meetings"]
@@ -23,7 +25,14 @@ class Command(BaseCommand):
                     raise
                 continue
             module.seed(self.stdout, base)
+        demo_users = [u for u in base["users"].values() if second_factor_required(u)]
+        for user in demo_users:
+            demo_second_factor(user)
         self.stdout.write(self.style.SUCCESS("デモデータを用意しました。ログイン情報（パスワードはすべて共通）:"))
         self.stdout.write(f"  パスワード: {demo.DEMO_PASSWORD}")
         for username, organization, role in demo.describe_logins():
             self.stdout.write(f"  {username:<18} {role:<14} {organization}")
+        if demo_users:
+            self.stdout.write("二要素認証が必要な利用者（監査担当・システム管理者）の確認コードは次で表示できます:")
+            for user in demo_users:
+                self.stdout.write(f"  .venv/bin/python manage.py demo_otp_code {user.username}")

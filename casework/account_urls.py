@@ -1,0 +1,8 @@
+from django.urls import path
+
+from casework import account_views
+
+urlpatterns = [
+    path("2fa/verify/", account_views.second_factor_verify, name="second_factor_verify"),
+    path("2fa/setup/", account_views.second_factor_setup, name="second_factor_setup"),
+]
