@@ -7,4 +7,4 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("ケース管理")
 
     def ready(self):
-        from casework import signals  # noqa: F401 - connects the membership/group sync
+        from casework import sessions, signals  # noqa: F401 - connects session and group handlers

@@ -2,12 +2,11 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.utils import timezone
 
 from casework.choices import Role
 from casework.models import Membership, Organization
+from casework.sessions import user_end_sessions
 
 User = get_user_model()
 
@@ -73,13 +72,5 @@ def membership_end(*, membership: Membership) -> None:
     membership.is_active = False
     membership.save(update_fields=["is_active"])
     user_sync_groups(user=membership.user)
-
-
-def user_end_sessions(*, user) -> int:
-    """Delete every session of the user; return how many were ended."""
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
-            ended += 1
-    return ended
+    # Whatever the user had open through this organization must stop now, not at the next click.
+    user_end_sessions(user=membership.user)

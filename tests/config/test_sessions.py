@@ -1,0 +1,45 @@
+"""Session lifetime and ending an account's sessions."""
+
+import time
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from casework.services import membership_end
+from casework.sessions import SESSION_STARTED_KEY
+
+
+@pytest.mark.django_db
+@override_settings(SESSION_ABSOLUTE_HOURS=1)
+def test_a_session_older_than_the_absolute_limit_is_signed_out(personas, password):
+    client = Client()
+    client.post(reverse("login"), {"username": "cw_a", "password": password})
+    assert client.get("/").status_code == 200
+    session = client.session
+    session[SESSION_STARTED_KEY] = int(time.time()) - 3601
+    session.save()
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_deactivating_a_user_ends_their_sessions(personas, login):
+    from django.contrib.sessions.models import Session
+
+    login(personas.caseworker_a)
+    login(personas.caseworker_b)
+    assert Session.objects.count() == 2
+    personas.caseworker_a.is_active = False
+    personas.caseworker_a.save()
+    remaining = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
+    assert remaining == [str(personas.caseworker_b.pk)]
+
+
+@pytest.mark.django_db
+def test_ending_a_membership_ends_the_users_sessions(personas, login):
+    client = login(personas.caseworker_a)
+    membership = personas.caseworker_a.memberships.get()
+    membership_end(membership=membership)
+    assert client.get("/").status_code == 302
