@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from casework.choices import Domain
 from casework.models import AccessLog, Membership, Organization
+from casework.sessions import user_end_sessions
 
 
 class OrganizationForm(forms.ModelForm):
@@ -56,3 +59,19 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class StaffUserAdmin(UserAdmin):
+    """Django's user admin plus ending a user's sessions and open WebSockets."""
+
+    actions = ["end_sessions"]
+    list_display = ["username", "last_name", "first_name", "is_active", "last_login"]
+
+    @admin.action(description=_("選択した利用者のセッションを終了する（強制ログアウト）"))
+    def end_sessions(self, request, queryset):
+        ended = sum(user_end_sessions(user=user) for user in queryset)
+        self.message_user(request, _("%(count)d 件のセッションを終了しました。") % {"count": ended})
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)

@@ -43,3 +43,15 @@ def test_ending_a_membership_ends_the_users_sessions(personas, login):
     membership = personas.caseworker_a.memberships.get()
     membership_end(membership=membership)
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_an_administrator_ends_a_users_sessions_from_the_admin(personas, login):
+    victim = login(personas.caseworker_a)
+    admin_client = login(personas.administrator)
+    response = admin_client.post(
+        "/admin/auth/user/",
+        {"action": "end_sessions", "_selected_action": [personas.caseworker_a.pk]},
+    )
+    assert response.status_code == 302
+    assert victim.get("/").status_code == 302
