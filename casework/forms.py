@@ -196,16 +196,27 @@ class IntakeForm(CleanTextForm):
     main_category = forms.ChoiceField(label=_("主な相談内容"), choices=ConsultationCategory.choices)
     categories = checkbox_choices(ConsultationCategory.choices, label=_("その他の相談内容"), required=False)
     intake_route = forms.ChoiceField(label=_("相談経路"), choices=IntakeRoute.choices)
-    lead_organization = forms.ModelChoiceField(label=_("主担当機関"), queryset=Organization.objects.none())
+    lead_organization = forms.ModelChoiceField(
+        label=_("主担当機関"), queryset=Organization.objects.none(), required=False
+    )
     opened_on = WarekiDateField(label=_("受付日"))
     summary = forms.CharField(label=_("主訴"), widget=forms.Textarea, required=False, max_length=5000)
 
     def __init__(self, *args, organizations=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.organizations = list(organizations)
         self.fields["lead_organization"].queryset = Organization.objects.filter(pk__in=[o.pk for o in organizations])
-        if len(organizations) == 1:
-            self.fields["lead_organization"].initial = organizations[0].pk
+        if len(self.organizations) == 1:
+            self.fields["lead_organization"].initial = self.organizations[0].pk
         self.fields["opened_on"].initial = timezone.localdate()
+
+    def clean_lead_organization(self):
+        org = self.cleaned_data.get("lead_organization")
+        if org is None and len(self.organizations) == 1:
+            return self.organizations[0]
+        if org is None:
+            raise ValidationError(_("主担当機関を選んでください。"))
+        return org
 
 
 class ConsentForm(CleanTextForm):

@@ -162,3 +162,9 @@ def case_a(personas):
     from tests.factories import make_case
 
     return make_case(lead_organization=personas.window_a, by=personas.caseworker_a)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hash test passwords cheaply: personas create ten users per test, and PBKDF2 dominated setup."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
