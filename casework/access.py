@@ -118,8 +118,10 @@ def cases_for_user(user_or_viewer) -> QuerySet[Case]:
 
 def person_ids_for_case(case: Case) -> list[int]:
     """Return the ids of every person whose data the case shows: subjects and household members."""
-    subjects = CaseSubject.objects.filter(case_id=case.pk).values_list("person_id", flat=True)
-    members = HouseholdMember.objects.filter(household_id=case.household_id).values_list("person_id", flat=True)
+    subjects = CaseSubject.objects.filter(case_id=case.pk).order_by().values_list("person_id", flat=True)
+    members = (
+        HouseholdMember.objects.filter(household_id=case.household_id).order_by().values_list("person_id", flat=True)
+    )
     return sorted(set(subjects.union(members)))
 
 
