@@ -41,6 +41,13 @@ USERS = [
 
 @transaction.atomic
 def seed(stdout) -> dict:
+    """Create the demo organizations, users and cases; return them by key."""
+    base = _seed_organizations_and_users()
+    base["cases"] = seed_cases(stdout, base)
+    return base
+
+
+def _seed_organizations_and_users() -> dict:
     """Create the demo organizations and users; return organizations and users by key."""
     User = get_user_model()
     orgs = {}
@@ -77,3 +84,398 @@ def demo_second_factor(user) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     TOTPDevice.objects.get_or_create(user=user, name="demo", defaults={"key": DEMO_TOTP_KEY, "confirmed": True})
+
+
+# ---------------------------------------------------------------------------
+# Demo households and cases, created through the services (so grants and access-log rows are real)
+# ---------------------------------------------------------------------------
+
+DEMO_HOUSEHOLDS = {
+    # key: household name (the idempotency marker)
+    "8050": "山田さん世帯（デモ）",
+    "double_care": "髙橋さん世帯（デモ）",
+    "young_carer": "𠮷田さん世帯（デモ）",
+}
+
+
+def _person(by, **fields):
+    from casework.services import person_create
+
+    return person_create(by=by, **fields)
+
+
+def seed_cases(stdout, base) -> dict:
+    """Create three realistic households with cases in different states (skipped when present)."""
+    from datetime import date, datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from casework.assessment import SCHEMAS
+    from casework.models import Case, Consent, Household
+    from casework.services import (
+        assessment_record,
+        case_open,
+        case_team_add,
+        case_transition,
+        consent_record,
+        contact_record_create,
+        household_add_member,
+        household_create,
+        plan_approve,
+        plan_create,
+        plan_propose,
+        plan_role_add,
+    )
+
+    orgs, users = base["organizations"], base["users"]
+    existing = {h.name: h for h in Household.objects.filter(name__in=DEMO_HOUSEHOLDS.values())}
+    if len(existing) == len(DEMO_HOUSEHOLDS):
+        return {
+            key: Case.objects.filter(household=existing[name]).order_by("id").first()
+            for key, name in DEMO_HOUSEHOLDS.items()
+        }
+
+    today = timezone.localdate()
+
+    def at(days_ago: int, hour: int = 10) -> datetime:
+        return timezone.make_aware(datetime.combine(today - timedelta(days=days_ago), time(hour, 0)))
+
+    def checklist(**answers):
+        return {key: answers.get(key, "none") for key, _label in SCHEMAS[1]}
+
+    def consent(person, case, by, purposes, **kwargs):
+        return consent_record(
+            person=person,
+            case=case,
+            given_on=kwargs.pop("given_on", case.opened_on),
+            method=kwargs.pop("method", Consent.Method.WRITTEN),
+            explained_by=by,
+            document_version="令和7年度版",
+            scope_kind=kwargs.pop("scope_kind", Consent.ScopeKind.CASE_TEAM),
+            purposes=purposes,
+            by=by,
+            **kwargs,
+        )
+
+    cases = {}
+
+    # 1. The 8050 household: a mother in her 80s and her withdrawn son in his 50s.
+    sato = users["houkatsu_sato"]
+    if DEMO_HOUSEHOLDS["8050"] not in existing:
+        h = household_create(name=DEMO_HOUSEHOLDS["8050"], tags=["8050", "hikikomori", "isolation"], by=sato)
+        mother = _person(
+            sato,
+            family_name="山田",
+            given_name="ハル",
+            family_name_kana="ヤマダ",
+            given_name_kana="ハル",
+            birth_date=date(1943, 9, 12),
+            gender="female",
+            postal_code="123-4567",
+            prefecture="東京都",
+            city="みどり市",
+            street="南町2-3-4",
+            phone="03-1234-5678",
+        )
+        son = _person(
+            sato,
+            family_name="山田",
+            given_name="一郎",
+            family_name_kana="ヤマダ",
+            given_name_kana="イチロウ",
+            birth_date=date(1972, 1, 20),
+            gender="male",
+            preferred_name="いっちゃん",
+        )
+        household_add_member(household=h, person=mother, relationship="self", is_key_person=True, by=sato)
+        household_add_member(household=h, person=son, relationship="child", by=sato)
+        case = case_open(
+            household=h,
+            subjects=[mother, son],
+            domains=["elderly", "poverty", "other"],
+            categories=["care", "hikikomori", "livelihood"],
+            main_category="care",
+            intake_route="neighbour",
+            lead_organization=orgs["houkatsu"],
+            lead_worker=sato,
+            opened_on=today - timedelta(days=120),
+            summary="民生委員から、80代の母の物忘れが進み、50代の息子が長年ひきこもっていて家計が心配との相談。",
+            by=sato,
+        )
+        case_team_add(case=case, organization=orgs["jiritsu"], note="家計・就労", by=sato)
+        case_team_add(case=case, organization=orgs["shakyo"], note="多機関協働", by=sato)
+        consent(mother, case, sato, ["share_with_agencies", "layered_meeting"])
+        consent(son, case, sato, ["share_with_agencies"], method=Consent.Method.ORAL)
+        case_transition(case=case, to_state="assessment", by=sato)
+        assessment_record(
+            case=case,
+            checklist=checklist(health="some", care="urgent", income="some", isolation="urgent"),
+            narrative="母は要介護認定未申請。息子は20年以上就労していない。年金のみで生活。",
+            assessed_on=today - timedelta(days=100),
+            by=sato,
+        )
+        case = case_transition(case=case, to_state="planning", by=sato)
+        plan = plan_create(
+            case=case,
+            goals="母の介護保険サービス利用開始。息子が相談につながり、居場所に通えるようにする。",
+            period_start=today - timedelta(days=80),
+            period_end=today + timedelta(days=200),
+            next_review_on=today + timedelta(days=7),
+            includes_participation_support=True,
+            includes_outreach=True,
+            by=sato,
+        )
+        plan_role_add(
+            plan=plan,
+            organization=orgs["houkatsu"],
+            role="主担当・介護サービス調整",
+            actions="要介護認定の申請支援",
+            by=sato,
+        )
+        plan_role_add(
+            plan=plan,
+            organization=orgs["jiritsu"],
+            role="家計改善・就労準備",
+            actions="家計相談、就労準備支援",
+            by=sato,
+        )
+        plan_propose(plan=plan, by=sato)
+        plan_approve(plan=plan, by=sato, decided_by_label="重層的支援会議（デモ）")
+        contact_record_create(
+            case=case,
+            occurred_at=at(90),
+            kind="visit",
+            person=mother,
+            is_outreach=True,
+            summary="自宅訪問。母と面談。息子は自室から出てこなかった。",
+            by=sato,
+        )
+        contact_record_create(
+            case=case,
+            occurred_at=at(60, 15),
+            kind="absent",
+            person=son,
+            is_outreach=True,
+            summary="息子への訪問。応答なし。手紙を置いた。",
+            by=sato,
+        )
+        contact_record_create(
+            case=case,
+            occurred_at=at(30, 14),
+            kind="interview",
+            person=son,
+            is_outreach=True,
+            sensitive=True,
+            summary="息子と玄関先で10分ほど会話。体調の不安を話した。",
+            by=users["jiritsu_ito"],
+        )
+        cases["8050"] = case
+
+    # 2. Double care: a mother in her 40s with a toddler and her own mother needing care.
+    tanaka = users["kodomo_tanaka"]
+    if DEMO_HOUSEHOLDS["double_care"] not in existing:
+        h = household_create(name=DEMO_HOUSEHOLDS["double_care"], tags=["double_care"], by=tanaka)
+        mum = _person(
+            tanaka,
+            family_name="髙橋",
+            given_name="由美子",
+            family_name_kana="タカハシ",
+            given_name_kana="ユミコ",
+            birth_date=date(1983, 6, 3),
+            gender="female",
+            phone="090-1111-2222",
+        )
+        child = _person(
+            tanaka,
+            family_name="髙橋",
+            given_name="陽向",
+            family_name_kana="タカハシ",
+            given_name_kana="ヒナタ",
+            birth_date=today.replace(year=today.year - 2, day=1),
+            gender="male",
+        )
+        grandma = _person(
+            tanaka,
+            family_name="佐々木",
+            given_name="トメ",
+            family_name_kana="ササキ",
+            given_name_kana="トメ",
+            birth_date=date(1949, 2, 14),
+            gender="female",
+        )
+        household_add_member(household=h, person=mum, relationship="self", is_key_person=True, by=tanaka)
+        household_add_member(household=h, person=child, relationship="child", by=tanaka)
+        household_add_member(
+            household=h, person=grandma, relationship="parent", relationship_note="実母（要介護2）", by=tanaka
+        )
+        case = case_open(
+            household=h,
+            subjects=[mum, grandma],
+            domains=["child", "elderly"],
+            categories=["childcare", "care"],
+            main_category="childcare",
+            intake_route="self",
+            lead_organization=orgs["kodomo"],
+            lead_worker=tanaka,
+            opened_on=today - timedelta(days=40),
+            summary="子育てと実母の介護が重なり、疲れ切っているとの本人からの相談。",
+            by=tanaka,
+        )
+        case_team_add(case=case, organization=orgs["houkatsu"], note="祖母の介護", by=tanaka)
+        consent(mum, case, tanaka, ["share_with_agencies", "layered_meeting", "place_referral"])
+        consent(
+            grandma, case, tanaka, ["share_with_agencies"], given_by=Consent.GivenBy.SELF, method=Consent.Method.ORAL
+        )
+        case_transition(case=case, to_state="assessment", by=tanaka)
+        assessment_record(
+            case=case,
+            checklist=checklist(care="some", child="some", health="some"),
+            narrative="母の睡眠不足が続いている。祖母のデイサービス増回と一時保育の利用を検討。",
+            assessed_on=today - timedelta(days=30),
+            by=tanaka,
+        )
+        case_transition(case=case, to_state="planning", by=tanaka)
+        plan = plan_create(
+            case=case, goals="母の休息時間を週2回確保する。", next_review_on=today + timedelta(days=60), by=tanaka
+        )
+        plan_role_add(plan=plan, organization=orgs["kodomo"], role="一時保育の調整", by=tanaka)
+        plan_role_add(plan=plan, organization=orgs["houkatsu"], role="祖母のケアプラン見直し", by=tanaka)
+        contact_record_create(
+            case=case, occurred_at=at(35), kind="phone", person=mum, summary="電話で状況確認。", by=tanaka
+        )
+        contact_record_create(
+            case=case,
+            occurred_at=at(20),
+            kind="accompany",
+            person=mum,
+            summary="保育園の一時保育窓口に同行。",
+            by=tanaka,
+        )
+        cases["double_care"] = case
+
+    # 3. A young carer: a junior-high pupil caring for a mentally ill mother and a younger brother.
+    if DEMO_HOUSEHOLDS["young_carer"] not in existing:
+        h = household_create(name=DEMO_HOUSEHOLDS["young_carer"], tags=["young_carer"], by=tanaka)
+        pupil = _person(
+            tanaka,
+            family_name="𠮷田",
+            given_name="葵",
+            family_name_kana="ヨシダ",
+            given_name_kana="アオイ",
+            birth_date=today.replace(year=today.year - 14, day=1),
+            gender="female",
+        )
+        mother = _person(
+            tanaka,
+            family_name="𠮷田",
+            given_name="真理",
+            family_name_kana="ヨシダ",
+            given_name_kana="マリ",
+            birth_date=date(1985, 11, 30),
+            gender="female",
+            address_secret=True,
+            city="みどり市",
+            street="北町5-6",
+        )
+        brother = _person(
+            tanaka,
+            family_name="𠮷田",
+            given_name="蓮",
+            family_name_kana="ヨシダ",
+            given_name_kana="レン",
+            birth_date=today.replace(year=today.year - 8, day=1),
+            gender="male",
+        )
+        household_add_member(household=h, person=pupil, relationship="self", by=tanaka)
+        household_add_member(household=h, person=mother, relationship="parent", is_key_person=True, by=tanaka)
+        household_add_member(household=h, person=brother, relationship="sibling", by=tanaka)
+        case = case_open(
+            household=h,
+            subjects=[pupil, mother],
+            domains=["child", "disability"],
+            categories=["childcare", "health", "disability_services"],
+            main_category="childcare",
+            intake_route="agency",
+            lead_organization=orgs["kodomo"],
+            lead_worker=tanaka,
+            opened_on=today - timedelta(days=10),
+            summary="中学校から、遅刻と欠席が増えている生徒が母と弟の世話をしているようだとの連絡。",
+            by=tanaka,
+        )
+        case_team_add(case=case, organization=orgs["shougai"], note="母の障害福祉サービス", by=tanaka)
+        consent(mother, case, tanaka, ["share_with_agencies"], given_on=today - timedelta(days=8))
+        consent(
+            pupil,
+            case,
+            tanaka,
+            ["share_with_agencies"],
+            given_by=Consent.GivenBy.LEGAL_REPRESENTATIVE,
+            giver_name="𠮷田 真理",
+            given_on=today - timedelta(days=8),
+        )
+        contact_record_create(
+            case=case,
+            occurred_at=at(9, 16),
+            kind="visit",
+            is_outreach=True,
+            summary="家庭訪問。母は体調不良で横になっていた。",
+            by=tanaka,
+        )
+        contact_record_create(
+            case=case,
+            occurred_at=at(5, 16),
+            kind="refused",
+            person=mother,
+            is_outreach=True,
+            summary="再訪問。今日は話したくないとのこと。",
+            by=tanaka,
+        )
+        cases["young_carer"] = case
+
+    # A closed case in another window, so the list shows 終結 too.
+    suzuki = users["shougai_suzuki"]
+    if "young_carer" in cases and not Case.objects.filter(household__name="鈴木さん世帯（デモ）").exists():
+        h = household_create(name="鈴木さん世帯（デモ）", tags=["elder_disabled_care"], by=suzuki)
+        p = _person(
+            suzuki,
+            family_name="鈴木",
+            given_name="健",
+            family_name_kana="スズキ",
+            given_name_kana="ケン",
+            birth_date=date(1968, 3, 3),
+            gender="male",
+        )
+        household_add_member(household=h, person=p, relationship="self", by=suzuki)
+        case = case_open(
+            household=h,
+            subjects=[p],
+            domains=["disability"],
+            categories=["disability_services"],
+            main_category="disability_services",
+            intake_route="family",
+            lead_organization=orgs["shougai"],
+            lead_worker=suzuki,
+            opened_on=today - timedelta(days=300),
+            summary="グループホーム入居の相談。",
+            by=suzuki,
+        )
+        for to in ["assessment", "planning", "in_support"]:
+            case = case_transition(case=case, to_state=to, by=suzuki)
+        case = case_transition(
+            case=case,
+            to_state="closed",
+            reason="グループホームへの入居が決まり安定したため",
+            by=suzuki,
+            decided_by_label="重層的支援会議（デモ）",
+        )
+        cases["closed_disability"] = case
+
+    for case in cases.values():
+        case.refresh_from_db()
+        stdout.write(f"  デモケース {case.number}（{case.household.name}・{case.get_state_display()}）")
+    existing_cases = {
+        key: Case.objects.filter(household=existing[name]).order_by("id").first()
+        for key, name in DEMO_HOUSEHOLDS.items()
+        if name in existing
+    }
+    return {**existing_cases, **cases}

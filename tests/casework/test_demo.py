@@ -1,0 +1,19 @@
+"""The demo seed creates realistic households and cases once, however often it runs."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from casework.models import AccessLog, Case, Household
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_creates_the_demo_households():
+    call_command("seed_demo", stdout=io.StringIO())
+    counts = (Case.objects.count(), Household.objects.count(), AccessLog.objects.count() > 0)
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (Case.objects.count(), Household.objects.count(), True) == counts
+    tags = {t for h in Household.objects.all() for t in h.tags}
+    assert {"8050", "double_care", "young_carer"} <= tags
+    assert len({c.state for c in Case.objects.all()}) >= 3
