@@ -29,6 +29,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("admin/", admin.site.urls),
+    path("audit/", include("casework.audit_urls")),
     path("", include("casework.urls")),
     path("places/", include("places.urls")),
     path("referrals/", include("referrals.urls")),
