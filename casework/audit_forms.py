@@ -27,6 +27,16 @@ class JapaneseDateField(forms.CharField):
             raise forms.ValidationError(str(exc)) from None
 
 
+class TextFilterField(forms.CharField):
+    """A stripped text filter that names a NUL character plainly (Django's Japanese message does not)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if "\x00" in value:
+            raise forms.ValidationError(_("使用できない文字（NUL文字）が含まれています。"))
+        return value
+
+
 def _blank_choice(choices) -> list:
     return [("", _("すべて")), *choices]
 
@@ -62,13 +72,13 @@ class ReportRangeForm(DateRangeForm):
 class LogFilterForm(DateRangeForm):
     """Filters of the access-log search; every field optional."""
 
-    actor = forms.CharField(label=_("操作者（ログインID）"), required=False, max_length=150)
+    actor = TextFilterField(label=_("操作者（ログインID）"), required=False, max_length=150)
     organization = forms.ModelChoiceField(
         label=_("所属機関"), required=False, queryset=Organization.objects.order_by("kind", "name")
     )
     person = forms.IntegerField(label=_("対象者ID"), required=False, min_value=1, max_value=2**63 - 1)
-    object_type = forms.CharField(label=_("対象種別"), required=False, max_length=60)
-    object_id = forms.CharField(label=_("対象ID"), required=False, max_length=40)
+    object_type = TextFilterField(label=_("対象種別"), required=False, max_length=60)
+    object_id = TextFilterField(label=_("対象ID"), required=False, max_length=40)
     action = forms.ChoiceField(label=_("操作"), required=False, choices=_blank_choice(AccessLog.Action.choices))
     outcome = forms.ChoiceField(label=_("結果"), required=False, choices=_blank_choice(AccessLog.Outcome.choices))
     basis = forms.ChoiceField(label=_("根拠"), required=False, choices=_blank_choice(AccessLog.Basis.choices))
