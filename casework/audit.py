@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from casework.middleware import current_request_context
@@ -195,3 +195,61 @@ def verify_day(day: date) -> tuple[int, ChainProblem | None]:
 def day_head(day: date) -> AccessLog | None:
     """Return the last row of a day's chain."""
     return AccessLog.objects.filter(day=day).order_by("-seq").first()
+
+
+def chain_days(*, start: date | None = None, end: date | None = None) -> list[date]:
+    """Return the days that have rows, oldest first, optionally within [start, end]."""
+    rows = AccessLog.objects.all()
+    if start is not None:
+        rows = rows.filter(day__gte=start)
+    if end is not None:
+        rows = rows.filter(day__lte=end)
+    return list(rows.order_by("day").values_list("day", flat=True).distinct())
+
+
+def anchor_record(day: date) -> dict:
+    """Return the day's chain head as a JSON-ready dict (seq 0 and the genesis hash when empty)."""
+    head = day_head(day)
+    return {
+        "day": day.isoformat(),
+        "seq": head.seq if head else 0,
+        "hash": head.hash if head else GENESIS,
+        "rows": AccessLog.objects.filter(day=day).count(),
+        "anchored_at": timezone.now().astimezone(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def check_anchor(anchor: dict) -> ChainProblem | None:
+    """Compare a kept anchor with the database: the anchored row must still carry the anchored hash.
+
+    A chain only detects a removed row if a later row remains; the anchor also catches rows
+    removed from the end of a day, or a day rewritten from its first row onwards.
+    """
+    try:
+        day = date.fromisoformat(str(anchor["day"]))
+        seq = int(anchor["seq"])
+        expected = str(anchor["hash"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"アンカーの形式が正しくありません: {anchor!r}") from None
+    if seq == 0:
+        return None
+    row = AccessLog.objects.filter(day=day, seq=seq).only("id", "hash").first()
+    if row is None:
+        return ChainProblem(day, seq, None, f"アンカーされた連番 {seq} の行がありません（削除の疑い）")
+    if row.hash != expected:
+        return ChainProblem(day, seq, row.id, "アンカーのハッシュと一致しません（改ざんの疑い）")
+    return None
+
+
+def rows_past_retention(retention_days: int, *, today: date | None = None) -> tuple[date, list[tuple[date, int]]]:
+    """Return the cutoff day and the row count of each day older than the retention period."""
+    today = today or timezone.localdate()
+    cutoff = date.fromordinal(today.toordinal() - retention_days)
+    counts = (
+        AccessLog.objects.filter(day__lt=cutoff)
+        .values("day")
+        .annotate(rows=models.Count("id"))
+        .order_by("day")
+        .values_list("day", "rows")
+    )
+    return cutoff, list(counts)

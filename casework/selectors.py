@@ -267,7 +267,7 @@ def home_panels(request, viewer: Viewer) -> list:
             )
         )
     if viewer.is_auditor:
-        panels.append(
-            Panel(_("アクセス記録の監査"), "casework/panels/not_ready.html", {"feature": _("監査画面")}, order=20)
-        )
+        from casework.audit_selectors import audit_home_panels
+
+        panels.extend(audit_home_panels(request, viewer))
     return panels

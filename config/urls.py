@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("account/", include("casework.account_urls")),
     path("admin/", admin.site.urls),
+    path("audit/", include("casework.audit_urls")),
     path("", include("casework.urls")),
     path("places/", include("places.urls")),
     path("referrals/", include("referrals.urls")),
