@@ -154,3 +154,10 @@ def login():
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture
+def places_media(tmp_path, settings):
+    """Keep uploaded places files in a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
