@@ -186,6 +186,15 @@ def export(request):
     exported = export_places(
         queryset, file_format=form.cleaned_data["file_format"], encoding=form.cleaned_data["encoding"]
     )
+    if exported.replacements and not request.GET.get("confirm"):
+        # cp932 cannot hold some characters: show which, and let the user choose to go on.
+        query = request.GET.copy()
+        query["confirm"] = "1"
+        return render(
+            request,
+            "places/export.html",
+            {"form": form, "replacements": exported.replacements[:200], "confirm_query": query.urlencode()},
+        )
     try:
         log_access(
             actor=request.user, action=AccessLog.Action.EXPORT, object_type="places.place", reason="居場所一覧の出力"
