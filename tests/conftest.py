@@ -185,3 +185,10 @@ def case_a(personas):
 def _fast_password_hashing(settings):
     """Hash test passwords cheaply: personas create ten users per test, and PBKDF2 dominated setup."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def places_media(tmp_path, settings):
+    """Keep uploaded places files in a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

@@ -1,5 +1,7 @@
 """factory_boy factories whose related objects stay consistent."""
 
+import datetime
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -104,3 +106,39 @@ def make_case(
         by=by,
         opened_on=opened_on,
     )
+
+
+# --- places -----------------------------------------------------------------
+
+
+class PlaceOperatorFactory(OrganizationFactory):
+    name = factory.Sequence(lambda n: f"居場所運営団体{n}")
+    kind = Organization.Kind.PLACE_OPERATOR
+    domains = factory.LazyFunction(list)
+
+
+class PlaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "places.Place"
+
+    operator = factory.SubFactory(PlaceOperatorFactory)
+    name = factory.Sequence(lambda n: f"居場所{n}")
+    kind = "community_cafe"
+    area = "中央"
+    address = "みどり市中央1-1"
+    target_groups = factory.LazyFunction(lambda: ["anyone"])
+    activities = factory.LazyFunction(lambda: ["お茶"])
+    accommodations = factory.LazyFunction(list)
+    accepts_referrals = True
+    is_active = True
+
+
+class PlaceScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "places.PlaceSchedule"
+
+    place = factory.SubFactory(PlaceFactory)
+    weekday = 2
+    weeks_of_month = factory.LazyFunction(list)
+    start_time = datetime.time(10, 0)
+    end_time = datetime.time(12, 0)
