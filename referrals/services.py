@@ -675,7 +675,8 @@ def tsunagi_open_case(
         by=by,
     )
     locked.linked_case = case
-    _start_if_accepted(locked, by, access, _("ケース %(n)s を開始") % {"n": case.number})
+    # The timeline is shown to the place too: it says a case began, never which one.
+    _start_if_accepted(locked, by, access, _("相談窓口でケースを開始"))
     locked.version += 1
     locked.save()
     _log(
