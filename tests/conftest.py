@@ -192,3 +192,11 @@ def places_media(tmp_path, settings):
     """Keep uploaded places files in a temporary MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def place(personas):
+    """A 子ども食堂 run by the persona place operator, accepting 参加支援 referrals."""
+    from tests.factories import PlaceFactory
+
+    return PlaceFactory(operator=personas.place_operator, name="みんなの子ども食堂")
