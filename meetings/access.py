@@ -102,7 +102,7 @@ def layered_consents(case: Case, on) -> tuple[list[int], list[str], list]:
     """Check every subject's consent for 重層的支援会議 on that day: (consent ids, problems, persons)."""
     consent_ids, problems, persons = [], [], []
     rows = CaseSubject.objects.filter(case=case).select_related("person").order_by("id")
-    for row in rows:
+    for index, row in enumerate(rows, start=1):
         answer = consent_check(
             person=row.person,
             organization=case.lead_organization,
@@ -114,7 +114,8 @@ def layered_consents(case: Case, on) -> tuple[list[int], list[str], list]:
             consent_ids.append(answer.consent_id)
             persons.append(row.person)
         else:
-            problems.append(f"{row.person.display_name}: {answer.reason}")
+            # No name: without consent even who the person is must not be shown.
+            problems.append(_("対象者%(n)s: %(reason)s") % {"n": index, "reason": answer.reason})
     if not persons and not problems:
         problems.append(_("このケースには対象者が登録されていません。"))
     return consent_ids, problems, persons
