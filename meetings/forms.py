@@ -13,8 +13,9 @@ from meetings.models import AgendaPurpose, Decision, MeetingKind
 User = get_user_model()
 
 
-def _has_lone_surrogate(value: str) -> bool:
-    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+def bad_characters(value: str) -> bool:
+    """Whether text holds a NUL, a lone surrogate, or U+FFFD left where undecodable bytes arrived."""
+    return "\x00" in value or "\ufffd" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
 
 
 class CleanTextMixin:
@@ -23,7 +24,7 @@ class CleanTextMixin:
     def clean(self):
         cleaned = super().clean()
         for name, value in list(cleaned.items()):
-            if isinstance(value, str) and ("\x00" in value or _has_lone_surrogate(value)):
+            if isinstance(value, str) and bad_characters(value):
                 self.add_error(name, _("使用できない文字が含まれています。"))
         return cleaned
 

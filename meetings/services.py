@@ -141,6 +141,13 @@ def _log(by, meeting: Meeting, *, action: str, obj, person_ids=(), basis=None, b
     )
 
 
+def _clean_text(value: str, field: str) -> str:
+    """Refuse text the database or a screen cannot hold faithfully (it may come over the socket too)."""
+    if "\x00" in value or "\ufffd" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValidationError({field: _("使用できない文字が含まれています。")})
+    return value
+
+
 def _membership_org(user, organization: Organization | None = None) -> Organization:
     memberships = Membership.objects.filter(user=user, is_active=True, organization__is_active=True).select_related(
         "organization"
@@ -450,6 +457,7 @@ def agenda_item_note(*, item: AgendaItem, notes: str, based_on_version: int, by)
     meeting = _lock(item.meeting)
     _require_chair(meeting, by, secretary_too=True)
     participant = _require_material(meeting, by)
+    notes = _clean_text(notes, "notes")
     current = AgendaItem.objects.select_for_update().get(pk=item.pk)
     if current.version != based_on_version:
         raise StaleEdit(version=current.version, notes=current.notes, meeting_version=meeting.version)
@@ -504,7 +512,7 @@ def meeting_decide(
         raise ValidationError(_("この会議では決定を記録できません。"))
     if kind not in Decision.Kind.values:
         raise ValidationError({"kind": _("決定の種類を選んでください。")})
-    text = (text or "").strip()
+    text = _clean_text((text or "").strip(), "text")
     case = item.case
     decision = Decision(item=item, kind=kind, text=text, by=by)
     label, ref = meeting.decided_by_label, meeting.decided_by_ref
