@@ -1,0 +1,54 @@
+"""A real browser: the chair moves on and decides; another participant's page follows without a reload."""
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from casework import services as cw
+from meetings import services as ms
+from tests.factories import give_layered_consent, make_meeting_case
+from tests.meetings.conftest import session_cookie
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _context(browser, server, user):
+    context = browser.new_context(base_url=server.url, locale="ja-JP")
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(user), "url": server.url}])
+    return context
+
+
+def test_the_other_participant_follows_the_chair_live(daphne_servers, browser, personas, layered, case_a):
+    server = daphne_servers[0]
+    second = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name="森")
+    give_layered_consent(second, by=personas.caseworker_a)
+    cw.case_transition(case=second, to_state="assessment", by=personas.caseworker_a)
+    cw.case_transition(case=second, to_state="planning", by=personas.caseworker_a)
+    cw.plan_create(case=second, goals="地域のサロンにつなぐ", by=personas.caseworker_a)
+    item2 = ms.agenda_item_add(meeting=layered, case=second, purpose="plan_agreement", by=personas.chair)
+    ms.meeting_start(meeting=layered, by=personas.chair)
+
+    chair = _context(browser, server, personas.chair).new_page()
+    other = _context(browser, server, personas.caseworker_a).new_page()
+    violations = []
+    other.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    url = f"/meetings/{layered.pk}/"
+    chair.goto(url)
+    other.goto(url)
+    expect(other.locator("#live-status")).to_have_text("ライブ更新: 接続中", timeout=15000)
+    expect(chair.locator("#live-status")).to_have_text("ライブ更新: 接続中", timeout=15000)
+    expect(other.locator("#current-item-title")).to_contain_text(case_a.number)
+    # Both are shown as connected on the other's screen.
+    expect(other.locator("#presence")).to_contain_text("渡邊", timeout=10000)
+
+    chair.get_by_role("button", name="次の議題へ").click()
+    expect(other.locator("#current-item-title")).to_contain_text(second.number, timeout=10000)
+
+    form = chair.locator(f"#item-{item2.pk} form.decision-form")
+    form.locator("select[name=kind]").select_option("approve_plan")
+    form.get_by_role("button", name="決定を記録する").click()
+    expect(other.locator(f"#item-{item2.pk} .decisions")).to_contain_text("プランの承認", timeout=10000)
+    expect(other.locator(f"#item-{item2.pk} .case-state")).to_have_text("支援中")
+    second.refresh_from_db()
+    assert second.state == "in_support"
+    assert violations == []

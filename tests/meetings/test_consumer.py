@@ -1,0 +1,218 @@
+"""The live agenda socket: who may connect, what it accepts, and removal closing a connection."""
+
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from casework.models import AccessLog
+from config.asgi import application
+from meetings import services as ms
+from meetings.models import MeetingPresence
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+ORIGIN = b"http://127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    # One process here: the in-memory layer keeps these tests independent of other runs on Redis.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def _cookie(client: Client) -> bytes:
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def communicator(meeting_id, client=None, *, origin=ORIGIN):
+    headers = [(b"host", b"127.0.0.1")]
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if client is not None:
+        headers.append((b"cookie", _cookie(client)))
+    return WebsocketCommunicator(application, f"/ws/meetings/{meeting_id}/", headers=headers)
+
+
+async def receive(comm, timeout=3):
+    return json.loads(await comm.receive_from(timeout=timeout))
+
+
+async def receive_type(comm, wanted, timeout=3):
+    """Skip presence events until a message of the wanted type arrives."""
+    for _ in range(10):
+        message = await receive(comm, timeout)
+        if message["type"] == wanted and message.get("what") != "presence":
+            return message
+    raise AssertionError(f"no {wanted} message")
+
+
+@pytest.fixture
+def db_call():
+    from channels.db import database_sync_to_async
+
+    return lambda func, *a, **kw: database_sync_to_async(func)(*a, **kw)
+
+
+async def test_a_participant_connects_is_logged_and_shown_as_present(personas, layered, login, db_call):
+    client = await db_call(login, personas.caseworker_a)
+    comm = communicator(layered.pk, client)
+    connected, _ = await comm.connect()
+    assert connected
+    hello = await receive(comm)
+    assert hello == {"type": "hello", "version": layered.version}
+    assert await db_call(lambda: MeetingPresence.objects.filter(user=personas.caseworker_a).count()) == 1
+    row = await db_call(lambda: AccessLog.objects.filter(action="meeting_subscribe").latest("id"))
+    assert row.actor_id == personas.caseworker_a.pk and row.object_id == str(layered.pk)
+    await comm.disconnect()
+    assert await db_call(lambda: MeetingPresence.objects.count()) == 0
+
+
+async def test_a_non_participant_is_refused(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_b))
+    connected, code = await comm.connect()
+    assert not connected
+
+
+async def test_an_anonymous_visitor_is_refused(personas, layered):
+    comm = communicator(layered.pk)
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_a_foreign_origin_is_refused(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a), origin=b"https://evil.example")
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_a_missing_origin_is_refused(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a), origin=None)
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_an_unpledged_support_meeting_participant_is_refused(personas, login, db_call):
+    from tests.factories import make_meeting
+
+    meeting = await db_call(
+        make_meeting, chair=personas.chair, kind="support_meeting", participants=[personas.caseworker_a], pledged=False
+    )
+    comm = communicator(meeting.pk, await db_call(login, personas.caseworker_a))
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_an_auditor_without_a_second_factor_is_refused(personas, layered, login, db_call):
+    await db_call(ms.meeting_participant_add, meeting=layered, user=personas.supervisor_a, by=personas.chair)
+    from casework.choices import Role
+    from casework.models import Membership
+
+    await db_call(
+        Membership.objects.create, user=personas.supervisor_a, organization=personas.municipal, role=Role.AUDITOR
+    )
+    client = await db_call(login, personas.supervisor_a, second_factor=False)
+    comm = communicator(layered.pk, client)
+    connected, _ = await comm.connect()
+    assert not connected
+    verified = await db_call(login, personas.supervisor_a)
+    comm = communicator(layered.pk, verified)
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.disconnect()
+
+
+async def test_bad_frames_are_answered_or_closed_cleanly(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+    await comm.connect()
+    await receive(comm)
+    await comm.send_to(text_data="not json {")
+    assert (await receive_type(comm, "error"))["code"] == "invalid_json"
+    await comm.send_to(text_data=json.dumps({"type": "drop_tables"}))
+    assert (await receive_type(comm, "error"))["code"] == "unknown_type"
+    await comm.send_to(text_data=json.dumps(["ping"]))
+    assert (await receive_type(comm, "error"))["code"] == "unknown_type"
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+    assert (await receive_type(comm, "pong"))["version"] == layered.version
+    await comm.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * (70 * 1024)}))
+    output = await comm.receive_output(timeout=3)
+    while output["type"] == "websocket.send":
+        output = await comm.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 1009}
+
+
+async def test_a_plain_participant_cannot_edit_over_the_socket(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+    await comm.connect()
+    await receive(comm)
+    item = await db_call(lambda: layered.items.get())
+    await comm.send_to(text_data=json.dumps({"type": "set_current", "item": item.pk}))
+    message = await receive_type(comm, "error")
+    assert message["code"] == "refused" and "議長" in message["message"]
+    await comm.disconnect()
+
+
+async def test_a_change_reaches_every_connected_participant_after_commit(personas, layered, login, db_call):
+    chair = communicator(layered.pk, await db_call(login, personas.chair))
+    other = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+    await chair.connect()
+    await other.connect()
+    await receive(chair)
+    await receive(other)
+    item = await db_call(lambda: layered.items.get())
+    await chair.send_to(text_data=json.dumps({"type": "set_current", "item": item.pk}))
+    event = await receive_type(other, "meeting.changed")
+    assert event == {"type": "meeting.changed", "version": layered.version + 1, "what": "current"}
+    await chair.disconnect()
+    await other.disconnect()
+
+
+async def test_a_stale_note_is_refused_with_the_current_state(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.coordinator))
+    await comm.connect()
+    await receive(comm)
+    item = await db_call(lambda: layered.items.get())
+    await comm.send_to(
+        text_data=json.dumps({"type": "note", "item": item.pk, "notes": "一回目", "based_on_version": 1})
+    )
+    assert (await receive_type(comm, "saved"))["item"] == item.pk
+    await comm.send_to(
+        text_data=json.dumps({"type": "note", "item": item.pk, "notes": "古い版", "based_on_version": 1})
+    )
+    stale = await receive_type(comm, "stale")
+    assert stale["version"] == 2 and stale["notes"] == "一回目"
+    item = await db_call(lambda: layered.items.get())
+    assert item.notes == "一回目"
+    await comm.disconnect()
+
+
+async def test_removing_a_participant_closes_their_connection(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+    await comm.connect()
+    await receive(comm)
+    participant = await db_call(lambda: layered.participants.get(user=personas.caseworker_a))
+    await db_call(ms.meeting_participant_remove, participant=participant, by=personas.chair)
+    output = await comm.receive_output(timeout=3)
+    while output["type"] == "websocket.send":
+        output = await comm.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_deactivated_user_is_closed_on_their_next_message(personas, layered, login, db_call):
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+    await comm.connect()
+    await receive(comm)
+    personas.caseworker_a.is_active = False
+    await db_call(personas.caseworker_a.save)
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+    output = await comm.receive_output(timeout=3)
+    while output["type"] == "websocket.send":
+        output = await comm.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 4403}
