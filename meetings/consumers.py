@@ -13,6 +13,7 @@ from django.utils import timezone
 from casework import audit
 from casework.models import AccessLog
 from casework.security import second_factor_satisfied
+from casework.sessions import user_socket_group
 from meetings.access import may_open_material, participant_for
 from meetings.models import AgendaItem, Meeting, MeetingKind, MeetingPresence
 from meetings.services import StaleEdit, agenda_item_note, agenda_set_current, broadcast_presence, group_name
@@ -51,6 +52,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # Ending the user's sessions (deactivation, membership end, admin action) closes this socket too.
+        self.user_group = user_socket_group(self.user.pk)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         version = await self._subscribe()
         await self._send({"type": "hello", "version": version})
@@ -60,6 +64,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if getattr(self, "group", None):
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
+                if getattr(self, "user_group", None):
+                    await self.channel_layer.group_discard(self.user_group, self.channel_name)
             except Exception:
                 logger.warning("meeting %s: could not leave the group", self.meeting_id, exc_info=True)
         removed = await database_sync_to_async(self._presence_remove)()
@@ -133,6 +139,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self.user is not None and event.get("user_id") == self.user.pk:
             await self._send({"type": "removed"})
             await self.close(code=CLOSE_FORBIDDEN)
+
+    async def session_ended(self, event):
+        await self._send({"type": "removed"})
+        await self.close(code=CLOSE_FORBIDDEN)
 
     # -- helpers --------------------------------------------------------
 

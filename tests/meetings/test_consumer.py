@@ -216,3 +216,16 @@ async def test_a_deactivated_user_is_closed_on_their_next_message(personas, laye
     while output["type"] == "websocket.send":
         output = await comm.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_ending_a_users_sessions_closes_their_socket_at_once(personas, layered, login, db_call):
+    from casework.sessions import user_end_sessions
+
+    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+    await comm.connect()
+    await receive(comm)
+    await db_call(user_end_sessions, user=personas.caseworker_a)
+    output = await comm.receive_output(timeout=3)
+    while output["type"] == "websocket.send":
+        output = await comm.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 4403}
