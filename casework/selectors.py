@@ -1,9 +1,31 @@
-"""Reads for the casework kernel: memberships and what a user may do."""
+"""Reads for the casework kernel: memberships, what a user may do, and the case screens' figures."""
 
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
 from casework.choices import Role
-from casework.models import Membership
+from casework.japanese import search_key
+from casework.models import (
+    BreakGlassAccess,
+    Case,
+    CaseDomain,
+    CaseState,
+    CaseSubject,
+    Consent,
+    ContactRecord,
+    Household,
+    HouseholdMember,
+    Membership,
+    Person,
+    SupportPlan,
+)
 
 
 class Viewer:
@@ -60,17 +82,190 @@ def viewer_for(request) -> Viewer:
     return request._viewer
 
 
+REVIEW_DUE_DAYS = 14
+OPEN_STATES = [CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.PLANNING, CaseState.IN_SUPPORT]
+
+
+def _case_list_prefetch(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """Load everything a case row shows in a fixed number of queries, whatever the page size."""
+    return qs.select_related("household", "lead_organization", "lead_worker").prefetch_related(
+        Prefetch("subject_rows", queryset=CaseSubject.objects.select_related("person").order_by("id")),
+        "domain_rows",
+    )
+
+
+def _households_with_tag(tag: str) -> QuerySet[Household] | list[int]:
+    """Return households carrying the tag: a JSON containment query on PostgreSQL, a scan on SQLite."""
+    if connection.vendor == "postgresql":
+        return Household.objects.filter(tags__contains=[tag]).values("pk")
+    # SQLite (the embedded pilot) has no JSON containment lookup; households are few there.
+    return [pk for pk, tags in Household.objects.values_list("pk", "tags") if tag in (tags or [])]
+
+
+def case_search(
+    viewer: Viewer,
+    *,
+    q: str = "",
+    domain: str = "",
+    state: str = "",
+    tag: str = "",
+    lead_organization: int | None = None,
+    review_due: bool = False,
+    mine: bool = False,
+) -> QuerySet[Case]:
+    """Return the viewer's cases matching the search and filters, newest first."""
+    from casework.access import cases_for_user
+
+    qs = cases_for_user(viewer)
+    q = (q or "").strip()
+    if q:
+        key = search_key(q)
+        number = unicodedata.normalize("NFKC", q).strip().upper()
+        condition = Q(number__icontains=number)
+        if key:
+            condition |= Exists(
+                CaseSubject.objects.filter(case=OuterRef("pk"), person__search_key__contains=key)
+            ) | Exists(
+                HouseholdMember.objects.filter(household=OuterRef("household"), person__search_key__contains=key)
+            )
+        qs = qs.filter(condition)
+    if domain:
+        qs = qs.filter(Exists(CaseDomain.objects.filter(case=OuterRef("pk"), domain=domain)))
+    if state:
+        qs = qs.filter(state=state)
+    if tag:
+        qs = qs.filter(household__in=_households_with_tag(tag))
+    if lead_organization:
+        qs = qs.filter(lead_organization_id=lead_organization)
+    if review_due:
+        qs = qs.filter(
+            next_review_on__lte=timezone.localdate() + timedelta(days=REVIEW_DUE_DAYS), state__in=OPEN_STATES
+        )
+    if mine:
+        qs = qs.filter(lead_worker=viewer.user)
+    return _case_list_prefetch(qs.order_by("-opened_on", "-id"))
+
+
+def case_list_person_ids(cases) -> list[int]:
+    """Return the ids of the persons a page of cases shows (its subjects)."""
+    return sorted({row.person_id for case in cases for row in case.subject_rows.all()})
+
+
+def my_cases(viewer: Viewer, *, limit: int = 10) -> list[Case]:
+    """Return the open cases the viewer leads, most recently opened first."""
+    return list(case_search(viewer, mine=True).filter(state__in=OPEN_STATES)[:limit])
+
+
+def reviews_due(viewer: Viewer, *, limit: int = 10) -> list[Case]:
+    """Return the viewer's open cases whose plan review is due within two weeks (or overdue)."""
+    return list(case_search(viewer, review_due=True).order_by("next_review_on", "id")[:limit])
+
+
+def case_detail_context(case: Case, *, show_secret_addresses: bool) -> dict:
+    """Return what the case page shows: household members, consent per person, plan, records, history."""
+    today = timezone.localdate()
+    members = list(
+        HouseholdMember.objects.filter(household_id=case.household_id).select_related("person").order_by("until", "id")
+    )
+    subject_ids = set(case.subject_rows.values_list("person_id", flat=True))
+    people = {m.person_id: m.person for m in members}
+    for person in Person.objects.filter(pk__in=subject_ids - set(people)):
+        people[person.pk] = person
+    consents: dict[int, list[Consent]] = {pid: [] for pid in people}
+    for consent in Consent.objects.filter(person_id__in=list(people)).prefetch_related("organizations"):
+        consents.setdefault(consent.person_id, []).append(consent)
+    plans = list(case.plans.prefetch_related("roles__organization").order_by("-version"))
+    current_plan = next((p for p in plans if p.status == SupportPlan.Status.APPROVED), None) or (
+        plans[0] if plans else None
+    )
+    return {
+        "members": members,
+        "subject_ids": subject_ids,
+        "people": people,
+        "other_subjects": [people[pid] for pid in subject_ids if pid not in {m.person_id for m in members}],
+        "consents": consents,
+        "show_secret_addresses": show_secret_addresses,
+        "plans": plans,
+        "current_plan": current_plan,
+        "assessments": list(case.assessments.select_related("by")),
+        "contacts": list(
+            ContactRecord.objects.filter(case=case).select_related("person", "recorded_by", "organization")[:50]
+        ),
+        "transitions": list(case.transitions.select_related("by")),
+        "team": list(case.team_rows.select_related("organization").order_by("ended_at", "added_at")),
+        "today": today,
+    }
+
+
+def possible_duplicates(viewer: Viewer, *, family_name_kana: str, given_name_kana: str, birth_date: date | None):
+    """Return persons within the viewer's cases with the same folded reading and birth date."""
+    from casework.access import cases_for_user
+    from casework.japanese import to_katakana_reading
+
+    if not birth_date:
+        return []
+    key = search_key(to_katakana_reading(family_name_kana) + to_katakana_reading(given_name_kana))
+    if not key:
+        return []
+    cases = cases_for_user(viewer)
+    reachable = Q(case_subject_rows__case__in=cases) | Q(memberships__household__cases__in=cases)
+    candidates = Person.objects.filter(reachable, birth_date=birth_date).distinct()
+    return [p for p in candidates if p.kana_key == key]
+
+
+def break_glass_uses(start: datetime | date, end: datetime | date) -> QuerySet[BreakGlassAccess]:
+    """Return break-glass accesses started in [start, end) for the auditor screens."""
+    if isinstance(start, date) and not isinstance(start, datetime):
+        start = timezone.make_aware(datetime.combine(start, datetime.min.time()))
+    if isinstance(end, date) and not isinstance(end, datetime):
+        end = timezone.make_aware(datetime.combine(end, datetime.min.time()))
+    return (
+        BreakGlassAccess.objects.filter(started_at__gte=start, started_at__lt=end)
+        .select_related("user", "case", "reviewed_by")
+        .order_by("-started_at", "-id")
+    )
+
+
 def home_panels(request, viewer: Viewer) -> list:
     """Return the casework kernel's panels for the viewer's home page."""
     from django.utils.translation import gettext as _
 
+    from casework import audit
+    from casework.models import AccessLog
     from casework.ui import Panel
 
     panels = [Panel(_("所属"), "casework/panels/memberships.html", {"memberships": viewer.memberships}, order=90)]
     if viewer.is_administrator:
         panels.append(Panel(_("利用者と機関の管理"), "casework/panels/administration.html", order=10))
     if viewer.works_cases:
-        panels.append(Panel(_("担当ケース"), "casework/panels/not_ready.html", {"feature": _("ケース管理")}, order=20))
+        mine, due = my_cases(viewer), reviews_due(viewer)
+        shown = case_list_person_ids([*mine, *due])
+        try:
+            if shown:
+                audit.log_access(
+                    actor=request.user,
+                    action=AccessLog.Action.LIST,
+                    object_type="case_home",
+                    person_ids=shown,
+                    basis=AccessLog.Basis.OWN_ORGANIZATION,
+                )
+            unavailable = False
+        except audit.AccessLogUnavailable:
+            # Fail closed: without a log row the names are not shown.
+            mine, due, unavailable = [], [], True
+        panels.append(
+            Panel(
+                _("担当ケース"), "casework/panels/my_cases.html", {"cases": mine, "unavailable": unavailable}, order=20
+            )
+        )
+        panels.append(
+            Panel(
+                _("見直し期限が近いケース"),
+                "casework/panels/reviews_due.html",
+                {"cases": due, "unavailable": unavailable, "days": REVIEW_DUE_DAYS},
+                order=21,
+            )
+        )
     if viewer.is_auditor:
         panels.append(
             Panel(_("アクセス記録の監査"), "casework/panels/not_ready.html", {"feature": _("監査画面")}, order=20)

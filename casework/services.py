@@ -1,11 +1,48 @@
-"""Writes that cross models in the casework kernel."""
+"""Writes that cross models in the casework kernel; each one writes the access log."""
 
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
 
-from casework.choices import Role
-from casework.models import Membership, Organization
+from casework import audit
+from casework.assessment import CURRENT_VERSION, validate_checklist
+from casework.choices import Domain, Role
+from casework.japanese import era_short_prefix, fiscal_year
+from casework.models import (
+    AccessLog,
+    Assessment,
+    BreakGlassAccess,
+    Case,
+    CaseDomain,
+    CaseNumberSequence,
+    CaseState,
+    CaseSubject,
+    CaseTeamMembership,
+    CaseTransition,
+    Consent,
+    ConsentPurpose,
+    ConsultationCategory,
+    ContactRecord,
+    Household,
+    HouseholdMember,
+    IntakeRoute,
+    Membership,
+    Organization,
+    Person,
+    PlanRole,
+    SupportPlan,
+)
 from casework.sessions import user_end_sessions
 
 User = get_user_model()
@@ -74,3 +111,781 @@ def membership_end(*, membership: Membership) -> None:
     user_sync_groups(user=membership.user)
     # Whatever the user had open through this organization must stop now, not at the next click.
     user_end_sessions(user=membership.user)
+
+
+# ---------------------------------------------------------------------------
+# Errors the screens turn into messages
+# ---------------------------------------------------------------------------
+
+
+class CaseChanged(Exception):
+    """The case moved on since the form was shown: someone else changed it first."""
+
+    message = "このケースは他の職員により更新されました。最新の状態を確認してください。"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidTransition(Exception):
+    """A state change the case flow does not allow, or one missing its reason; the message is Japanese."""
+
+
+# ---------------------------------------------------------------------------
+# Access-log helpers for services
+# ---------------------------------------------------------------------------
+
+
+def _basis(by, case: Case | None) -> dict:
+    """Return the log fields describing why `by` may write under the case."""
+    from casework.access import case_access
+
+    access = case_access(by, case) if case is not None else None
+    if access is None:
+        return {"basis": AccessLog.Basis.OWN_ORGANIZATION if case is None else AccessLog.Basis.NONE}
+    return {
+        "basis": access.basis,
+        "basis_ref": access.basis_ref,
+        "organization_id": access.organization_id,
+        "auth_strength": access.auth_strength,
+    }
+
+
+def _log(by, *, action: str, obj, person_ids, case: Case | None = None) -> None:
+    audit.log_access(
+        actor=by,
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=obj.pk,
+        person_ids=person_ids,
+        **_basis(by, case),
+    )
+
+
+def _case_person_ids(case: Case) -> list[int]:
+    from casework.access import person_ids_for_case
+
+    return person_ids_for_case(case)
+
+
+# ---------------------------------------------------------------------------
+# Persons and households
+# ---------------------------------------------------------------------------
+
+PERSON_FIELDS = {
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "alias",
+    "preferred_name",
+    "is_anonymous",
+    "birth_date",
+    "gender",
+    "postal_code",
+    "prefecture",
+    "city",
+    "street",
+    "building",
+    "phone",
+    "phone_alt",
+    "address_secret",
+}
+
+
+@transaction.atomic
+def person_create(*, by, case: Case | None = None, **fields) -> Person:
+    """Register a person exactly as typed (names are never normalised; furigana becomes katakana)."""
+    unknown = set(fields) - PERSON_FIELDS
+    if unknown:
+        raise TypeError(f"unknown person fields: {sorted(unknown)}")
+    person = Person(created_by=by, **fields)
+    person.full_clean(exclude=["search_key"])
+    person.save()
+    _log(by, action=AccessLog.Action.CREATE, obj=person, person_ids=[person.pk], case=case)
+    return person
+
+
+@transaction.atomic
+def person_update(*, person: Person, by, case: Case | None = None, **fields) -> Person:
+    """Change a person's details."""
+    unknown = set(fields) - PERSON_FIELDS
+    if unknown:
+        raise TypeError(f"unknown person fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(person, name, value)
+    person.full_clean(exclude=["search_key"])
+    person.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=person, person_ids=[person.pk], case=case)
+    return person
+
+
+@transaction.atomic
+def household_create(*, name: str, by, tags: list[str] | None = None, note: str = "") -> Household:
+    """Create a household with its tags."""
+    household = Household(name=name, tags=list(tags or []), note=note, created_by=by)
+    household.full_clean()
+    household.save()
+    _log(by, action=AccessLog.Action.CREATE, obj=household, person_ids=[])
+    return household
+
+
+@transaction.atomic
+def household_update(*, household: Household, by, case: Case | None = None, **fields) -> Household:
+    """Change a household's name, tags or note."""
+    for name in ("name", "tags", "note"):
+        if name in fields:
+            setattr(household, name, fields[name])
+    household.full_clean()
+    household.save()
+    person_ids = list(household.members.values_list("person_id", flat=True))
+    _log(by, action=AccessLog.Action.CHANGE, obj=household, person_ids=person_ids, case=case)
+    return household
+
+
+@transaction.atomic
+def household_add_member(
+    *,
+    household: Household,
+    person: Person,
+    relationship: str,
+    by,
+    lives_together: bool = True,
+    is_key_person: bool = False,
+    relationship_note: str = "",
+    since: date | None = None,
+    case: Case | None = None,
+) -> HouseholdMember:
+    """Add a person to a household (a person may be in several households over time)."""
+    if HouseholdMember.objects.filter(household=household, person=person, until__isnull=True).exists():
+        raise ValidationError(_("この方はすでにこの世帯の世帯員です。"))
+    member = HouseholdMember(
+        household=household,
+        person=person,
+        relationship=relationship,
+        relationship_note=relationship_note,
+        lives_together=lives_together,
+        is_key_person=is_key_person,
+        since=since,
+    )
+    member.full_clean()
+    member.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=household, person_ids=[person.pk], case=case)
+    return member
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+CASE_PERMISSIONS = ("casework.view_case", "casework.change_case")
+
+
+def _allocate_case_number(opened_on: date) -> str:
+    """Hand out the next number of the 年度, e.g. R7-000123; the counter row lock serialises callers."""
+    fy = fiscal_year(opened_on)
+    # get_or_create copes with two first-of-the-year callers; the lock then orders them.
+    CaseNumberSequence.objects.get_or_create(fiscal_year=fy)
+    counter = CaseNumberSequence.objects.select_for_update().get(fiscal_year=fy)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{era_short_prefix(fy)}-{counter.last:06d}"
+
+
+def _grant(case: Case, organization: Organization) -> None:
+    for perm in CASE_PERMISSIONS:
+        assign_perm(perm, organization.group, case)
+
+
+def _revoke(case: Case, organization: Organization) -> None:
+    for perm in CASE_PERMISSIONS:
+        remove_perm(perm, organization.group, case)
+
+
+@transaction.atomic
+def case_open(
+    *,
+    household: Household,
+    subjects: list[Person],
+    domains: list[str],
+    categories: list[str],
+    main_category: str,
+    intake_route: str,
+    lead_organization: Organization,
+    lead_worker,
+    summary: str,
+    by,
+    opened_on: date | None = None,
+) -> Case:
+    """Open a case for a household and grant the lead organization access to it."""
+    opened_on = opened_on or timezone.localdate()
+    errors = {}
+    if not subjects:
+        errors["subjects"] = _("対象者を一人以上選んでください。")
+    if not domains or any(d not in Domain.values for d in domains):
+        errors["domains"] = _("分野を一つ以上選んでください。")
+    categories = list(dict.fromkeys(categories or []))
+    if main_category and main_category not in categories:
+        categories.insert(0, main_category)
+    if not main_category or any(c not in ConsultationCategory.values for c in categories):
+        errors["main_category"] = _("主な相談内容を選んでください。")
+    if intake_route not in IntakeRoute.values:
+        errors["intake_route"] = _("相談経路を選んでください。")
+    if errors:
+        raise ValidationError(errors)
+    case = Case(
+        number=_allocate_case_number(opened_on),
+        household=household,
+        categories=categories,
+        main_category=main_category,
+        intake_route=intake_route,
+        lead_organization=lead_organization,
+        lead_worker=lead_worker,
+        summary=summary,
+        opened_on=opened_on,
+        created_by=by,
+    )
+    case.full_clean(exclude=["number", "state"])
+    case.save()
+    CaseSubject.objects.bulk_create([CaseSubject(case=case, person=p) for p in dict.fromkeys(subjects)])
+    CaseDomain.objects.bulk_create([CaseDomain(case=case, domain=d) for d in dict.fromkeys(domains)])
+    CaseTeamMembership.objects.create(case=case, organization=lead_organization, role_note=_("主担当"), added_by=by)
+    _grant(case, lead_organization)
+    _log(by, action=AccessLog.Action.CREATE, obj=case, person_ids=_case_person_ids(case), case=case)
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *,
+    case: Case,
+    by,
+    domains: list[str] | None = None,
+    categories: list[str] | None = None,
+    main_category: str | None = None,
+    intake_route: str | None = None,
+    lead_worker=None,
+    summary: str | None = None,
+) -> Case:
+    """Change a case's domains, categories, route, lead worker or summary."""
+    if domains is not None:
+        if not domains or any(d not in Domain.values for d in domains):
+            raise ValidationError({"domains": _("分野を一つ以上選んでください。")})
+        case.domain_rows.exclude(domain__in=domains).delete()
+        existing = set(case.domain_rows.values_list("domain", flat=True))
+        CaseDomain.objects.bulk_create([CaseDomain(case=case, domain=d) for d in domains if d not in existing])
+    if main_category is not None:
+        case.main_category = main_category
+    if categories is not None:
+        case.categories = list(dict.fromkeys([case.main_category, *categories]))
+    if intake_route is not None:
+        case.intake_route = intake_route
+    if lead_worker is not None:
+        case.lead_worker = lead_worker
+    if summary is not None:
+        case.summary = summary
+    case.version += 1
+    case.full_clean(exclude=["state"])
+    case.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=_case_person_ids(case), case=case)
+    return case
+
+
+@transaction.atomic
+def case_add_subject(*, case: Case, person: Person, by) -> None:
+    """Name one more person as a subject of the case."""
+    CaseSubject.objects.get_or_create(case=case, person=person)
+    _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=[person.pk], case=case)
+
+
+@transaction.atomic
+def case_team_add(*, case: Case, organization: Organization, by, note: str = "") -> CaseTeamMembership:
+    """Put an organization on the case team and grant its group access (effective on the next request)."""
+    membership = CaseTeamMembership.objects.filter(case=case, organization=organization, ended_at__isnull=True).first()
+    if membership is None:
+        membership = CaseTeamMembership.objects.create(
+            case=case, organization=organization, role_note=note, added_by=by
+        )
+    _grant(case, organization)
+    _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=[], case=case)
+    return membership
+
+
+@transaction.atomic
+def case_team_remove(*, case: Case, organization: Organization, by) -> None:
+    """Take an organization off the case team and revoke its access (effective on the next request)."""
+    if organization.pk == case.lead_organization_id:
+        raise ValidationError(_("主担当機関はケースチームから外せません。"))
+    # Log before revoking so the remover's own basis is still known if they leave with it.
+    _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=[], case=case)
+    CaseTeamMembership.objects.filter(case=case, organization=organization, ended_at__isnull=True).update(
+        ended_at=timezone.now(), ended_by=by
+    )
+    _revoke(case, organization)
+
+
+# Which @transition method leads to each target state.
+TRANSITION_METHODS = {
+    CaseState.ASSESSMENT: ("start_assessment", "reopen"),
+    CaseState.PLANNING: ("start_planning", "revise_plan"),
+    CaseState.IN_SUPPORT: ("start_support",),
+    CaseState.CLOSED: ("close",),
+    CaseState.SUSPENDED: ("suspend",),
+}
+REASON_REQUIRED = {CaseState.CLOSED, CaseState.SUSPENDED}
+
+
+@transaction.atomic
+def case_transition(
+    *,
+    case: Case,
+    to_state: str,
+    by,
+    reason: str = "",
+    expected_version: int | None = None,
+    decided_by_label: str = "",
+    decided_by_ref: str = "",
+) -> Case:
+    """Move the case to another state, logging who, when and why; raise CaseChanged when stale."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise CaseChanged()
+    from_state = locked.state
+    label = dict(CaseState.choices)
+    if to_state not in label:
+        raise InvalidTransition(_("不明な状態です: %(s)s") % {"s": to_state})
+    allowed = {t.target: t.name for t in locked.get_available_state_transitions()}
+    if to_state not in allowed:
+        raise InvalidTransition(
+            _("「%(from)s」から「%(to)s」へは変更できません。") % {"from": label[from_state], "to": label[to_state]}
+        )
+    reason = (reason or "").strip()
+    if to_state in REASON_REQUIRED and not reason:
+        raise InvalidTransition(_("「%(to)s」にするには理由が必要です。") % {"to": label[to_state]})
+    getattr(locked, allowed[to_state])()
+    today = timezone.localdate()
+    if to_state in REASON_REQUIRED:
+        locked.closed_on = today
+    elif from_state in REASON_REQUIRED:
+        locked.closed_on = None
+    locked.version += 1
+    locked.save()
+    CaseTransition.objects.create(
+        case=locked,
+        from_state=from_state,
+        to_state=to_state,
+        by=by,
+        reason=reason,
+        decided_by_label=decided_by_label,
+        decided_by_ref=decided_by_ref,
+    )
+    _log(by, action=AccessLog.Action.TRANSITION, obj=locked, person_ids=_case_person_ids(locked), case=locked)
+    return locked
+
+
+# ---------------------------------------------------------------------------
+# Consent
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    person: Person,
+    given_on: date,
+    method: str,
+    explained_by,
+    scope_kind: str,
+    purposes: list[str],
+    by,
+    case: Case | None = None,
+    organizations: list[Organization] = (),
+    given_by: str = Consent.GivenBy.SELF,
+    giver_name: str = "",
+    document_version: str = "",
+    valid_until: date | None = None,
+    status: str = Consent.Status.GIVEN,
+    scanned_form=None,
+) -> Consent:
+    """Add an entry to the person's consent ledger (given or refused)."""
+    if status not in {Consent.Status.GIVEN, Consent.Status.REFUSED}:
+        raise ValidationError({"status": _("同意または不同意を選んでください。")})
+    consent = Consent(
+        person=person,
+        case=case,
+        given_by=given_by,
+        giver_name=giver_name,
+        given_on=given_on,
+        method=method,
+        explained_by=explained_by,
+        document_version=document_version,
+        scope_kind=scope_kind,
+        purposes=list(dict.fromkeys(purposes)),
+        valid_until=valid_until,
+        status=status,
+        recorded_by=by,
+    )
+    if scanned_form:
+        consent.scanned_form = scanned_form
+    consent.full_clean()
+    if scope_kind == Consent.ScopeKind.NAMED and not organizations and status == Consent.Status.GIVEN:
+        raise ValidationError({"organizations": _("提供先の機関を一つ以上選んでください。")})
+    consent.save()
+    if organizations:
+        consent.organizations.set(organizations)
+    _log(by, action=AccessLog.Action.CREATE, obj=consent, person_ids=[person.pk], case=case)
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent, withdrawn_on: date, by, note: str = "", case: Case | None = None) -> Consent:
+    """Record a withdrawal: sharing stops from that date; what was shared before stays on record."""
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.status != Consent.Status.GIVEN:
+        raise ValidationError(_("この同意はすでに撤回されているか、不同意です。"))
+    if withdrawn_on < consent.given_on:
+        raise ValidationError({"withdrawn_on": _("撤回日は同意日より後にしてください。")})
+    consent.status = Consent.Status.WITHDRAWN
+    consent.withdrawn_on = withdrawn_on
+    consent.withdrawal_recorded_by = by
+    consent.withdrawal_note = note
+    consent.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=consent, person_ids=[consent.person_id], case=case or consent.case)
+    return consent
+
+
+@dataclass(frozen=True)
+class ConsentAnswer:
+    """Whether data may go to an organization for a purpose on a day, and on what basis."""
+
+    allowed: bool
+    basis: str
+    consent_id: int | None
+    reason: str
+
+
+def _team_on(case_id: int, day: date) -> set[int]:
+    """Return the organizations on the case team on that day (the lead has a team row too)."""
+    rows = CaseTeamMembership.objects.filter(case_id=case_id)
+    return {row.organization_id for row in rows if row.active_on(day)}
+
+
+def consent_check(
+    *, person: Person, organization: Organization, purpose: str, on: date, case: Case | None = None
+) -> ConsentAnswer:
+    """Answer whether the organization may receive the person's data for the purpose on that day."""
+    if purpose not in ConsentPurpose.values:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    purpose_label = ConsentPurpose(purpose).label
+    entries = (
+        Consent.objects.filter(person=person, given_on__lte=on)
+        .prefetch_related("organizations")
+        .order_by("-given_on", "-id")
+    )
+    last_problem = _("「%(p)s」についての同意の記録がありません。") % {"p": purpose_label}
+    for consent in entries:
+        if purpose not in consent.purposes:
+            continue
+        if consent.scope_kind == Consent.ScopeKind.CASE_TEAM:
+            if case is not None and consent.case_id != case.pk:
+                continue
+            covered = organization.pk in _team_on(consent.case_id, on)
+        else:
+            covered = any(org.pk == organization.pk for org in consent.organizations.all())
+        if not covered:
+            continue
+        state = consent.status_on(on)
+        if state == "given":
+            scope = (
+                _("ケースチーム（%(case)s）") % {"case": consent.case.number}
+                if consent.scope_kind == Consent.ScopeKind.CASE_TEAM
+                else _("指定機関")
+            )
+            return ConsentAnswer(
+                True,
+                AccessLog.Basis.CONSENT,
+                consent.pk,
+                _("%(d)sの本人同意（%(by)s・%(scope)s）に基づきます。")
+                % {"d": consent.given_on.isoformat(), "by": consent.get_given_by_display(), "scope": scope},
+            )
+        # A later refusal or withdrawal overrides earlier consents; an expired one does not.
+        if state == "refused":
+            return ConsentAnswer(
+                False,
+                AccessLog.Basis.NONE,
+                consent.pk,
+                _("%(d)sに同意を拒否しています。") % {"d": consent.given_on.isoformat()},
+            )
+        if state == "withdrawn":
+            return ConsentAnswer(
+                False,
+                AccessLog.Basis.NONE,
+                consent.pk,
+                _("%(d)sに同意が撤回されています。") % {"d": consent.withdrawn_on.isoformat()},
+            )
+        last_problem = _("同意の有効期限（%(d)s）が過ぎています。") % {"d": consent.valid_until.isoformat()}
+    return ConsentAnswer(False, AccessLog.Basis.NONE, None, str(last_problem))
+
+
+# ---------------------------------------------------------------------------
+# Assessments, plans, contact records
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    case: Case,
+    checklist: dict,
+    narrative: str,
+    assessed_on: date,
+    by,
+    schema_version: int = CURRENT_VERSION,
+) -> Assessment:
+    """Record an intake assessment against a versioned checklist schema."""
+    validate_checklist(checklist, schema_version)
+    assessment = Assessment(
+        case=case,
+        schema_version=schema_version,
+        checklist=checklist,
+        narrative=narrative,
+        assessed_on=assessed_on,
+        by=by,
+    )
+    assessment.full_clean()
+    assessment.save()
+    _log(by, action=AccessLog.Action.CREATE, obj=assessment, person_ids=_case_person_ids(case), case=case)
+    return assessment
+
+
+PLAN_FIELDS = {
+    "goals",
+    "period_start",
+    "period_end",
+    "next_review_on",
+    "includes_participation_support",
+    "includes_outreach",
+}
+
+
+@transaction.atomic
+def plan_create(*, case: Case, goals: str, by, roles: list[dict] = (), **fields) -> SupportPlan:
+    """Draft a new version of the case's support plan, optionally with roles per organization."""
+    unknown = set(fields) - PLAN_FIELDS
+    if unknown:
+        raise TypeError(f"unknown plan fields: {sorted(unknown)}")
+    Case.objects.select_for_update().filter(pk=case.pk).first()
+    last = case.plans.order_by("-version").values_list("version", flat=True).first() or 0
+    plan = SupportPlan(case=case, version=last + 1, goals=goals, created_by=by, **fields)
+    plan.full_clean()
+    plan.save()
+    for role in roles:
+        PlanRole.objects.create(plan=plan, **role)
+    _log(by, action=AccessLog.Action.CREATE, obj=plan, person_ids=_case_person_ids(case), case=case)
+    return plan
+
+
+def _editable(plan: SupportPlan) -> None:
+    if plan.status not in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}:
+        raise ValidationError(_("承認済み・終了したプランは変更できません。新しい版を作成してください。"))
+
+
+@transaction.atomic
+def plan_update(*, plan: SupportPlan, by, **fields) -> SupportPlan:
+    """Change a draft or proposed plan."""
+    unknown = set(fields) - PLAN_FIELDS
+    if unknown:
+        raise TypeError(f"unknown plan fields: {sorted(unknown)}")
+    _editable(plan)
+    for name, value in fields.items():
+        setattr(plan, name, value)
+    plan.full_clean()
+    plan.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=_case_person_ids(plan.case), case=plan.case)
+    return plan
+
+
+@transaction.atomic
+def plan_role_add(
+    *,
+    plan: SupportPlan,
+    organization: Organization,
+    role: str,
+    by,
+    actions: str = "",
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> PlanRole:
+    """Give an organization a role in a draft or proposed plan."""
+    _editable(plan)
+    row = PlanRole(
+        plan=plan,
+        organization=organization,
+        role=role,
+        actions=actions,
+        period_start=period_start,
+        period_end=period_end,
+    )
+    row.full_clean()
+    row.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=[], case=plan.case)
+    return row
+
+
+@transaction.atomic
+def plan_role_remove(*, role: PlanRole, by) -> None:
+    """Remove a role from a draft or proposed plan."""
+    _editable(role.plan)
+    _log(by, action=AccessLog.Action.CHANGE, obj=role.plan, person_ids=[], case=role.plan.case)
+    role.delete()
+
+
+@transaction.atomic
+def plan_propose(*, plan: SupportPlan, by) -> SupportPlan:
+    """Mark a draft plan as proposed to the case conference."""
+    if plan.status != SupportPlan.Status.DRAFT:
+        raise ValidationError(_("作成中のプランだけを提案できます。"))
+    plan.status = SupportPlan.Status.PROPOSED
+    plan.save(update_fields=["status"])
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=[], case=plan.case)
+    return plan
+
+
+@transaction.atomic
+def plan_approve(
+    *,
+    plan: SupportPlan,
+    by,
+    decided_by_label: str = "",
+    decided_by_ref: str = "",
+    approved_on: date | None = None,
+) -> SupportPlan:
+    """Approve a plan: supersede the previous one and, from planning, move the case to in support."""
+    case = Case.objects.select_for_update().get(pk=plan.case_id)
+    plan = SupportPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status not in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}:
+        raise ValidationError(_("このプランはすでに承認済みか終了しています。"))
+    SupportPlan.objects.filter(case=case, status=SupportPlan.Status.APPROVED).update(
+        status=SupportPlan.Status.SUPERSEDED
+    )
+    plan.status = SupportPlan.Status.APPROVED
+    plan.approved_on = approved_on or timezone.localdate()
+    plan.approved_by_label = decided_by_label
+    plan.approved_by_ref = decided_by_ref
+    plan.save()
+    Case.objects.filter(pk=case.pk).update(next_review_on=plan.next_review_on, version=case.version + 1)
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=_case_person_ids(case), case=case)
+    if case.state == CaseState.PLANNING:
+        case.version += 1
+        case_transition(
+            case=case,
+            to_state=CaseState.IN_SUPPORT,
+            by=by,
+            reason=_("支援プラン第%(v)s版の承認") % {"v": plan.version},
+            decided_by_label=decided_by_label,
+            decided_by_ref=decided_by_ref,
+        )
+    return plan
+
+
+@transaction.atomic
+def contact_record_create(
+    *,
+    case: Case,
+    occurred_at: datetime,
+    kind: str,
+    summary: str,
+    by,
+    organization: Organization | None = None,
+    person: Person | None = None,
+    is_outreach: bool = False,
+    sensitive: bool = False,
+) -> ContactRecord:
+    """Record a contact, visit or failed attempt (不在・拒否 count as outreach when marked)."""
+    if organization is None:
+        from casework.access import case_access
+
+        access = case_access(by, case)
+        org_id = access.organization_id if access and access.organization_id else case.lead_organization_id
+        organization = Organization.objects.get(pk=org_id)
+    record = ContactRecord(
+        case=case,
+        person=person,
+        occurred_at=occurred_at,
+        kind=kind,
+        is_outreach=is_outreach,
+        summary=summary,
+        sensitive=sensitive,
+        recorded_by=by,
+        organization=organization,
+    )
+    record.full_clean()
+    record.save()
+    person_ids = [person.pk] if person else _case_person_ids(case)
+    _log(by, action=AccessLog.Action.CREATE, obj=record, person_ids=person_ids, case=case)
+    return record
+
+
+# ---------------------------------------------------------------------------
+# Break-glass
+# ---------------------------------------------------------------------------
+
+_ONE_CHARACTER_REPEATED = re.compile(r"(.)\1*", re.DOTALL)
+BREAK_GLASS_MIN_REASON = 10
+
+
+def break_glass_reason_problem(reason: str) -> str | None:
+    """Return a Japanese message when the reason is not a real sentence, else None."""
+    text = "".join((reason or "").split())
+    if len(text) < BREAK_GLASS_MIN_REASON:
+        return _("理由は%(n)s文字以上で具体的に書いてください。") % {"n": BREAK_GLASS_MIN_REASON}
+    if _ONE_CHARACTER_REPEATED.fullmatch(text) or len(set(text)) < 4:
+        return _("理由を文章で具体的に書いてください（同じ文字の繰り返しは受け付けません）。")
+    return None
+
+
+@transaction.atomic
+def break_glass_open(*, user, case: Case, reason: str) -> BreakGlassAccess:
+    """Open a time-limited, read-only emergency access to a case outside the user's caseload."""
+    problem = break_glass_reason_problem(reason)
+    if problem:
+        raise ValidationError({"reason": problem})
+    now = timezone.now()
+    access = BreakGlassAccess.objects.create(
+        user=user,
+        case=case,
+        reason=reason.strip(),
+        started_at=now,
+        expires_at=now + timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+    )
+    audit.log_access(
+        actor=user,
+        action=AccessLog.Action.VIEW,
+        object_type="breakglassaccess",
+        object_id=access.pk,
+        person_ids=_case_person_ids(case),
+        basis=AccessLog.Basis.BREAK_GLASS,
+        basis_ref=access.pk,
+        reason=reason.strip(),
+        auth_strength=AccessLog.AuthStrength.BREAK_GLASS,
+    )
+    return access
+
+
+@transaction.atomic
+def break_glass_review(*, access: BreakGlassAccess, by, note: str) -> BreakGlassAccess:
+    """Record an auditor's review of one break-glass use."""
+    access = BreakGlassAccess.objects.select_for_update().get(pk=access.pk)
+    access.reviewed_at = timezone.now()
+    access.reviewed_by = by
+    access.review_note = note
+    access.save(update_fields=["reviewed_at", "reviewed_by", "review_note"])
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.CHANGE,
+        object_type="breakglassaccess",
+        object_id=access.pk,
+        basis=AccessLog.Basis.AUDIT,
+        basis_ref=access.pk,
+    )
+    return access

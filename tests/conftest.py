@@ -171,3 +171,11 @@ def login():
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture
+def case_a(personas):
+    """A case led by window A (caseworker_a), with one subject person in a household."""
+    from tests.factories import make_case
+
+    return make_case(lead_organization=personas.window_a, by=personas.caseworker_a)

@@ -1,0 +1,215 @@
+"""Fetch-and-authorize helpers for cases and everything under them; outsiders get 404."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Model, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from casework import audit
+from casework.choices import Role
+from casework.models import (
+    AccessLog,
+    BreakGlassAccess,
+    Case,
+    CaseGroupObjectPermission,
+    CaseSubject,
+    HouseholdMember,
+)
+from casework.selectors import Viewer, viewer_for
+
+# Only these roles work cases; an administrator or auditor membership grants no case content.
+CASE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+VIEW_CASE = "view_case"
+CHANGE_CASE = "change_case"
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """Why a user may open a case, and whether they may change it."""
+
+    basis: str
+    basis_ref: str = ""
+    can_change: bool = False
+    organization_id: int | None = None
+    auth_strength: str | None = None
+    break_glass: BreakGlassAccess | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return not self.can_change
+
+
+def _viewer(user_or_viewer) -> Viewer:
+    return user_or_viewer if isinstance(user_or_viewer, Viewer) else Viewer(user_or_viewer)
+
+
+def _case_groups(viewer: Viewer) -> dict[int, tuple[str, int]]:
+    """Return {group id: (role, organization id)} for the viewer's case-working memberships."""
+    groups: dict[int, tuple[str, int]] = {}
+    for m in viewer.memberships:
+        if m.role in CASE_ROLES:
+            # A caseworker membership wins over a supervisor one in the same organization.
+            if m.organization.group_id not in groups or m.role == Role.CASEWORKER:
+                groups[m.organization.group_id] = (m.role, m.organization_id)
+    return groups
+
+
+def active_break_glass(user, case_id: int) -> BreakGlassAccess | None:
+    """Return the user's break-glass access to the case that is running now, if any."""
+    now = timezone.now()
+    return (
+        BreakGlassAccess.objects.filter(user=user, case_id=case_id, started_at__lte=now, expires_at__gt=now)
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def case_access(user_or_viewer, case: Case) -> CaseAccess | None:
+    """Return how the user may access the case, or None when they may not (checked afresh each call)."""
+    viewer = _viewer(user_or_viewer)
+    groups = _case_groups(viewer)
+    if groups:
+        grants = list(
+            CaseGroupObjectPermission.objects.filter(content_object=case, group_id__in=groups).values_list(
+                "group_id", "permission__codename"
+            )
+        )
+        viewing = [gid for gid, codename in grants if codename == VIEW_CASE]
+        if viewing:
+            changing = {gid for gid, codename in grants if codename == CHANGE_CASE}
+            # Prefer the caseworker basis: supervision is recorded only when it is the only reason.
+            viewing.sort(key=lambda gid: groups[gid][0] != Role.CASEWORKER)
+            role, org_id = groups[viewing[0]]
+            basis = AccessLog.Basis.OWN_ORGANIZATION if role == Role.CASEWORKER else AccessLog.Basis.SUPERVISION
+            return CaseAccess(basis=basis, can_change=bool(changing), organization_id=org_id)
+    if viewer.works_cases:
+        grant = active_break_glass(viewer.user, case.pk)
+        if grant is not None:
+            return CaseAccess(
+                basis=AccessLog.Basis.BREAK_GLASS,
+                basis_ref=str(grant.pk),
+                can_change=False,
+                auth_strength=AccessLog.AuthStrength.BREAK_GLASS,
+                break_glass=grant,
+            )
+    return None
+
+
+def can_change_case(user_or_viewer, case: Case) -> bool:
+    """Whether the user may change the case and the records under it."""
+    access = case_access(user_or_viewer, case)
+    return bool(access and access.can_change)
+
+
+def cases_for_user(user_or_viewer) -> QuerySet[Case]:
+    """Return the cases in the user's caseload (lead or team organization grants; no break-glass)."""
+    viewer = _viewer(user_or_viewer)
+    groups = _case_groups(viewer)
+    if not groups:
+        return Case.objects.none()
+    granted = CaseGroupObjectPermission.objects.filter(
+        group_id__in=list(groups), permission__codename=VIEW_CASE, permission__content_type__app_label="casework"
+    ).values("content_object_id")
+    return Case.objects.filter(pk__in=Subquery(granted))
+
+
+def person_ids_for_case(case: Case) -> list[int]:
+    """Return the ids of every person whose data the case shows: subjects and household members."""
+    subjects = CaseSubject.objects.filter(case_id=case.pk).values_list("person_id", flat=True)
+    members = HouseholdMember.objects.filter(household_id=case.household_id).values_list("person_id", flat=True)
+    return sorted(set(subjects.union(members)))
+
+
+def log_case_access(
+    request, case: Case, access: CaseAccess, *, action: str, object_type: str = "case", object_id=None, person_ids=None
+) -> None:
+    """Write the access-log row for an allowed access under a case (raises AccessLogUnavailable)."""
+    audit.log_access(
+        actor=request.user,
+        action=action,
+        object_type=object_type,
+        object_id=case.pk if object_id is None else object_id,
+        person_ids=person_ids_for_case(case) if person_ids is None else person_ids,
+        basis=access.basis,
+        basis_ref=access.basis_ref,
+        organization_id=access.organization_id,
+        auth_strength=access.auth_strength,
+    )
+
+
+def _deny(request, *, object_type: str, object_id) -> None:
+    """Log the refused access, then answer 404 as if nothing were there."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.DENIED,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=AccessLog.Outcome.DENIED,
+    )
+    raise Http404
+
+
+def get_case_for_user(
+    request, pk, *, action: str = AccessLog.Action.VIEW, for_change: bool = False, log: bool = True
+) -> Case:
+    """Return the case if the user may see it (or change it), logging the access; else log and 404."""
+    case = (
+        Case.objects.select_related("household", "lead_organization", "lead_worker").filter(pk=pk).first()
+        if str(pk).isdigit()
+        else None
+    )
+    viewer = viewer_for(request)
+    access = case_access(viewer, case) if case is not None else None
+    if access is None or (for_change and not access.can_change):
+        _deny(request, object_type="case", object_id=pk)
+    case.access = access
+    if log:
+        log_case_access(request, case, access, action=action)
+    return case
+
+
+def get_case_record_for_user(
+    request,
+    case_pk,
+    model: type[Model],
+    record_pk,
+    *,
+    action: str = AccessLog.Action.VIEW,
+    for_change: bool = False,
+    log: bool = True,
+    queryset: QuerySet | None = None,
+) -> tuple[Case, Model]:
+    """Return (case, record) when the record belongs to that case and the user may see it; else 404."""
+    case = get_case_for_user(request, case_pk, action=action, for_change=for_change, log=False)
+    records = queryset if queryset is not None else model.objects.all()
+    record = records.filter(pk=record_pk, **_case_filter(model, case)).first() if str(record_pk).isdigit() else None
+    object_type = model._meta.model_name
+    if record is None:
+        _deny(request, object_type=object_type, object_id=record_pk)
+    if log:
+        person_id = getattr(record, "person_id", None)
+        person_ids = [person_id] if person_id else person_ids_for_case(case)
+        log_case_access(
+            request,
+            case,
+            case.access,
+            action=action,
+            object_type=object_type,
+            object_id=record.pk,
+            person_ids=person_ids,
+        )
+    return case, record
+
+
+def _case_filter(model: type[Model], case: Case) -> dict:
+    """How a record hangs under a case: directly, through its plan, or (consents) through the case's persons."""
+    from casework.models import Consent, PlanRole
+
+    if model is Consent:
+        return {"person_id__in": person_ids_for_case(case)}
+    if model is PlanRole:
+        return {"plan__case": case}
+    return {"case": case}

@@ -1,0 +1,379 @@
+"""Forms for the case screens: Japanese messages, 和暦 dates, and text that is safe to store."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casework.assessment import ANSWERS, CURRENT_VERSION, schema_items
+from casework.choices import Domain
+from casework.japanese import format_wareki, is_katakana_reading, parse_date, to_katakana_reading
+from casework.models import (
+    CaseState,
+    Consent,
+    ConsentPurpose,
+    ConsultationCategory,
+    ContactRecord,
+    Household,
+    HouseholdMember,
+    IntakeRoute,
+    Organization,
+    Person,
+)
+
+# NUL, other control characters (tab and newlines allowed), lone surrogates, and U+FFFD, which is
+# what a browser's or a decoder's broken bytes turn into: none of them belongs in a record.
+_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffd]")
+
+
+def validate_clean_text(value) -> None:
+    """Reject text holding NUL, control characters, lone surrogates or replacement characters."""
+    if isinstance(value, str) and _BAD_TEXT.search(value):
+        raise ValidationError(
+            _("使用できない文字（制御文字・不正な文字コード）が含まれています。入力し直してください。"),
+            code="bad_text",
+        )
+
+
+class CleanTextForm(forms.Form):
+    """A form whose every text field rejects unusable characters with a Japanese message."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators = [
+                    v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)
+                ] + [validate_clean_text]
+
+
+class WarekiDateField(forms.CharField):
+    """A date typed in 和暦 (令和元年5月1日, R1.5.1) or 西暦 (2019-05-01); shown in 和暦."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("help_text", _("例: 令和7年4月1日、R7.4.1、2025-04-01"))
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value):
+        if hasattr(value, "year"):
+            return format_wareki(value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return None
+        if _BAD_TEXT.search(text):
+            raise ValidationError(_("使用できない文字が含まれています。"), code="bad_text")
+        try:
+            return parse_date(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_date") from None
+
+    def validate(self, value):
+        if value in self.empty_values and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
+
+
+def checkbox_choices(choices, **kwargs) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **kwargs)
+
+
+class PersonForm(CleanTextForm):
+    """One person's details as typed; furigana accepts hiragana and half-width kana."""
+
+    family_name = forms.CharField(label=_("氏"), max_length=100, required=False)
+    given_name = forms.CharField(label=_("名"), max_length=100, required=False)
+    family_name_kana = forms.CharField(label=_("氏（フリガナ）"), max_length=100, required=False)
+    given_name_kana = forms.CharField(label=_("名（フリガナ）"), max_length=100, required=False)
+    alias = forms.CharField(label=_("通称"), max_length=100, required=False)
+    preferred_name = forms.CharField(label=_("呼ばれたい名前"), max_length=100, required=False)
+    is_anonymous = forms.BooleanField(label=_("匿名・氏名不詳で受け付ける"), required=False)
+    birth_date = WarekiDateField(label=_("生年月日"), required=False)
+    gender = forms.ChoiceField(label=_("性別"), choices=[("", "―"), *Person.Gender.choices], required=False)
+    postal_code = forms.RegexField(
+        label=_("郵便番号"),
+        regex=r"^\d{3}-?\d{4}$",
+        required=False,
+        error_messages={"invalid": _("郵便番号は 123-4567 の形で入力してください。")},
+    )
+    prefecture = forms.CharField(label=_("都道府県"), max_length=10, required=False)
+    city = forms.CharField(label=_("市区町村"), max_length=100, required=False)
+    street = forms.CharField(label=_("町名番地"), max_length=200, required=False)
+    building = forms.CharField(label=_("建物名・部屋番号"), max_length=200, required=False)
+    phone = forms.CharField(label=_("電話番号"), max_length=30, required=False)
+    phone_alt = forms.CharField(label=_("電話番号（その他）"), max_length=30, required=False)
+    address_secret = forms.BooleanField(label=_("住所秘匿（主担当機関以外には住所を表示しない）"), required=False)
+
+    person_fields = [
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "alias",
+        "preferred_name",
+        "is_anonymous",
+        "birth_date",
+        "gender",
+        "postal_code",
+        "prefecture",
+        "city",
+        "street",
+        "building",
+        "phone",
+        "phone_alt",
+        "address_secret",
+    ]
+
+    def _clean_kana(self, name):
+        value = to_katakana_reading(self.cleaned_data.get(name, ""))
+        if value and not is_katakana_reading(value):
+            raise ValidationError(_("フリガナはカタカナ（ひらがな・半角カナも可）で入力してください。"))
+        return value
+
+    def clean_family_name_kana(self):
+        return self._clean_kana("family_name_kana")
+
+    def clean_given_name_kana(self):
+        return self._clean_kana("given_name_kana")
+
+    def clean_birth_date(self):
+        value = self.cleaned_data.get("birth_date")
+        if value and value > timezone.localdate():
+            raise ValidationError(_("生年月日が未来の日付です。"))
+        return value
+
+    def is_blank(self) -> bool:
+        """Whether nothing identifying was typed (used for optional extra members)."""
+        data = self.cleaned_data
+        return not any(
+            data.get(n)
+            for n in ("family_name", "given_name", "family_name_kana", "given_name_kana", "alias", "is_anonymous")
+        )
+
+    def clean(self):
+        data = super().clean()
+        named = any(data.get(n) for n in ("family_name", "given_name", "family_name_kana", "given_name_kana", "alias"))
+        if not named and not data.get("is_anonymous") and not self.errors and self.empty_permitted is False:
+            raise ValidationError(_("氏名・フリガナ・通称のいずれかを入力するか、「匿名・氏名不詳」を選んでください。"))
+        return data
+
+    def person_data(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.person_fields} | {
+            "gender": self.cleaned_data.get("gender") or "",
+            "postal_code": self.cleaned_data.get("postal_code") or "",
+        }
+
+
+class MemberForm(PersonForm):
+    """A household member: the person plus their place in the household."""
+
+    relationship = forms.ChoiceField(label=_("続柄"), choices=HouseholdMember.Relationship.choices)
+    relationship_note = forms.CharField(label=_("続柄（補足）"), max_length=100, required=False)
+    lives_together = forms.BooleanField(label=_("同居している"), required=False, initial=True)
+    is_key_person = forms.BooleanField(label=_("キーパーソン"), required=False)
+    is_subject = forms.BooleanField(label=_("このケースの対象者"), required=False, initial=True)
+    link_person = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class IntakeForm(CleanTextForm):
+    """The household and case part of the intake."""
+
+    household_name = forms.CharField(label=_("世帯名"), max_length=100, help_text=_("例: 山田さん世帯"))
+    tags = checkbox_choices(Household.Tag.choices, label=_("世帯の状況"), required=False)
+    domains = checkbox_choices(Domain.choices, label=_("分野（複数選択可）"))
+    main_category = forms.ChoiceField(label=_("主な相談内容"), choices=ConsultationCategory.choices)
+    categories = checkbox_choices(ConsultationCategory.choices, label=_("その他の相談内容"), required=False)
+    intake_route = forms.ChoiceField(label=_("相談経路"), choices=IntakeRoute.choices)
+    lead_organization = forms.ModelChoiceField(label=_("主担当機関"), queryset=Organization.objects.none())
+    opened_on = WarekiDateField(label=_("受付日"))
+    summary = forms.CharField(label=_("主訴"), widget=forms.Textarea, required=False, max_length=5000)
+
+    def __init__(self, *args, organizations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead_organization"].queryset = Organization.objects.filter(pk__in=[o.pk for o in organizations])
+        if len(organizations) == 1:
+            self.fields["lead_organization"].initial = organizations[0].pk
+        self.fields["opened_on"].initial = timezone.localdate()
+
+
+class ConsentForm(CleanTextForm):
+    """One consent ledger entry."""
+
+    person = forms.TypedChoiceField(label=_("本人"), coerce=int)
+    status = forms.ChoiceField(
+        label=_("意思"), choices=[(Consent.Status.GIVEN, _("同意")), (Consent.Status.REFUSED, _("不同意"))]
+    )
+    given_by = forms.ChoiceField(label=_("同意した人"), choices=Consent.GivenBy.choices)
+    giver_name = forms.CharField(label=_("同意した人の氏名（本人以外のとき）"), max_length=100, required=False)
+    given_on = WarekiDateField(label=_("同意日"))
+    method = forms.ChoiceField(label=_("方法"), choices=Consent.Method.choices)
+    document_version = forms.CharField(label=_("説明文書の版"), max_length=50, required=False)
+    scope_kind = forms.ChoiceField(label=_("範囲"), choices=Consent.ScopeKind.choices, widget=forms.RadioSelect)
+    organizations = forms.ModelMultipleChoiceField(
+        label=_("提供先の機関（範囲が「指定した機関」のとき）"),
+        queryset=Organization.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    purposes = checkbox_choices(ConsentPurpose.choices, label=_("目的"))
+    valid_until = WarekiDateField(label=_("有効期限"), required=False)
+    scanned_form = forms.FileField(label=_("同意書の写し（PDF・画像）"), required=False)
+
+    ALLOWED_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png")
+    MAX_BYTES = 10 * 1024 * 1024
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [(p.pk, p.display_name) for p in people]
+        self.fields["given_on"].initial = timezone.localdate()
+
+    def clean_scanned_form(self):
+        upload = self.cleaned_data.get("scanned_form")
+        if upload:
+            if not upload.name.lower().endswith(self.ALLOWED_SUFFIXES):
+                raise ValidationError(_("PDF・JPEG・PNG のファイルを選んでください。"))
+            if upload.size > self.MAX_BYTES:
+                raise ValidationError(_("ファイルが大きすぎます（10MBまで）。"))
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("scope_kind") == Consent.ScopeKind.NAMED
+            and data.get("status") == Consent.Status.GIVEN
+            and not data.get("organizations")
+        ):
+            self.add_error("organizations", _("提供先の機関を一つ以上選んでください。"))
+        return data
+
+
+class WithdrawForm(CleanTextForm):
+    withdrawn_on = WarekiDateField(label=_("撤回日"))
+    note = forms.CharField(label=_("撤回の内容"), widget=forms.Textarea, required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["withdrawn_on"].initial = timezone.localdate()
+
+
+class AssessmentForm(CleanTextForm):
+    """The checklist of the current schema version, plus the narrative."""
+
+    assessed_on = WarekiDateField(label=_("実施日"))
+    narrative = forms.CharField(label=_("見立て・所見"), widget=forms.Textarea, required=False, max_length=10000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assessed_on"].initial = timezone.localdate()
+        for key, label in schema_items(CURRENT_VERSION):
+            self.fields[f"item_{key}"] = forms.ChoiceField(
+                label=label, choices=list(ANSWERS.items()), initial="unknown", widget=forms.RadioSelect
+            )
+
+    def checklist(self) -> dict:
+        return {key: self.cleaned_data[f"item_{key}"] for key, _label in schema_items(CURRENT_VERSION)}
+
+    def item_fields(self):
+        return [self[f"item_{key}"] for key, _label in schema_items(CURRENT_VERSION)]
+
+
+class PlanForm(CleanTextForm):
+    goals = forms.CharField(label=_("目標"), widget=forms.Textarea, max_length=5000)
+    period_start = WarekiDateField(label=_("期間（開始）"), required=False)
+    period_end = WarekiDateField(label=_("期間（終了）"), required=False)
+    next_review_on = WarekiDateField(label=_("次回見直し日"), required=False)
+    includes_participation_support = forms.BooleanField(label=_("参加支援を含む"), required=False)
+    includes_outreach = forms.BooleanField(label=_("アウトリーチを含む"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("終了日は開始日より後にしてください。"))
+        return data
+
+
+class PlanRoleForm(CleanTextForm):
+    organization = forms.ModelChoiceField(label=_("機関"), queryset=Organization.objects.filter(is_active=True))
+    role = forms.CharField(label=_("役割"), max_length=200)
+    actions = forms.CharField(label=_("具体的な支援"), widget=forms.Textarea, required=False, max_length=5000)
+    period_start = WarekiDateField(label=_("期間（開始）"), required=False)
+    period_end = WarekiDateField(label=_("期間（終了）"), required=False)
+
+
+class PlanApproveForm(CleanTextForm):
+    decided_by_label = forms.CharField(
+        label=_("承認した会議など"), max_length=200, required=False, help_text=_("例: 重層的支援会議 2026-11-20")
+    )
+
+
+class ContactForm(CleanTextForm):
+    occurred_on = WarekiDateField(label=_("日付"))
+    occurred_time = forms.TimeField(label=_("時刻"), widget=forms.TimeInput(attrs={"type": "time"}))
+    kind = forms.ChoiceField(label=_("種別"), choices=ContactRecord.Kind.choices)
+    person = forms.TypedChoiceField(label=_("対象者"), coerce=int, required=False, empty_value=None)
+    is_outreach = forms.BooleanField(label=_("アウトリーチ（訪問・働きかけ）"), required=False)
+    sensitive = forms.BooleanField(label=_("要配慮情報を含む"), required=False)
+    summary = forms.CharField(label=_("内容"), widget=forms.Textarea, max_length=10000)
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", _("（世帯・特定しない）")), *[(p.pk, p.display_name) for p in people]]
+        now = timezone.localtime()
+        self.fields["occurred_on"].initial = now.date()
+        self.fields["occurred_time"].initial = now.strftime("%H:%M")
+
+    def occurred_at(self) -> datetime:
+        data = self.cleaned_data
+        return timezone.make_aware(datetime.combine(data["occurred_on"], data["occurred_time"]))
+
+
+class TeamAddForm(CleanTextForm):
+    organization = forms.ModelChoiceField(label=_("機関"), queryset=Organization.objects.none())
+    note = forms.CharField(label=_("役割"), max_length=200, required=False)
+
+    def __init__(self, *args, exclude_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = (
+            Organization.objects.filter(is_active=True)
+            .exclude(kind=Organization.Kind.PLACE_OPERATOR)
+            .exclude(pk__in=list(exclude_ids))
+        )
+
+
+class TransitionForm(CleanTextForm):
+    to_state = forms.ChoiceField(label=_("変更後の状態"), choices=CaseState.choices)
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea, required=False, max_length=2000)
+    decided_by_label = forms.CharField(label=_("決定した会議など"), max_length=200, required=False)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class BreakGlassForm(CleanTextForm):
+    number = forms.CharField(label=_("ケース番号"), max_length=20, help_text=_("例: R7-000123"))
+    reason = forms.CharField(
+        label=_("緊急にアクセスする理由"),
+        widget=forms.Textarea,
+        max_length=500,
+        help_text=_("10文字以上で具体的に。理由は監査担当者が確認します。"),
+    )
+
+    def clean_reason(self):
+        from casework.services import break_glass_reason_problem
+
+        reason = self.cleaned_data["reason"]
+        problem = break_glass_reason_problem(reason)
+        if problem:
+            raise ValidationError(problem)
+        return reason.strip()
+
+
+class BreakGlassReviewForm(CleanTextForm):
+    note = forms.CharField(label=_("確認メモ"), widget=forms.Textarea, max_length=2000)
