@@ -1,0 +1,71 @@
+"""Fetch-and-authorize helpers: outsiders get 404, never a hint that a record exists."""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from casework.audit import AccessLogUnavailable, log_access
+from casework.models import AccessLog
+from casework.selectors import viewer_for
+from places import selectors
+from places.models import Place, PlaceImportJob
+
+
+def require(condition: bool) -> None:
+    """Raise 404 unless the condition holds (a screen the viewer's roles do not have)."""
+    if not condition:
+        raise Http404
+
+
+def get_place_for_user(request, pk: int) -> Place:
+    """Return a place the viewer may see in the directory."""
+    viewer = viewer_for(request)
+    place = selectors._with_related(selectors.visible_places(viewer)).filter(pk=pk).first()
+    if place is None:
+        raise Http404
+    return place
+
+
+def get_place_for_edit(request, pk: int) -> Place:
+    """Return a place the viewer may edit: administrators any, place staff their operator's."""
+    viewer = viewer_for(request)
+    place = selectors._with_related(selectors.editable_places(viewer)).filter(pk=pk).first()
+    if place is None:
+        raise Http404
+    return place
+
+
+def get_place_for_attendance(request, pk: int, *, action: str = AccessLog.Action.VIEW) -> Place:
+    """Return a place whose attendance the viewer records (its operator's staff only), and log it.
+
+    Attendance rows belong to referral participants, so each view or change is logged; when the
+    log cannot be written the page is refused.
+    """
+    viewer = viewer_for(request)
+    place = (
+        Place.objects.filter(pk=pk, operator_id__in=selectors.operator_ids(viewer)).select_related("operator").first()
+    )
+    if place is None:
+        raise Http404
+    try:
+        log_access(
+            actor=request.user,
+            action=action,
+            object_type="places.attendance",
+            object_id=place.pk,
+            basis=AccessLog.Basis.OWN_ORGANIZATION,
+            basis_ref=f"organization:{place.operator_id}",
+        )
+    except AccessLogUnavailable:
+        raise Http404 from None
+    return place
+
+
+def get_import_job_for_user(request, token) -> PlaceImportJob:
+    """Return the viewer's own import job (the token is only valid for its uploader)."""
+    viewer = viewer_for(request)
+    require(selectors.can_import(viewer))
+    job = PlaceImportJob.objects.filter(pk=token, created_by=request.user).select_related("operator").first()
+    if job is None:
+        raise Http404
+    return job

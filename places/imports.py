@@ -1,0 +1,285 @@
+"""Reading places files and running import jobs: dry run first, then one atomic application."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import tablib
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from casework.spreadsheets import DecodeError, decode_csv_bytes
+from places.models import PlaceImportJob
+from places.resources import HEADERS, REQUIRED_HEADERS, PlaceResource, error_messages
+
+logger = logging.getLogger(__name__)
+
+# Files up to this many rows are checked and applied within the request; larger ones in a thread.
+SYNC_ROW_LIMIT = 300
+# How often (in rows) a running job writes its progress.
+PROGRESS_EVERY = 100
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be imported (encoding, format, header, empty)."""
+
+
+@dataclass
+class ParsedFile:
+    """A places file turned into a dataset, with each data row's spreadsheet row number."""
+
+    dataset: tablib.Dataset
+    row_numbers: list[int] = field(default_factory=list)
+    encoding: str = ""
+
+
+def _cell(value) -> str:
+    """An XLSX cell as the text a person would have typed."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _records_from_csv(data: bytes, encoding: str) -> tuple[list[list[str]], str]:
+    try:
+        text, used = decode_csv_bytes(data, encoding)
+    except DecodeError as error:
+        raise FileProblem(error.message) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return [list(record) for record in reader], used
+    except csv.Error as error:
+        raise FileProblem(f"CSVとして読めません（{reader.line_num}行目付近）: {error}") from None
+
+
+def _records_from_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        raise FileProblem("Excelファイル（.xlsx）として読めません") from None
+    try:
+        sheet = workbook.worksheets[0]
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def parse_places_file(data: bytes, *, file_format: str, encoding: str = "auto", forced_operator=None) -> ParsedFile:
+    """Turn an uploaded CSV or XLSX into a dataset; raise FileProblem with a Japanese message."""
+    if not data.strip(b"\xef\xbb\xbf \r\n\t,"):
+        raise FileProblem("ファイルが空です")
+    used = ""
+    if file_format == "xlsx":
+        records = _records_from_xlsx(data)
+    elif file_format == "csv":
+        records, used = _records_from_csv(data, encoding)
+    else:
+        raise FileProblem("CSV または XLSX ファイルを選んでください")
+    if not records:
+        raise FileProblem("ファイルが空です")
+    header = [h.strip() for h in records[0]]
+    while header and header[-1] == "":
+        header.pop()  # Excel leaves empty cells after the last used column.
+    if not header:
+        raise FileProblem("1行目に見出しがありません")
+    for column, name in enumerate(header, start=1):
+        if name == "":
+            raise FileProblem(f"見出し行の{column}列目が空です")
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise FileProblem(f"見出し行に同じ列名が複数あります: {'、'.join(duplicates)}")
+    unknown = [h for h in header if h not in HEADERS]
+    if unknown:
+        raise FileProblem(f"不明な列があります: {'、'.join(unknown)}（使える列: {'、'.join(HEADERS)}）")
+    required = list(REQUIRED_HEADERS) + ([] if forced_operator is not None else ["運営団体"])
+    missing = [h for h in required if h not in header]
+    if missing:
+        raise FileProblem(f"必要な列がありません: {'、'.join(missing)}")
+    dataset = tablib.Dataset(headers=header)
+    numbers: list[int] = []
+    for number, record in enumerate(records[1:], start=2):
+        cells = [c if isinstance(c, str) else _cell(c) for c in record]
+        if not any(c.strip() for c in cells):
+            continue  # blank lines and rows of bare commas carry nothing
+        if any(c.strip() for c in cells[len(header) :]):
+            raise FileProblem(f"{number}行目に見出しより多くの値があります")
+        cells = cells[: len(header)] + [""] * (len(header) - len(cells))
+        dataset.append(cells)
+        numbers.append(number)
+    if not numbers:
+        raise FileProblem("データ行がありません（1行目の見出しの下に居場所を入力してください）")
+    return ParsedFile(dataset, numbers, used)
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did (or, in a dry run, would do), row by row."""
+
+    rows: list[dict]
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+def run_import(parsed: ParsedFile, *, dry_run: bool, operator=None, progress=None) -> ImportOutcome:
+    """Import the rows (rolled back when dry_run or when any row fails) and report each row."""
+    resource = PlaceResource(operator=operator, progress=progress)
+    resource.row_numbers = parsed.row_numbers
+    result = resource.import_data(
+        parsed.dataset,
+        dry_run=dry_run,
+        use_transactions=True,
+        raise_errors=False,
+        rollback_on_validation_errors=True,
+    )
+    outcome = ImportOutcome(rows=[])
+    for message in [str(e.error) for e in result.base_errors]:
+        outcome.rows.append({"row": 0, "type": "error", "name": "", "errors": [message]})
+        outcome.errors += 1
+    for index, row_result in enumerate(result.rows, start=1):
+        number = parsed.row_numbers[index - 1]
+        name = (
+            parsed.dataset[index - 1][parsed.dataset.headers.index("名称")] if "名称" in parsed.dataset.headers else ""
+        )
+        kind = row_result.import_type
+        if kind in ("error", "invalid"):
+            outcome.errors += 1
+            outcome.rows.append({"row": number, "type": "error", "name": name, "errors": error_messages(row_result)})
+            continue
+        if kind == "new":
+            outcome.created += 1
+        elif kind == "update":
+            outcome.updated += 1
+        else:
+            outcome.unchanged += 1
+        outcome.rows.append({"row": number, "type": "skip" if kind == "skip" else kind, "name": name, "errors": []})
+    if outcome.errors and not dry_run:
+        # Nothing was saved: report the would-be counts as zero so no one reads them as done.
+        outcome.created = outcome.updated = 0
+    return outcome
+
+
+# ---------------------------------------------------------------------------
+# Jobs (the staff screen): the uploaded file is kept under MEDIA_ROOT keyed by the job's token.
+# ---------------------------------------------------------------------------
+
+
+def job_file_path(job: PlaceImportJob) -> Path:
+    return Path(settings.MEDIA_ROOT) / "place_imports" / f"{job.pk}.{job.file_format}"
+
+
+def _write_progress(job_id, processed: int) -> None:
+    """Record progress from another connection, so it is visible while the import's transaction runs."""
+
+    def write():
+        try:
+            PlaceImportJob.objects.filter(pk=job_id).update(processed=processed)
+        except Exception:  # SQLite refuses a second writer; progress is a courtesy there
+            logger.debug("progress not recorded", exc_info=True)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(timeout=5)
+
+
+def _progress_callback(job: PlaceImportJob):
+    def progress(index: int) -> None:
+        if index % PROGRESS_EVERY == 0:
+            _write_progress(job.pk, index)
+
+    return progress
+
+
+def _finish(job: PlaceImportJob, outcome: ImportOutcome, status: str) -> None:
+    job.status = status
+    job.processed = job.total
+    job.created, job.updated, job.unchanged, job.errors = (
+        outcome.created,
+        outcome.updated,
+        outcome.unchanged,
+        outcome.errors,
+    )
+    job.report = outcome.rows
+    job.finished_at = timezone.now() if status in {job.Status.DONE, job.Status.FAILED} else None
+    job.save()
+
+
+def _fail(job: PlaceImportJob, message: str) -> None:
+    job.status = job.Status.FAILED
+    job.message = message
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "message", "finished_at"])
+
+
+def execute_job(job_id, *, report_progress: bool = True) -> None:
+    """Run the job's next phase: the dry run (checking) or the atomic application (applying)."""
+    job = PlaceImportJob.objects.select_related("operator").get(pk=job_id)
+    try:
+        data = job_file_path(job).read_bytes()
+        parsed = parse_places_file(
+            data, file_format=job.file_format, encoding=job.encoding, forced_operator=job.operator
+        )
+    except (OSError, FileProblem) as error:
+        _fail(job, str(error) if isinstance(error, FileProblem) else "取り込むファイルが見つかりません")
+        return
+    job.total = len(parsed.row_numbers)
+    job.save(update_fields=["total"])
+    progress = _progress_callback(job) if report_progress else None
+    try:
+        if job.status == job.Status.CHECKING:
+            outcome = run_import(parsed, dry_run=True, operator=job.operator, progress=progress)
+            _finish(job, outcome, job.Status.CHECKED)
+        elif job.status == job.Status.APPLYING:
+            outcome = run_import(parsed, dry_run=False, operator=job.operator, progress=progress)
+            if outcome.ok:
+                _finish(job, outcome, job.Status.DONE)
+                job_file_path(job).unlink(missing_ok=True)
+            else:
+                _finish(job, outcome, job.Status.FAILED)
+                job.message = "エラーのある行があったため、何も反映していません。"
+                job.save(update_fields=["message"])
+    except Exception:
+        logger.exception("place import job %s failed", job_id)
+        _fail(job, "取り込み中に予期しないエラーが起きました。何も反映していません。")
+
+
+def _run_in_thread(job_id) -> None:
+    def target():
+        close_old_connections()
+        try:
+            execute_job(job_id)
+        finally:
+            connection.close()
+
+    threading.Thread(target=target, name=f"place-import-{job_id}", daemon=True).start()
+
+
+def dispatch(job: PlaceImportJob, row_count: int) -> None:
+    """Run a small job now; start a large one after commit in a background thread."""
+    if row_count <= SYNC_ROW_LIMIT:
+        execute_job(job.pk, report_progress=False)
+    else:
+        transaction.on_commit(lambda: _run_in_thread(job.pk))

@@ -1,0 +1,132 @@
+"""Writes of the places app: places and schedules, attendance, import jobs; and place matching."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from casework.models import Organization
+from places.choices import AttendanceStatus
+from places.imports import FileProblem, dispatch, job_file_path, parse_places_file
+from places.matching import PlaceMatch, PlaceWishes, rank_places
+from places.models import Attendance, Place, PlaceImportJob, PlaceSchedule
+from places.schedules import ScheduleSpec
+
+__all__ = [
+    "FileProblem",
+    "PlaceMatch",
+    "PlaceWishes",
+    "attendance_record",
+    "import_job_confirm",
+    "import_job_start",
+    "place_match",
+    "place_save",
+]
+
+
+@transaction.atomic
+def place_save(*, place: Place, schedules: list[ScheduleSpec] | None, by) -> Place:
+    """Validate and save a place; replace its schedules when given."""
+    place.full_clean()
+    place.save()
+    if schedules is not None:
+        place.schedules.all().delete()
+        PlaceSchedule.objects.bulk_create(
+            PlaceSchedule(
+                place=place,
+                weekday=spec.weekday,
+                weeks_of_month=list(spec.weeks_of_month),
+                start_time=spec.start_time,
+                end_time=spec.end_time,
+            )
+            for spec in schedules
+        )
+    return place
+
+
+def place_match(*, wishes: PlaceWishes, limit: int = 20) -> list[PlaceMatch]:
+    """Rank the active places that accept referrals against a person's wishes.
+
+    Deterministic scoring: each wished activity found in the place's tags (or text) +3; same
+    地区 +2; open on a wished weekday +2, and within the wished time window +1; each needed
+    accommodation offered +2 and each one missing -3; the place's target groups include the
+    person's age group +1. A place whose age range excludes the person is left out. Ties are
+    broken by name, then id. Every point comes with a reason, every shortfall with a "miss".
+    """
+    from places.selectors import referral_accepting_places
+
+    return rank_places(referral_accepting_places(), wishes, limit=limit)
+
+
+@transaction.atomic
+def attendance_record(
+    *,
+    place: Place,
+    participant_ref: str,
+    participant_label: str,
+    on: date,
+    status: str,
+    hours: Decimal | float | None,
+    note: str,
+    by,
+) -> Attendance:
+    """Record (or correct) one participant's attendance at a place on a day."""
+    if not participant_ref or len(participant_ref) > 60:
+        raise ValidationError({"participant_ref": "参加者の参照が正しくありません。"})
+    if status not in AttendanceStatus.values:
+        raise ValidationError({"status": "出欠の区分が正しくありません。"})
+    if status != AttendanceStatus.ATTENDED and hours:
+        raise ValidationError({"hours": "参加しなかった日に時間は記録できません。"})
+    attendance = (
+        Attendance.objects.select_for_update().filter(place=place, participant_ref=participant_ref, on=on).first()
+    ) or Attendance(place=place, participant_ref=participant_ref, on=on)
+    attendance.participant_label = participant_label
+    attendance.status = status
+    attendance.hours = Decimal(str(hours)) if hours not in (None, "") else None
+    attendance.note = note
+    attendance.recorded_by = by
+    attendance.full_clean(validate_unique=False)
+    attendance.save()
+    return attendance
+
+
+def import_job_start(
+    *, data: bytes, file_name: str, encoding: str, operator: Organization | None, by
+) -> PlaceImportJob:
+    """Check an uploaded places file and start its dry run; raise FileProblem for a bad file."""
+    file_format = "xlsx" if file_name.lower().endswith(".xlsx") else "csv"
+    parsed = parse_places_file(data, file_format=file_format, encoding=encoding, forced_operator=operator)
+    job = PlaceImportJob.objects.create(
+        created_by=by,
+        operator=operator,
+        file_name=file_name[:255],
+        file_format=file_format,
+        encoding=encoding,
+        total=len(parsed.row_numbers),
+    )
+    path = job_file_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    path.chmod(0o600)
+    dispatch(job, len(parsed.row_numbers))
+    job.refresh_from_db()
+    return job
+
+
+def import_job_confirm(*, job: PlaceImportJob, by) -> PlaceImportJob:
+    """Apply a checked, error-free job's file atomically (the same file its dry run read)."""
+    with transaction.atomic():
+        locked = PlaceImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.created_by_id != by.pk:
+            raise PermissionDenied
+        if locked.status != PlaceImportJob.Status.CHECKED or locked.errors:
+            raise ValidationError("この取り込みは反映できる状態ではありません。")
+        locked.status = PlaceImportJob.Status.APPLYING
+        locked.processed = 0
+        locked.save(update_fields=["status", "processed"])
+    dispatch(locked, locked.total)
+    locked.refresh_from_db()
+    return locked
