@@ -179,3 +179,11 @@ def case_a(personas):
     from tests.factories import make_case
 
     return make_case(lead_organization=personas.window_a, by=personas.caseworker_a)
+
+
+@pytest.fixture
+def place(personas):
+    """A 子ども食堂 run by the persona place operator, accepting 参加支援 referrals."""
+    from tests.factories import PlaceFactory
+
+    return PlaceFactory(operator=personas.place_operator, name="みんなの子ども食堂")

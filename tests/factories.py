@@ -104,3 +104,70 @@ def make_case(
         by=by,
         opened_on=opened_on,
     )
+
+
+# ---------------------------------------------------------------------------
+# Places and referrals (consent, place and referral agree with the case and organizations)
+# ---------------------------------------------------------------------------
+
+
+class PlaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "places.Place"
+        django_get_or_create = ["operator", "name"]
+
+    operator = factory.SubFactory(OrganizationFactory, kind=Organization.Kind.PLACE_OPERATOR, domains=[])
+    name = factory.Sequence(lambda n: f"みんなの食堂{n}")
+    kind = "kodomo_shokudo"
+    area = "中央地区"
+    activities = factory.LazyFunction(lambda: ["料理", "食事"])
+    accepts_referrals = True
+
+
+def make_consent(*, person, organizations, purposes, by, case=None, given_on=None, valid_until=None):
+    """Record a given consent naming the organizations for the purposes (through consent_record)."""
+    import datetime
+
+    from casework.services import consent_record
+
+    return consent_record(
+        person=person,
+        given_on=given_on or datetime.date.today() - datetime.timedelta(days=10),
+        method="written",
+        explained_by=by,
+        scope_kind="named",
+        purposes=list(purposes),
+        organizations=list(organizations),
+        valid_until=valid_until,
+        case=case,
+        by=by,
+    )
+
+
+def make_referral(*, kind="inter_agency", case=None, by, sender, receiver=None, place=None, send=True, **card):
+    """Create (and by default send, with a matching consent) a referral through the services."""
+    from referrals import services
+
+    person = case.subject_rows.first().person if case is not None else None
+    if kind == "participation" and receiver is None:
+        receiver = place.operator
+    if send and kind != "tsunagi":
+        purpose = "place_referral" if kind == "participation" else "share_with_agencies"
+        make_consent(person=person, organizations=[receiver], purposes=[purpose], by=by, case=case)
+    card.setdefault("card_preferred_name", "たろうさん")
+    referral = services.referral_create(
+        kind=kind,
+        by=by,
+        sender_organization=sender,
+        receiver_organization=receiver,
+        case=case,
+        person=person,
+        place=place,
+        request_text=card.pop("request_text", "参加の受け入れをお願いします"),
+        **card,
+    )
+    if send:
+        referral = services.referral_send(
+            referral=referral, by=by, tsunagi_basis="person_agreed" if kind == "tsunagi" else ""
+        )
+    return referral

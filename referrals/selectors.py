@@ -1,0 +1,150 @@
+"""Reads for the referral screens: inbox, outbox, counts, overdue lists and home panels."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casework.models import AccessLog, Organization
+from casework.selectors import Viewer
+from referrals.access import acting_organization_ids, referrals_for_user
+from referrals.models import ACTIVE_STATES, Referral, ReferralKind, ReferralState
+
+
+@dataclass
+class Box:
+    """One inbox or outbox page: rows, counts by state and the overdue count."""
+
+    rows: list[Referral]
+    counts: list[tuple[str, str, int]]
+    overdue: int
+    state: str
+
+
+def _rows(qs: QuerySet[Referral]) -> QuerySet[Referral]:
+    return qs.select_related("sender_organization", "receiver_organization", "sender_user", "place").order_by(
+        "-sent_at", "-created_at", "-id"
+    )
+
+
+def _not_expired_for_places(qs: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Drop 参加支援 cards whose place access has run out."""
+    return qs.exclude(
+        receiver_organization__kind=Organization.Kind.PLACE_OPERATOR, place_access_until__lte=timezone.now()
+    )
+
+
+def inbox(viewer: Viewer, *, state: str = "", overdue: bool = False) -> Box:
+    """Return the referrals sent to the viewer's organizations (never drafts)."""
+    orgs = acting_organization_ids(viewer)
+    qs = referrals_for_user(viewer).filter(receiver_organization_id__in=orgs).exclude(state=ReferralState.DRAFT)
+    return _box(_not_expired_for_places(qs), state=state, overdue=overdue)
+
+
+def outbox(viewer: Viewer, *, state: str = "", overdue: bool = False) -> Box:
+    """Return the referrals the viewer's organizations sent or drafted."""
+    orgs = acting_organization_ids(viewer)
+    qs = referrals_for_user(viewer).filter(sender_organization_id__in=orgs)
+    return _box(qs, state=state, overdue=overdue)
+
+
+def _box(qs: QuerySet[Referral], *, state: str, overdue: bool) -> Box:
+    today = timezone.localdate()
+    by_state = Counter(qs.values_list("state", flat=True))
+    overdue_q = Q(state=ReferralState.REQUESTED, due_on__lt=today)
+    overdue_count = qs.filter(overdue_q).count()
+    if state in ReferralState.values:
+        qs = qs.filter(state=state)
+    if overdue:
+        qs = qs.filter(overdue_q)
+    counts = [(code, str(label), by_state.get(code, 0)) for code, label in ReferralState.choices]
+    return Box(rows=list(_rows(qs)[:200]), counts=counts, overdue=overdue_count, state=state)
+
+
+def person_ids_shown(rows) -> list[int]:
+    """Return the persons whose cards a list shows."""
+    return sorted({r.person_id for r in rows if r.person_id})
+
+
+def overdue_by_organization(*, on=None) -> dict[Organization, list[Referral]]:
+    """Return requested referrals past their due date, grouped by receiving organization."""
+    on = on or timezone.localdate()
+    result: dict[Organization, list[Referral]] = {}
+    qs = Referral.objects.filter(state=ReferralState.REQUESTED, due_on__lt=on).select_related(
+        "receiver_organization", "sender_organization"
+    )
+    for referral in qs.order_by("receiver_organization__name", "due_on", "id"):
+        result.setdefault(referral.receiver_organization, []).append(referral)
+    return result
+
+
+def case_referrals(case) -> list[Referral]:
+    """Return the referrals made from a case and the つなぎ that opened it."""
+    return list(
+        Referral.objects.filter(Q(case=case) | Q(linked_case=case))
+        .select_related("sender_organization", "receiver_organization", "place")
+        .order_by("-created_at", "-id")
+    )
+
+
+def case_panel(request, case, viewer: Viewer):
+    """Return the case page's referral panel (the case page already logged the case view)."""
+    from casework.ui import Panel
+
+    if not viewer.works_cases:
+        return None
+    can_change = bool(getattr(case, "access", None) and case.access.can_change)
+    return Panel(
+        _("紹介・つなぎ"),
+        "referrals/panels/case.html",
+        {"case": case, "referrals": case_referrals(case), "can_refer": can_change},
+        order=60,
+    )
+
+
+def home_panels(request, viewer: Viewer) -> list:
+    """Return the referral panels of the viewer's home page: incoming, attendance to record, counts."""
+    from casework import audit
+    from casework.ui import Panel
+
+    if not acting_organization_ids(viewer):
+        return []
+    box = inbox(viewer)
+    active = [r for r in box.rows if r.state in ACTIVE_STATES or r.state == ReferralState.REQUESTED]
+    shown = person_ids_shown(active)
+    try:
+        if active:
+            audit.log_access(
+                actor=request.user,
+                action=AccessLog.Action.LIST,
+                object_type="referral_home",
+                person_ids=shown,
+                basis=AccessLog.Basis.CONSENT,
+            )
+        unavailable = False
+    except audit.AccessLogUnavailable:
+        # Fail closed: without a log row the cards are not listed.
+        active, unavailable = [], True
+    attendance = [
+        r
+        for r in active
+        if r.kind == ReferralKind.PARTICIPATION and r.state in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS}
+    ]
+    title = _("受け入れ中の紹介") if viewer.is_place_staff and not viewer.works_cases else _("届いている紹介・つなぎ")
+    panels = [
+        Panel(
+            title,
+            "referrals/panels/incoming.html",
+            {"referrals": active[:20], "overdue": box.overdue, "unavailable": unavailable},
+            order=25,
+        )
+    ]
+    if viewer.is_place_staff and attendance:
+        panels.append(
+            Panel(_("出欠の記録"), "referrals/panels/attendance.html", {"referrals": attendance[:20]}, order=26)
+        )
+    return panels

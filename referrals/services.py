@@ -1,0 +1,690 @@
+"""Writes of the referral workflow; each checks the actor's side and writes the access log."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from casework import audit
+from casework.access import can_change_case, person_ids_for_case
+from casework.models import AccessLog, Case, ConsentPurpose, IntakeRoute, Organization, Person
+from casework.services import case_team_add, case_team_remove, consent_check
+from referrals import integration
+from referrals.access import RECEIVER, SENDER, ReferralAccess, acting_organization_ids, referral_access
+from referrals.models import (
+    PLACE_ACCESS_DAYS,
+    LegalBasis,
+    ParticipationStage,
+    Referral,
+    ReferralKind,
+    ReferralNote,
+    ReferralStage,
+    ReferralState,
+    ReferralTransition,
+)
+
+logger = logging.getLogger(__name__)
+
+VIEW_PERMISSION = "referrals.view_referral"
+CARD_FIELDS = (
+    "card_name",
+    "card_preferred_name",
+    "card_age_band",
+    "card_wishes",
+    "card_accommodations",
+    "card_schedule",
+    "card_contact",
+)
+EDITABLE_FIELDS = {"request_text", "due_on", *CARD_FIELDS}
+RECEIVER_KINDS = {Organization.Kind.WINDOW, Organization.Kind.COORDINATOR, Organization.Kind.MUNICIPAL}
+
+# Words that point at diagnoses, benefits, debts, history or family trouble: a place's card must
+# describe practical accommodations instead (「大人数が苦手」「筆談希望」「午前のみ」).
+WITHHELD_WORDS = (
+    "障害",
+    "障がい",
+    "診断",
+    "病",
+    "症",
+    "手帳",
+    "精神",
+    "発達",
+    "認知",
+    "うつ",
+    "統合失調",
+    "服薬",
+    "生活保護",
+    "保護費",
+    "年金",
+    "借金",
+    "債務",
+    "滞納",
+    "虐待",
+    "DV",
+    "ＤＶ",
+    "前科",
+    "逮捕",
+    "非行",
+    "離婚",
+)
+
+
+# ---------------------------------------------------------------------------
+# Errors the screens turn into messages
+# ---------------------------------------------------------------------------
+
+
+class ReferralChanged(Exception):
+    """Someone else moved the referral since the page was shown."""
+
+    message = "この紹介は他の職員により更新されました。最新の状態を確認してください。"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ReferralBlocked(Exception):
+    """Sending is not allowed: no valid consent and no recorded legal basis; the message is Japanese."""
+
+
+class InvalidMove(Exception):
+    """A move the workflow or the viewer's side does not allow, or one missing its reason."""
+
+
+# ---------------------------------------------------------------------------
+# Moves: which side makes each one, and what it needs
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move of the workflow as the screens offer it."""
+
+    name: str
+    method: str
+    label: str
+    side: str
+    needs_reason: bool = False
+    needs_outcome: bool = False
+    danger: bool = False
+
+
+MOVES = {
+    m.name: m
+    for m in [
+        Move("send", "send", "送付する", SENDER),
+        Move("resend", "resend", "再送付する", SENDER),
+        Move("accept", "accept", "受諾する", RECEIVER),
+        Move("reject", "reject", "辞退する", RECEIVER, needs_reason=True, danger=True),
+        Move("return", "return_for_information", "差し戻す（情報不足）", RECEIVER, needs_reason=True),
+        Move("cancel", "cancel", "取り下げる", SENDER, needs_reason=True, danger=True),
+        Move("start", "start", "対応を開始する", RECEIVER),
+        Move("hold", "hold", "保留にする", RECEIVER, needs_reason=True),
+        Move("resume", "resume", "保留を解除する", RECEIVER),
+        Move("complete", "complete", "完了にする", RECEIVER, needs_outcome=True),
+        Move("fail", "fail", "不成立として終える", RECEIVER, needs_reason=True, danger=True),
+    ]
+}
+
+
+def move_side(referral: Referral, move: Move) -> str:
+    """Return which side makes the move; a 参加支援 is closed by the referrer, who sees the feedback."""
+    if move.name in {"complete", "fail"} and referral.kind == ReferralKind.PARTICIPATION:
+        return SENDER
+    return move.side
+
+
+def available_moves(referral: Referral, access: ReferralAccess | None) -> list[Move]:
+    """Return the moves the viewer may make now (send/resend are offered by the send form)."""
+    if access is None:
+        return []
+    methods = {t.name for t in referral.get_available_state_transitions()}
+    return [
+        m
+        for m in MOVES.values()
+        if m.method in methods and move_side(referral, m) == access.side and m.name not in {"send", "resend"}
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def _log(by, referral: Referral, *, action: str, organization_id: int, basis: str, basis_ref="", reason="") -> None:
+    audit.log_access(
+        actor=by,
+        action=action,
+        object_type="referral",
+        object_id=referral.pk,
+        person_ids=[referral.person_id] if referral.person_id else [],
+        basis=basis,
+        basis_ref=basis_ref,
+        organization_id=organization_id,
+        reason=reason,
+    )
+
+
+def _grant(referral: Referral, organization: Organization) -> None:
+    assign_perm(VIEW_PERMISSION, organization.group, referral)
+
+
+def _lock(referral: Referral, expected_version: int | None) -> Referral:
+    locked = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("sender_organization", "receiver_organization", "case", "place")
+        .get(pk=referral.pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise ReferralChanged()
+    return locked
+
+
+def _side_access(by, referral: Referral, side: str | None) -> ReferralAccess:
+    access = referral_access(by, referral)
+    if access is None or (side is not None and access.side != side):
+        raise InvalidMove(_("この紹介でこの操作をする権限がありません。"))
+    return access
+
+
+def withheld_words(text: str) -> list[str]:
+    """Return the words in text that a place's card must not carry."""
+    return [w for w in WITHHELD_WORDS if w in (text or "")]
+
+
+def _validate_card(kind: str, fields: dict) -> None:
+    errors = {}
+    if kind != ReferralKind.INTER_AGENCY and fields.get("card_name"):
+        errors["card_name"] = _("氏名を伝えられるのは機関間の紹介だけです。呼び名を使ってください。")
+    if kind == ReferralKind.PARTICIPATION:
+        for name in CARD_FIELDS:
+            found = withheld_words(fields.get(name, ""))
+            if found:
+                errors[name] = _(
+                    "居場所には診断名や制度・家計・家族の事情を伝えません（「%(w)s」）。"
+                    "「大人数が苦手」「筆談希望」「午前のみ」のように配慮の内容で書いてください。"
+                ) % {"w": "」「".join(found)}
+    if not (fields.get("request_text") or "").strip():
+        errors["request_text"] = _("依頼内容を入力してください。")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _record(locked: Referral, *, from_state: str, by, access: ReferralAccess, reason: str = "") -> None:
+    """Save a move: bump the version, add the timeline row and the access-log row."""
+    locked.version += 1
+    locked.save()
+    ReferralTransition.objects.create(
+        referral=locked,
+        from_state=from_state,
+        to_state=locked.state,
+        by=by,
+        organization_id=access.organization_id,
+        reason=reason,
+    )
+    _log(
+        by,
+        locked,
+        action=AccessLog.Action.TRANSITION,
+        organization_id=access.organization_id,
+        basis=access.basis,
+        basis_ref=access.basis_ref,
+        reason=f"{from_state}→{locked.state}",
+    )
+
+
+def default_card(*, kind: str, person: Person | None, by, organization: Organization) -> dict:
+    """Return the safe defaults of a card: preferred name, age band and the worker's contact only."""
+    card = {name: "" for name in CARD_FIELDS}
+    if person is not None:
+        card["card_preferred_name"] = person.preferred_name or person.alias or person.given_name
+        card["card_age_band"] = person.age_band
+        if kind == ReferralKind.INTER_AGENCY:
+            card["card_name"] = person.full_name
+    worker = by.get_full_name() or by.username
+    card["card_contact"] = " ".join(p for p in [str(organization), worker, organization.phone] if p)
+    return card
+
+
+# ---------------------------------------------------------------------------
+# Create, edit, send
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    kind: str,
+    by,
+    sender_organization: Organization,
+    request_text: str,
+    receiver_organization: Organization | None = None,
+    case: Case | None = None,
+    person: Person | None = None,
+    place=None,
+    due_on: date | None = None,
+    **card,
+) -> Referral:
+    """Create a draft referral with its card; only the sender's organization can see it."""
+    unknown = set(card) - set(CARD_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown card fields: {sorted(unknown)}")
+    if kind not in ReferralKind.values:
+        raise ValidationError({"kind": _("紹介の種別を選んでください。")})
+    if sender_organization.pk not in acting_organization_ids(_viewer(by)):
+        raise InvalidMove(_("この機関として紹介を作成する権限がありません。"))
+    errors = {}
+    if kind == ReferralKind.TSUNAGI:
+        if sender_organization.kind != Organization.Kind.PLACE_OPERATOR:
+            raise InvalidMove(_("つなぎは居場所の運営団体から送ります。"))
+        case = person = None
+    else:
+        if case is None or person is None or person.pk not in person_ids_for_case(case):
+            errors["person"] = _("ケースの対象者・世帯員を選んでください。")
+        elif not can_change_case(by, case):
+            raise InvalidMove(_("このケースから紹介する権限がありません。"))
+    if kind == ReferralKind.PARTICIPATION:
+        if place is None or not place.is_active or not place.accepts_referrals:
+            errors["place"] = _("参加支援を受け入れている居場所を選んでください。")
+        else:
+            receiver_organization = place.operator
+    elif place is not None and kind == ReferralKind.INTER_AGENCY:
+        place = None
+    if "place" not in errors:
+        if receiver_organization is None:
+            errors["receiver_organization"] = _("紹介先を選んでください。")
+        elif receiver_organization.pk == sender_organization.pk:
+            errors["receiver_organization"] = _("自機関には紹介できません。")
+        elif kind != ReferralKind.PARTICIPATION and receiver_organization.kind not in RECEIVER_KINDS:
+            errors["receiver_organization"] = _("紹介先は相談支援機関・多機関協働事業者・市町村から選んでください。")
+    if due_on is not None and due_on < timezone.localdate():
+        errors["due_on"] = _("回答期限は今日以降の日付にしてください。")
+    fields = {"request_text": request_text, **card}
+    try:
+        _validate_card(kind, fields)
+    except ValidationError as exc:
+        errors = {**exc.message_dict, **errors}
+    if errors:
+        raise ValidationError(errors)
+    referral = Referral(
+        kind=kind,
+        case=case,
+        person=person,
+        sender_organization=sender_organization,
+        sender_user=by,
+        receiver_organization=receiver_organization,
+        place=place,
+        request_text=request_text.strip(),
+        due_on=due_on,
+        **{k: (v or "").strip() for k, v in card.items()},
+    )
+    referral.full_clean()
+    referral.save()
+    _grant(referral, sender_organization)
+    _log(
+        by,
+        referral,
+        action=AccessLog.Action.CREATE,
+        organization_id=sender_organization.pk,
+        basis=AccessLog.Basis.OWN_ORGANIZATION,
+    )
+    return referral
+
+
+def _viewer(by):
+    from casework.selectors import Viewer
+
+    return Viewer(by)
+
+
+@transaction.atomic
+def referral_update(*, referral: Referral, by, expected_version: int | None = None, **fields) -> Referral:
+    """Change a draft or returned referral's request and card (the sender edits before sending again)."""
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"unknown referral fields: {sorted(unknown)}")
+    locked = _lock(referral, expected_version)
+    access = _side_access(by, locked, SENDER)
+    if locked.state not in {ReferralState.DRAFT, ReferralState.RETURNED}:
+        raise InvalidMove(_("下書きか差戻しの紹介だけを編集できます。"))
+    merged = {name: getattr(locked, name) for name in EDITABLE_FIELDS} | fields
+    _validate_card(locked.kind, merged)
+    for name, value in fields.items():
+        setattr(locked, name, value.strip() if isinstance(value, str) else value)
+    locked.full_clean()
+    locked.version += 1
+    locked.save()
+    _log(by, locked, action=AccessLog.Action.CHANGE, organization_id=access.organization_id, basis=access.basis)
+    return locked
+
+
+def consent_purpose_for(referral: Referral) -> str:
+    """Return the consent purpose a referral needs: place referral or sharing with agencies."""
+    if referral.kind == ReferralKind.PARTICIPATION:
+        return ConsentPurpose.PLACE_REFERRAL
+    return ConsentPurpose.SHARE_WITH_AGENCIES
+
+
+def send_check(referral: Referral, *, on: date | None = None):
+    """Return casework's consent answer for sending this referral now (None for a つなぎ)."""
+    if referral.kind == ReferralKind.TSUNAGI:
+        return None
+    return consent_check(
+        person=referral.person,
+        organization=referral.receiver_organization,
+        purpose=consent_purpose_for(referral),
+        on=on or timezone.localdate(),
+        case=referral.case,
+    )
+
+
+@transaction.atomic
+def referral_send(
+    *,
+    referral: Referral,
+    by,
+    expected_version: int | None = None,
+    support_meeting_ref: str = "",
+    tsunagi_basis: str = "",
+) -> Referral:
+    """Send (or send again after 差戻し) through the consent gate, recording the basis; no silent override."""
+    locked = _lock(referral, expected_version)
+    access = _side_access(by, locked, SENDER)
+    if locked.state not in {ReferralState.DRAFT, ReferralState.RETURNED}:
+        raise InvalidMove(_("この紹介はすでに送付されています。"))
+    support_meeting_ref = (support_meeting_ref or "").strip()
+    if locked.kind == ReferralKind.TSUNAGI:
+        if tsunagi_basis not in {LegalBasis.PERSON_AGREED, LegalBasis.VITAL_INTEREST}:
+            raise ReferralBlocked(_("つなぎの根拠（本人の了解、または生命・身体の保護のため）を選んでください。"))
+        locked.consent = None
+        locked.legal_basis = tsunagi_basis
+        locked.legal_basis_ref = ""
+        locked.legal_basis_note = str(LegalBasis(tsunagi_basis).label)
+        log_basis = AccessLog.Basis.CONSENT if tsunagi_basis == LegalBasis.PERSON_AGREED else AccessLog.Basis.NONE
+        log_ref = tsunagi_basis
+    else:
+        answer = send_check(locked)
+        if answer.allowed:
+            locked.consent_id = answer.consent_id
+            locked.legal_basis = LegalBasis.CONSENT
+            locked.legal_basis_ref = ""
+            locked.legal_basis_note = answer.reason[:500]
+            log_basis, log_ref = AccessLog.Basis.CONSENT, answer.consent_id
+        elif support_meeting_ref and locked.kind == ReferralKind.INTER_AGENCY:
+            # 支援会議 (art. 106-6) may share without consent; its members carry statutory secrecy.
+            locked.consent = None
+            locked.legal_basis = LegalBasis.SUPPORT_MEETING
+            locked.legal_basis_ref = support_meeting_ref[:200]
+            locked.legal_basis_note = answer.reason[:500]
+            log_basis, log_ref = AccessLog.Basis.SUPPORT_MEETING, support_meeting_ref[:60]
+        else:
+            hint = (
+                _("本人同意を記録するか、支援会議の決定を根拠として記録してください。")
+                if locked.kind == ReferralKind.INTER_AGENCY
+                else _("居場所への紹介には本人同意（参加支援先への紹介）が必要です。")
+            )
+            raise ReferralBlocked(f"{answer.reason} {hint}")
+    from_state = locked.state
+    (locked.resend if from_state == ReferralState.RETURNED else locked.send)()
+    locked.sent_at = timezone.now()
+    _grant(locked, locked.receiver_organization)
+    _record(locked, from_state=from_state, by=by, access=access)
+    _log(
+        by,
+        locked,
+        action=AccessLog.Action.SHARE,
+        organization_id=access.organization_id,
+        basis=log_basis,
+        basis_ref=log_ref or "",
+        reason=f"to_org={locked.receiver_organization_id}",
+    )
+    transaction.on_commit(
+        lambda: logger.info("referral %s sent to organization %s", locked.pk, locked.receiver_organization_id)
+    )
+    return locked
+
+
+# ---------------------------------------------------------------------------
+# Moves after sending
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_move(
+    *, referral: Referral, move: str, by, reason: str = "", outcome: str = "", expected_version: int | None = None
+) -> Referral:
+    """Make one move (accept, reject, return, cancel, start, hold, resume, complete, fail) from the right side."""
+    if move not in MOVES or move in {"send", "resend"}:
+        raise InvalidMove(_("不明な操作です。"))
+    spec = MOVES[move]
+    locked = _lock(referral, expected_version)
+    access = _side_access(by, locked, move_side(locked, spec))
+    methods = {t.name for t in locked.get_available_state_transitions()}
+    if spec.method not in methods:
+        raise InvalidMove(
+            _("現在の状態（%(s)s）では「%(m)s」はできません。") % {"s": locked.get_state_display(), "m": spec.label}
+        )
+    reason, outcome = (reason or "").strip(), (outcome or "").strip()
+    if spec.needs_reason and not reason:
+        raise InvalidMove(_("「%(m)s」には理由が必要です。") % {"m": spec.label})
+    if spec.needs_outcome and not outcome:
+        raise InvalidMove(_("完了にするには結果の記入が必要です。"))
+    from_state = locked.state
+    getattr(locked, spec.method)()
+    now = timezone.now()
+    if move in {"accept", "reject", "return"}:
+        locked.responded_at = now
+    if spec.needs_outcome:
+        locked.outcome = outcome
+    if locked.state in {ReferralState.COMPLETED, ReferralState.FAILED, ReferralState.CANCELLED, ReferralState.REJECTED}:
+        locked.ended_at = now
+        if locked.receiver_organization.kind == Organization.Kind.PLACE_OPERATOR:
+            locked.place_access_until = now + timedelta(days=PLACE_ACCESS_DAYS)
+        if move == "fail" and not locked.outcome:
+            locked.outcome = reason
+    if move == "accept" and locked.kind == ReferralKind.INTER_AGENCY and locked.case_id:
+        if not integration.case_team_has(locked.case, locked.receiver_organization):
+            case_team_add(
+                case=locked.case,
+                organization=locked.receiver_organization,
+                by=by,
+                note=_("紹介 #%(id)s の受諾") % {"id": locked.pk},
+            )
+            locked.team_added = True
+    if move in {"reject", "cancel"} and locked.team_added and locked.case_id:
+        case_team_remove(case=locked.case, organization=locked.receiver_organization, by=by)
+        locked.team_added = False
+    _record(locked, from_state=from_state, by=by, access=access, reason=reason or outcome)
+    return locked
+
+
+def referral_accept(*, referral: Referral, by, expected_version: int | None = None) -> Referral:
+    """Accept; a 機関間 referral puts the receiver on the case team."""
+    return referral_move(referral=referral, move="accept", by=by, expected_version=expected_version)
+
+
+def referral_reject(*, referral: Referral, by, reason: str, expected_version: int | None = None) -> Referral:
+    """Decline with a reason."""
+    return referral_move(referral=referral, move="reject", by=by, reason=reason, expected_version=expected_version)
+
+
+def referral_return(*, referral: Referral, by, reason: str, expected_version: int | None = None) -> Referral:
+    """Return for more information; the sender edits and sends again."""
+    return referral_move(referral=referral, move="return", by=by, reason=reason, expected_version=expected_version)
+
+
+def referral_cancel(*, referral: Referral, by, reason: str, expected_version: int | None = None) -> Referral:
+    """Withdraw; any case access the acceptance gave is removed."""
+    return referral_move(referral=referral, move="cancel", by=by, reason=reason, expected_version=expected_version)
+
+
+def referral_complete(*, referral: Referral, by, outcome: str, expected_version: int | None = None) -> Referral:
+    """Complete with an outcome."""
+    return referral_move(referral=referral, move="complete", by=by, outcome=outcome, expected_version=expected_version)
+
+
+# ---------------------------------------------------------------------------
+# 参加支援: stages, attendance and feedback
+# ---------------------------------------------------------------------------
+
+
+def _start_if_accepted(locked: Referral, by, access: ReferralAccess, reason: str) -> None:
+    if locked.state == ReferralState.ACCEPTED:
+        from_state = locked.state
+        locked.start()
+        ReferralTransition.objects.create(
+            referral=locked,
+            from_state=from_state,
+            to_state=locked.state,
+            by=by,
+            organization_id=access.organization_id,
+            reason=reason,
+        )
+
+
+@transaction.atomic
+def participation_stage_record(
+    *, referral: Referral, stage: str, on: date, by, accompanied_by: str = "", note: str = ""
+) -> ReferralStage:
+    """Record 見学・体験・定着 with its date and who went along; the first one starts the referral."""
+    locked = _lock(referral, None)
+    access = _side_access(by, locked, None)
+    if locked.kind != ReferralKind.PARTICIPATION:
+        raise InvalidMove(_("段階は参加支援の紹介にだけ記録できます。"))
+    if locked.state not in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS}:
+        raise InvalidMove(_("受諾後・対応中の紹介にだけ段階を記録できます。"))
+    if stage not in ParticipationStage.values:
+        raise ValidationError({"stage": _("段階を選んでください。")})
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("未来の日付は記録できません。")})
+    row = ReferralStage(
+        referral=locked, stage=stage, on=on, accompanied_by=accompanied_by.strip(), note=note.strip(), recorded_by=by
+    )
+    row.full_clean()
+    row.save()
+    _start_if_accepted(locked, by, access, _("%(s)sの記録") % {"s": row.get_stage_display()})
+    locked.stage = stage
+    locked.version += 1
+    locked.save()
+    _log(by, locked, action=AccessLog.Action.CHANGE, organization_id=access.organization_id, basis=access.basis)
+    return row
+
+
+@transaction.atomic
+def referral_attendance_record(*, referral: Referral, on: date, status: str, by, hours=None, note: str = ""):
+    """Record the person's attendance at the place (place staff); the referrer sees it on the referral."""
+    locked = _lock(referral, None)
+    access = _side_access(by, locked, RECEIVER)
+    if locked.kind != ReferralKind.PARTICIPATION or locked.place_id is None:
+        raise InvalidMove(_("出欠は参加支援の紹介にだけ記録できます。"))
+    if locked.state not in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS}:
+        raise InvalidMove(_("受諾後・対応中の紹介にだけ出欠を記録できます。"))
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("未来の日付の出欠は記録できません。")})
+    row = integration.attendance_record(
+        place=locked.place,
+        participant_ref=locked.participant_ref,
+        participant_label=locked.card_preferred_name or str(_("紹介 #%(id)s") % {"id": locked.pk}),
+        on=on,
+        status=status,
+        hours=hours,
+        note=(note or "").strip(),
+        by=by,
+    )
+    _start_if_accepted(locked, by, access, _("出欠の記録"))
+    locked.version += 1
+    locked.save()
+    _log(by, locked, action=AccessLog.Action.CHANGE, organization_id=access.organization_id, basis=access.basis)
+    return row
+
+
+@transaction.atomic
+def referral_note_add(*, referral: Referral, text: str, by) -> ReferralNote:
+    """Add a short note for the other side (feedback from the place, a reply from the worker)."""
+    access = _side_access(by, referral, None)
+    if referral.state == ReferralState.DRAFT:
+        raise InvalidMove(_("送付前の紹介にはひとことを書けません。"))
+    note = ReferralNote(referral=referral, organization_id=access.organization_id, by=by, text=(text or "").strip())
+    note.full_clean()
+    note.save()
+    _log(by, referral, action=AccessLog.Action.CHANGE, organization_id=access.organization_id, basis=access.basis)
+    return note
+
+
+# ---------------------------------------------------------------------------
+# つなぎ → a linked case
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tsunagi_open_case(
+    *,
+    referral: Referral,
+    by,
+    domains: list[str],
+    main_category: str,
+    family_name: str = "",
+    given_name: str = "",
+    family_name_kana: str = "",
+    given_name_kana: str = "",
+    summary: str = "",
+) -> Case:
+    """Open a case at the receiving window from a つなぎ and link the two (the place never sees the case)."""
+    from casework.services import case_open, household_add_member, household_create, person_create
+
+    locked = _lock(referral, None)
+    access = _side_access(by, locked, RECEIVER)
+    if locked.kind != ReferralKind.TSUNAGI:
+        raise InvalidMove(_("ケースを開始できるのはつなぎだけです。"))
+    if locked.linked_case_id:
+        raise InvalidMove(_("このつなぎからはすでにケースを開始しています。"))
+    if locked.state not in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS}:
+        raise InvalidMove(_("受諾したつなぎからケースを開始してください。"))
+    organization = Organization.objects.get(pk=access.organization_id)
+    named = bool(family_name or given_name)
+    person = person_create(
+        by=by,
+        family_name=family_name.strip(),
+        given_name=given_name.strip(),
+        family_name_kana=family_name_kana.strip(),
+        given_name_kana=given_name_kana.strip(),
+        preferred_name=locked.card_preferred_name,
+        is_anonymous=not named,
+    )
+    household = household_create(
+        name=_("%(n)sさんの世帯") % {"n": person.full_name or locked.card_preferred_name or _("氏名不詳")}, by=by
+    )
+    household_add_member(household=household, person=person, relationship="self", by=by)
+    case = case_open(
+        household=household,
+        subjects=[person],
+        domains=domains,
+        categories=[main_category],
+        main_category=main_category,
+        intake_route=IntakeRoute.PLACE,
+        lead_organization=organization,
+        lead_worker=by,
+        summary=(summary or locked.request_text).strip(),
+        by=by,
+    )
+    locked.linked_case = case
+    _start_if_accepted(locked, by, access, _("ケース %(n)s を開始") % {"n": case.number})
+    locked.version += 1
+    locked.save()
+    _log(
+        by,
+        locked,
+        action=AccessLog.Action.CHANGE,
+        organization_id=access.organization_id,
+        basis=access.basis,
+        basis_ref=access.basis_ref,
+        reason=f"linked_case={case.pk}",
+    )
+    return case

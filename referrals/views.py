@@ -1,0 +1,426 @@
+"""Referral screens: thin views over the access helpers, services and selectors."""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from casework import audit
+from casework.access import get_case_for_user, person_ids_for_case
+from casework.models import AccessLog, Organization, Person
+from casework.selectors import viewer_for
+from casework.spreadsheets import encode_csv
+from referrals import integration, selectors, services
+from referrals.access import RECEIVER, SENDER, acting_organization_ids, get_referral_for_user
+from referrals.forms import AttendanceForm, MoveForm, NoteForm, OpenCaseForm, ReferralForm, SendForm, StageForm
+from referrals.models import ReferralKind, ReferralState
+
+
+def referral_view(view):
+    """Referral screens need a referral-acting membership (404 otherwise) and a writable access log (503)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not acting_organization_ids(viewer_for(request)):
+            raise Http404
+        try:
+            return view(request, *args, **kwargs)
+        except audit.AccessLogUnavailable:
+            return render(request, "casework/access_log_unavailable.html", status=503)
+
+    return wrapper
+
+
+def _form_errors_to(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# ---------------------------------------------------------------------------
+# Inbox and outbox
+# ---------------------------------------------------------------------------
+
+
+def _box_page(request, *, which: str):
+    viewer = viewer_for(request)
+    state = request.GET.get("state", "")
+    overdue = request.GET.get("overdue") == "1"
+    box = (selectors.inbox if which == "inbox" else selectors.outbox)(viewer, state=state, overdue=overdue)
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.LIST,
+        object_type=f"referral_{which}",
+        person_ids=selectors.person_ids_shown(box.rows),
+        basis=AccessLog.Basis.CONSENT if which == "inbox" else AccessLog.Basis.OWN_ORGANIZATION,
+    )
+    return render(
+        request,
+        "referrals/box.html",
+        {"box": box, "which": which, "overdue_only": overdue, "today": timezone.localdate()},
+    )
+
+
+@referral_view
+@require_http_methods(["GET"])
+def inbox(request):
+    """Referrals sent to the viewer's organizations, with counts by state and overdue."""
+    return _box_page(request, which="inbox")
+
+
+@referral_view
+@require_http_methods(["GET"])
+def outbox(request):
+    """Referrals the viewer's organizations sent or drafted."""
+    return _box_page(request, which="outbox")
+
+
+@referral_view
+@require_http_methods(["GET"])
+def inbox_csv(request):
+    """Download the inbox cards as CSV for Excel (formula-escaped; only what the cards show)."""
+    box = selectors.inbox(viewer_for(request))
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.EXPORT,
+        object_type="referral_inbox",
+        person_ids=selectors.person_ids_shown(box.rows),
+        basis=AccessLog.Basis.CONSENT,
+    )
+    header = [
+        _("番号"),
+        _("種別"),
+        _("状態"),
+        _("紹介元"),
+        _("呼び名"),
+        _("年代"),
+        _("希望"),
+        _("配慮"),
+        _("日時"),
+        _("連絡先"),
+        _("回答期限"),
+    ]
+    rows = [
+        [
+            r.pk,
+            r.get_kind_display(),
+            r.get_state_display(),
+            str(r.sender_organization),
+            r.card_preferred_name,
+            r.card_age_band,
+            r.card_wishes,
+            r.card_accommodations,
+            r.card_schedule,
+            r.card_contact,
+            r.due_on.isoformat() if r.due_on else "",
+        ]
+        for r in box.rows
+    ]
+    data, _replaced = encode_csv(header, rows)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="referrals_inbox.csv"'
+    return response
+
+
+# ---------------------------------------------------------------------------
+# Create and edit
+# ---------------------------------------------------------------------------
+
+
+def _sender_for(viewer, kind: str, case=None) -> Organization | None:
+    """Return the organization the viewer sends this kind for (the case's team org if possible)."""
+    orgs = [o for o in viewer.organizations() if o.pk in acting_organization_ids(viewer)]
+    if kind == ReferralKind.TSUNAGI:
+        orgs = [o for o in orgs if o.kind == Organization.Kind.PLACE_OPERATOR]
+    else:
+        orgs = [o for o in orgs if o.kind != Organization.Kind.PLACE_OPERATOR]
+        if case is not None and getattr(case, "access", None) and case.access.organization_id:
+            orgs = [o for o in orgs if o.pk == case.access.organization_id] or orgs
+    return orgs[0] if orgs else None
+
+
+@referral_view
+@require_http_methods(["GET", "POST"])
+def referral_new(request, kind: str):
+    """Create a draft: 機関間 and 参加支援 from a case, つなぎ from a place."""
+    if kind not in ReferralKind.values:
+        raise Http404
+    viewer = viewer_for(request)
+    case = persons = None
+    places = []
+    if kind != ReferralKind.TSUNAGI:
+        if not viewer.works_cases:
+            raise Http404
+        case = get_case_for_user(request, request.GET.get("case", ""), for_change=True)
+        persons = list(Person.objects.filter(pk__in=person_ids_for_case(case)).order_by("id"))
+    sender = _sender_for(viewer, kind, case)
+    if sender is None:
+        raise Http404
+    if kind == ReferralKind.PARTICIPATION:
+        places = integration.places_accepting_referrals(wishes=request.POST.get("card_wishes", ""), limit=100)
+    person = None
+    if request.method == "GET" and persons:
+        chosen = request.GET.get("person", "")
+        person = next((p for p in persons if str(p.pk) == chosen), persons[0])
+    initial = services.default_card(kind=kind, person=person, by=request.user, organization=sender)
+    if person is not None:
+        initial["person"] = person.pk
+    form = ReferralForm(
+        request.POST or None, kind=kind, sender=sender, persons=persons or [], places=places, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        person_obj = next((p for p in persons or [] if p.pk == data.pop("person", None)), None)
+        place = integration.place_accepting(data.pop("place", "")) if kind == ReferralKind.PARTICIPATION else None
+        data.pop("place", None)
+        try:
+            referral = services.referral_create(
+                kind=kind,
+                by=request.user,
+                sender_organization=sender,
+                case=case,
+                person=person_obj,
+                place=place,
+                **data,
+            )
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        except services.InvalidMove as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("下書きを保存しました。内容を確認して送付してください。"))
+            return redirect(referral)
+    return render(
+        request,
+        "referrals/form.html",
+        {
+            "form": form,
+            "kind": kind,
+            "kind_label": ReferralKind(kind).label,
+            "case": case,
+            "sender": sender,
+            "places": places,
+        },
+    )
+
+
+@referral_view
+@require_http_methods(["GET", "POST"])
+def referral_edit(request, pk: int):
+    """Edit a draft or returned referral's request and card (sender only)."""
+    referral = get_referral_for_user(request, pk, side=SENDER)
+    if referral.state not in {ReferralState.DRAFT, ReferralState.RETURNED}:
+        raise Http404
+    initial = {name: getattr(referral, name) for name in services.EDITABLE_FIELDS}
+    form = ReferralForm(
+        request.POST or None, kind=referral.kind, sender=referral.sender_organization, editing=True, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.referral_update(referral=referral, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        except (services.InvalidMove, services.ReferralChanged) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("紹介を更新しました。"))
+            return redirect(referral)
+    return render(
+        request,
+        "referrals/form.html",
+        {"form": form, "kind": referral.kind, "kind_label": referral.get_kind_display(), "referral": referral},
+    )
+
+
+# ---------------------------------------------------------------------------
+# Detail and moves
+# ---------------------------------------------------------------------------
+
+
+def _detail(request, referral, *, status: int = 200, error: str = "", **forms):
+    access = referral.access
+    consent_answer = None
+    if access.is_sender and referral.state in {ReferralState.DRAFT, ReferralState.RETURNED}:
+        consent_answer = services.send_check(referral)
+    is_place_side = (
+        access.is_receiver and referral.receiver_organization.kind == Organization.Kind.PLACE_OPERATOR
+    ) or (access.is_sender and referral.sender_organization.kind == Organization.Kind.PLACE_OPERATOR)
+    context = {
+        "referral": referral,
+        "access": access,
+        "moves": services.available_moves(referral, access),
+        "transitions": list(referral.transitions.select_related("by", "organization")),
+        "stages": list(referral.stages.select_related("recorded_by")),
+        "notes": list(referral.notes.select_related("by", "organization")),
+        "attendance": integration.attendance_for(referral.participant_ref)
+        if referral.kind == ReferralKind.PARTICIPATION
+        else [],
+        "consent_answer": consent_answer,
+        "is_place_side": is_place_side,
+        "error": error,
+        "move_form": forms.get("move_form") or MoveForm(initial={"version": referral.version}),
+        "send_form": forms.get("send_form") or SendForm(initial={"version": referral.version}),
+        "stage_form": forms.get("stage_form") or StageForm(initial={"on": timezone.localdate()}),
+        "attendance_form": forms.get("attendance_form")
+        or AttendanceForm(initial={"on": timezone.localdate()}, status_choices=integration.attendance_status_choices()),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "can_record": referral.kind == ReferralKind.PARTICIPATION
+        and referral.state in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS},
+        "can_open_case": referral.kind == ReferralKind.TSUNAGI
+        and access.is_receiver
+        and not referral.linked_case_id
+        and referral.state in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS},
+    }
+    return render(request, "referrals/detail.html", context, status=status)
+
+
+@referral_view
+@require_http_methods(["GET"])
+def referral_detail(request, pk: int):
+    """Show the card, the timeline, stages, attendance and feedback, and only the viewer's moves."""
+    return _detail(request, get_referral_for_user(request, pk))
+
+
+@referral_view
+@require_POST
+def referral_send(request, pk: int):
+    """Send through the consent gate (or with a recorded 支援会議 decision)."""
+    referral = get_referral_for_user(request, pk, side=SENDER, log=False)
+    form = SendForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, referral, status=400, send_form=form)
+    try:
+        services.referral_send(
+            referral=referral,
+            by=request.user,
+            expected_version=form.cleaned_data["version"],
+            support_meeting_ref=form.cleaned_data["support_meeting_ref"],
+            tsunagi_basis=form.cleaned_data["tsunagi_basis"],
+        )
+    except services.ReferralChanged as exc:
+        referral = get_referral_for_user(request, pk, log=False)
+        return _detail(request, referral, status=409, error=str(exc))
+    except (services.ReferralBlocked, services.InvalidMove) as exc:
+        form.add_error(None, str(exc))
+        return _detail(request, referral, status=400, send_form=form)
+    messages.success(request, _("紹介を送付しました。"))
+    return redirect(referral)
+
+
+@referral_view
+@require_POST
+def referral_move(request, pk: int, move: str):
+    """Make one move; a stale page gets 409 with the latest state, never a 500."""
+    if move not in services.MOVES:
+        raise Http404
+    referral = get_referral_for_user(request, pk, log=False)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, referral, status=400, move_form=form)
+    try:
+        services.referral_move(
+            referral=referral,
+            move=move,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            outcome=form.cleaned_data["outcome"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.ReferralChanged as exc:
+        return _detail(request, get_referral_for_user(request, pk, log=False), status=409, error=str(exc))
+    except services.InvalidMove as exc:
+        form.add_error(None, str(exc))
+        return _detail(request, referral, status=400, move_form=form)
+    messages.success(request, _("「%(m)s」を記録しました。") % {"m": services.MOVES[move].label})
+    try:
+        return redirect(get_referral_for_user(request, pk, log=False))
+    except Http404:
+        # Some moves end the viewer's access (a place's card after its time); go back to the list.
+        return redirect("referrals:inbox")
+
+
+@referral_view
+@require_POST
+def referral_stage(request, pk: int):
+    """Record 見学・体験・定着."""
+    referral = get_referral_for_user(request, pk, log=False)
+    form = StageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.participation_stage_record(referral=referral, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        except services.InvalidMove as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("段階を記録しました。"))
+            return redirect(referral)
+    return _detail(request, referral, status=400, stage_form=form)
+
+
+@referral_view
+@require_POST
+def referral_attendance(request, pk: int):
+    """Record one day's attendance at the place (place staff)."""
+    referral = get_referral_for_user(request, pk, side=RECEIVER, log=False)
+    form = AttendanceForm(request.POST, status_choices=integration.attendance_status_choices())
+    if form.is_valid():
+        try:
+            services.referral_attendance_record(referral=referral, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        except services.InvalidMove as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("出欠を記録しました。"))
+            return redirect(referral)
+    return _detail(request, referral, status=400, attendance_form=form)
+
+
+@referral_view
+@require_POST
+def referral_note(request, pk: int):
+    """Add a short note for the other side."""
+    referral = get_referral_for_user(request, pk, log=False)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.referral_note_add(referral=referral, by=request.user, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        except services.InvalidMove as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("ひとことを記録しました。"))
+            return redirect(referral)
+    return _detail(request, referral, status=400, note_form=form)
+
+
+@referral_view
+@require_http_methods(["GET", "POST"])
+def tsunagi_open_case(request, pk: int):
+    """Open a case at the receiving window from a つなぎ; both stay linked."""
+    referral = get_referral_for_user(request, pk, side=RECEIVER)
+    if referral.kind != ReferralKind.TSUNAGI or not viewer_for(request).works_cases:
+        raise Http404
+    form = OpenCaseForm(request.POST or None, initial={"summary": referral.request_text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.tsunagi_open_case(referral=referral, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        except services.InvalidMove as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("ケース %(n)s を開始しました。") % {"n": case.number})
+            return redirect(case)
+    return render(request, "referrals/open_case.html", {"form": form, "referral": referral})
