@@ -1,3 +1,21 @@
+from django.urls import path
+
+from meetings import views
+
 app_name = "meetings"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.meeting_list, name="list"),
+    path("new/", views.meeting_create, name="create"),
+    path("<int:pk>/", views.meeting_detail, name="detail"),
+    path("<int:pk>/live/", views.meeting_live, name="live"),
+    path("<int:pk>/pledge/", views.meeting_pledge, name="pledge"),
+    path("<int:pk>/participants/", views.meeting_participants, name="participants"),
+    path("<int:pk>/agenda/", views.agenda_edit, name="agenda"),
+    path("<int:pk>/next/", views.meeting_next, name="next"),
+    path("<int:pk>/status/", views.meeting_status, name="status"),
+    path("<int:pk>/minutes/", views.minutes, name="minutes"),
+    path("<int:pk>/items/<int:item_pk>/", views.item_detail, name="item"),
+    path("<int:pk>/items/<int:item_pk>/notes/", views.item_notes, name="notes"),
+    path("<int:pk>/items/<int:item_pk>/decide/", views.item_decide, name="decide"),
+]

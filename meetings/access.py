@@ -1,0 +1,157 @@
+"""Fetch-and-authorize helpers for meetings: participation decides, outsiders get 404."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casework import audit
+from casework.models import AccessLog, Case, CaseSubject, ConsentPurpose
+from casework.services import consent_check
+from meetings.models import AgendaItem, Meeting, MeetingKind, MeetingParticipant
+
+
+class PledgeRequired(Exception):
+    """A 支援会議 participant has no 守秘義務 pledge on record yet."""
+
+    def __init__(self, meeting: Meeting, participant: MeetingParticipant):
+        super().__init__("pledge required")
+        self.meeting = meeting
+        self.participant = participant
+
+
+def participant_for(user, meeting_id) -> MeetingParticipant | None:
+    """Return the user's active participation in the meeting, or None (checked afresh on every call)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if not str(meeting_id).isdigit():
+        return None
+    return (
+        MeetingParticipant.objects.select_related("meeting", "organization")
+        .filter(meeting_id=meeting_id, user=user, removed_at__isnull=True, user__is_active=True)
+        .first()
+    )
+
+
+def may_open_material(participant: MeetingParticipant | None) -> bool:
+    """Whether the participant may open the meeting's material now (支援会議: pledge on record)."""
+    if participant is None:
+        return False
+    return participant.has_pledge or participant.meeting.kind != MeetingKind.SUPPORT_MEETING
+
+
+def _deny(request, meeting_id) -> None:
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.DENIED,
+        object_type="meeting",
+        object_id=meeting_id,
+        outcome=AccessLog.Outcome.DENIED,
+    )
+    raise Http404
+
+
+def get_meeting_for_user(request, pk, *, need_pledge: bool = True) -> Meeting:
+    """Return the meeting when the user is an active participant (and pledged, for 支援会議); else 404."""
+    participant = participant_for(request.user, pk)
+    if participant is None:
+        _deny(request, pk)
+    meeting = participant.meeting
+    meeting.participant = participant
+    meeting.is_chair = meeting.chair_id == request.user.pk
+    meeting.is_secretary = meeting.secretary_id == request.user.pk
+    if need_pledge and not may_open_material(participant):
+        raise PledgeRequired(meeting, participant)
+    return meeting
+
+
+def get_item_for_user(request, meeting_pk, item_pk, *, need_pledge: bool = True) -> tuple[Meeting, AgendaItem]:
+    """Return (meeting, item) when the item belongs to a meeting the user takes part in; else 404."""
+    meeting = get_meeting_for_user(request, meeting_pk, need_pledge=need_pledge)
+    item = (
+        AgendaItem.objects.select_related("case", "case__lead_organization").filter(pk=item_pk, meeting=meeting).first()
+        if str(item_pk).isdigit()
+        else None
+    )
+    if item is None:
+        _deny(request, meeting_pk)
+    return meeting, item
+
+
+# ---------------------------------------------------------------------------
+# The legal basis for showing a case in a meeting
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ItemBasis:
+    """What a meeting may show of one agenda item's case, and on what legal basis."""
+
+    allowed: bool
+    basis: str
+    basis_ref: str
+    person_ids: list[int] = field(default_factory=list)
+    persons: list = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def layered_consents(case: Case, on) -> tuple[list[int], list[str], list]:
+    """Check every subject's consent for 重層的支援会議 on that day: (consent ids, problems, persons)."""
+    consent_ids, problems, persons = [], [], []
+    rows = CaseSubject.objects.filter(case=case).select_related("person").order_by("id")
+    for row in rows:
+        answer = consent_check(
+            person=row.person,
+            organization=case.lead_organization,
+            purpose=ConsentPurpose.LAYERED_MEETING,
+            on=on,
+            case=case,
+        )
+        if answer.allowed:
+            consent_ids.append(answer.consent_id)
+            persons.append(row.person)
+        else:
+            problems.append(f"{row.person.display_name}: {answer.reason}")
+    if not persons and not problems:
+        problems.append(_("このケースには対象者が登録されていません。"))
+    return consent_ids, problems, persons
+
+
+def item_basis(item: AgendaItem, *, on=None) -> ItemBasis:
+    """Return the basis for showing the item's case now: 支援会議 (art. 106-6) or every subject's consent."""
+    meeting = item.meeting
+    if meeting.kind == MeetingKind.SUPPORT_MEETING:
+        persons = [row.person for row in CaseSubject.objects.filter(case_id=item.case_id).select_related("person")]
+        return ItemBasis(True, AccessLog.Basis.SUPPORT_MEETING, str(meeting.pk), [p.pk for p in persons], persons)
+    # Withdrawal stops further sharing from that day: check again at every open, not only when added.
+    day = on or timezone.localdate()
+    ids, problems, persons = layered_consents(item.case, day)
+    if problems:
+        return ItemBasis(False, AccessLog.Basis.NONE, "", [], [], problems)
+    return ItemBasis(
+        True, AccessLog.Basis.CONSENT, ",".join(str(i) for i in ids)[:60], [p.pk for p in persons], persons
+    )
+
+
+def log_material_open(request, meeting: Meeting, bases: list[ItemBasis], *, action=AccessLog.Action.VIEW, obj=None):
+    """Write one access-log row for material shown from the meeting (raises AccessLogUnavailable)."""
+    person_ids = sorted({pid for b in bases if b.allowed for pid in b.person_ids})
+    if meeting.kind == MeetingKind.SUPPORT_MEETING:
+        basis, ref = AccessLog.Basis.SUPPORT_MEETING, str(meeting.pk)
+    else:
+        basis = AccessLog.Basis.CONSENT if person_ids else AccessLog.Basis.NONE
+        ref = ",".join(b.basis_ref for b in bases if b.allowed and b.basis_ref)[:60]
+    participant = getattr(meeting, "participant", None)
+    audit.log_access(
+        actor=request.user,
+        action=action,
+        object_type=obj._meta.model_name if obj is not None else "meeting",
+        object_id=obj.pk if obj is not None else meeting.pk,
+        person_ids=person_ids,
+        basis=basis,
+        basis_ref=ref,
+        organization_id=participant.organization_id if participant else None,
+    )

@@ -1,0 +1,217 @@
+"""The live agenda socket: participants only, checked at connect and on every message; events are tiny."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from casework import audit
+from casework.models import AccessLog
+from casework.security import second_factor_satisfied
+from meetings.access import may_open_material, participant_for
+from meetings.models import AgendaItem, Meeting, MeetingKind, MeetingPresence
+from meetings.services import StaleEdit, agenda_item_note, agenda_set_current, broadcast_presence, group_name
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 64 * 1024
+# Incoming message types; anything else is answered with an error.
+ALLOWED_TYPES = {"ping", "resync", "set_current", "note"}
+# Close codes the client understands: 4401 not signed in, 4403 not (or no longer) a participant.
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_BIG = 1009
+
+
+def _verify_second_factor(scope, user) -> None:
+    """Mark the user verified when the session carries their confirmed device, as OTPMiddleware does for HTTP."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    persistent_id = scope.get("session", {}).get(DEVICE_ID_SESSION_KEY)
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    verified = device is not None and device.user_id == user.pk and device.confirmed
+    user.otp_device = device if verified else None
+    user.is_verified = lambda: verified
+
+
+class MeetingConsumer(AsyncWebsocketConsumer):
+    """Send "meeting N is at version V" events to its participants and take a few allow-listed edits."""
+
+    async def connect(self):
+        self.user = self.scope.get("user")
+        self.meeting_id = str(self.scope["url_route"]["kwargs"]["meeting_id"])
+        self.group = group_name(int(self.meeting_id))
+        if not await self._check(connecting=True):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        version = await self._subscribe()
+        await self._send({"type": "hello", "version": version})
+        await database_sync_to_async(broadcast_presence)(int(self.meeting_id))
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception:
+                logger.warning("meeting %s: could not leave the group", self.meeting_id, exc_info=True)
+        removed = await database_sync_to_async(self._presence_remove)()
+        if removed:
+            await database_sync_to_async(broadcast_presence)(int(self.meeting_id))
+
+    async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else bytes_data
+        size = len(raw.encode() if isinstance(raw, str) else raw or b"")
+        if size > MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        # Participation (and the user's account) is checked again on every message.
+        if not await self._check():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        try:
+            message = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self._error("invalid_json", "JSONとして読めないメッセージです。")
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind not in ALLOWED_TYPES:
+            await self._error("unknown_type", "受け付けない種類のメッセージです。")
+            return
+        await getattr(self, f"handle_{kind}")(message)
+
+    # -- incoming -------------------------------------------------------
+
+    async def handle_ping(self, message):
+        version = await database_sync_to_async(self._touch)()
+        await self._send({"type": "pong", "version": version})
+
+    async def handle_resync(self, message):
+        await self._send({"type": "meeting.changed", "version": await self._version(), "what": "resync"})
+
+    async def handle_set_current(self, message):
+        item_id = message.get("item")
+        result = await database_sync_to_async(self._set_current)(item_id)
+        if result:
+            await self._error("refused", result)
+
+    async def handle_note(self, message):
+        item_id, notes, based_on = message.get("item"), message.get("notes"), message.get("based_on_version")
+        if not isinstance(notes, str) or not isinstance(based_on, int) or not isinstance(item_id, int):
+            await self._error("invalid", "item・notes・based_on_version を指定してください。")
+            return
+        result = await database_sync_to_async(self._note)(item_id, notes, based_on)
+        if isinstance(result, StaleEdit):
+            await self._send(
+                {
+                    "type": "stale",
+                    "item": item_id,
+                    "version": result.version,
+                    "notes": result.notes,
+                    "meeting_version": result.meeting_version,
+                    "message": result.message,
+                }
+            )
+        elif result:
+            await self._error("refused", result)
+        else:
+            await self._send({"type": "saved", "item": item_id})
+
+    # -- group events ---------------------------------------------------
+
+    async def meeting_changed(self, event):
+        await self._send({"type": "meeting.changed", "version": event["version"], "what": event.get("what", "")})
+
+    async def meeting_participant_removed(self, event):
+        if self.user is not None and event.get("user_id") == self.user.pk:
+            await self._send({"type": "removed"})
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    # -- helpers --------------------------------------------------------
+
+    async def _send(self, payload: dict) -> None:
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+
+    async def _error(self, code: str, message: str) -> None:
+        await self._send({"type": "error", "code": code, "message": message})
+
+    @database_sync_to_async
+    def _check(self, connecting: bool = False) -> bool:
+        user = self.user
+        if user is None or not user.is_authenticated:
+            return False
+        user.refresh_from_db(fields=["is_active"])
+        if connecting:
+            _verify_second_factor(self.scope, user)
+        if not second_factor_satisfied(user):
+            return False
+        self.participant = participant_for(user, self.meeting_id)
+        return may_open_material(self.participant)
+
+    @database_sync_to_async
+    def _subscribe(self) -> int:
+        meeting = Meeting.objects.get(pk=self.meeting_id)
+        audit.log_access(
+            actor=self.user,
+            action=AccessLog.Action.MEETING_SUBSCRIBE,
+            object_type="meeting",
+            object_id=meeting.pk,
+            basis=(
+                AccessLog.Basis.SUPPORT_MEETING
+                if meeting.kind == MeetingKind.SUPPORT_MEETING
+                else AccessLog.Basis.CONSENT
+            ),
+            basis_ref=meeting.pk,
+            organization_id=self.participant.organization_id,
+        )
+        MeetingPresence.objects.update_or_create(
+            channel_name=self.channel_name, defaults={"meeting": meeting, "user": self.user}
+        )
+        return meeting.version
+
+    @database_sync_to_async
+    def _version(self) -> int:
+        return Meeting.objects.filter(pk=self.meeting_id).values_list("version", flat=True).first() or 0
+
+    def _touch(self) -> int:
+        MeetingPresence.objects.filter(channel_name=self.channel_name).update(last_seen=timezone.now())
+        return Meeting.objects.filter(pk=self.meeting_id).values_list("version", flat=True).first() or 0
+
+    def _presence_remove(self) -> bool:
+        return MeetingPresence.objects.filter(channel_name=self.channel_name).delete()[0] > 0
+
+    def _item(self, item_id):
+        if not isinstance(item_id, int):
+            return None
+        return (
+            AgendaItem.objects.select_related("meeting", "case").filter(pk=item_id, meeting_id=self.meeting_id).first()
+        )
+
+    def _set_current(self, item_id) -> str | None:
+        item = self._item(item_id)
+        if item is None:
+            return "この会議の議題ではありません。"
+        try:
+            agenda_set_current(meeting=item.meeting, item=item, by=self.user)
+        except (ValidationError, PermissionError) as exc:
+            return " ".join(getattr(exc, "messages", [str(exc)]))
+        return None
+
+    def _note(self, item_id, notes, based_on):
+        item = self._item(item_id)
+        if item is None:
+            return "この会議の議題ではありません。"
+        try:
+            agenda_item_note(item=item, notes=notes, based_on_version=based_on, by=self.user)
+        except StaleEdit as exc:
+            return exc
+        except (ValidationError, PermissionError) as exc:
+            return " ".join(getattr(exc, "messages", [str(exc)]))
+        return None

@@ -1,0 +1,145 @@
+"""Forms of the meeting screens; bad input gets a Japanese message and changes nothing."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from casework.japanese import parse_date
+from casework.models import Membership, Organization
+from meetings.models import AgendaPurpose, Decision, MeetingKind
+
+User = get_user_model()
+
+
+def _has_lone_surrogate(value: str) -> bool:
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+
+
+class CleanTextMixin:
+    """Refuse NUL characters and lone surrogates in every text field with a clear message."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if isinstance(value, str) and ("\x00" in value or _has_lone_surrogate(value)):
+                self.add_error(name, _("使用できない文字が含まれています。"))
+        return cleaned
+
+
+class JapaneseDateField(forms.CharField):
+    """A date typed in 西暦 or 和暦 (令和7年4月1日, R7.4.1, 2025-04-01)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+def _user_label(user) -> str:
+    return user.get_full_name() or user.username
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        orgs = "・".join(sorted({str(m.organization) for m in obj.memberships.all() if m.is_active}))
+        return f"{_user_label(obj)}（{orgs}）" if orgs else _user_label(obj)
+
+
+def _staff_users():
+    """Active users with an active case-working membership: who can sit in a case conference."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__is_active=True,
+            memberships__role__in=["caseworker", "supervisor"],
+        )
+        .distinct()
+        .prefetch_related("memberships__organization")
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+class MeetingForm(CleanTextMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("会議の種類"), choices=MeetingKind.choices)
+    title = forms.CharField(label=_("会議名"), max_length=200)
+    starts_at = forms.DateTimeField(
+        label=_("開始日時"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    place = forms.CharField(label=_("会場"), max_length=200, required=False)
+    online_url = forms.URLField(label=_("オンライン会議のURL"), required=False, assume_scheme="https")
+    convened_by = forms.ModelChoiceField(label=_("招集機関"), queryset=Organization.objects.none())
+    secretary = UserChoiceField(label=_("書記"), queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args, organizations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["convened_by"].queryset = Organization.objects.filter(pk__in=[o.pk for o in organizations])
+        self.fields["secretary"].queryset = _staff_users()
+
+
+class ParticipantAddForm(CleanTextMixin, forms.Form):
+    user = UserChoiceField(label=_("参加者"), queryset=User.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = _staff_users()
+
+
+class AgendaAddForm(CleanTextMixin, forms.Form):
+    case_number = forms.CharField(label=_("ケース番号"), max_length=20, help_text=_("例: R7-000123"))
+    purpose = forms.ChoiceField(label=_("目的"), choices=AgendaPurpose.choices)
+    summary = forms.CharField(
+        label=_("会議用の概要"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("空欄のときはケースの主訴を使います。会議で共有してよい内容だけを書いてください。"),
+    )
+
+
+class NoteForm(CleanTextMixin, forms.Form):
+    notes = forms.CharField(label=_("記録"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    based_on_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class DecisionForm(CleanTextMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("決定の種類"), choices=Decision.Kind.choices)
+    text = forms.CharField(
+        label=_("内容・理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000
+    )
+    next_review_on = JapaneseDateField(label=_("次回見直し日"), required=False)
+    action_organization = forms.ModelChoiceField(
+        label=_("担当機関"), queryset=Organization.objects.filter(is_active=True), required=False
+    )
+    action_assignee_name = forms.CharField(label=_("担当者"), max_length=100, required=False)
+    action_due_on = JapaneseDateField(label=_("期限"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == Decision.Kind.ACTION:
+            if not cleaned.get("action_organization"):
+                self.add_error("action_organization", _("担当機関を選んでください。"))
+            if not (cleaned.get("text") or "").strip():
+                self.add_error("text", _("対応の内容を書いてください。"))
+        return cleaned
+
+    def actions(self) -> list[dict]:
+        data = self.cleaned_data
+        if data.get("kind") != Decision.Kind.ACTION:
+            return []
+        return [
+            {
+                "organization": data["action_organization"],
+                "assignee_name": data.get("action_assignee_name") or "",
+                "text": data["text"],
+                "due_on": data.get("action_due_on"),
+            }
+        ]
+
+
+def memberships_of(user):
+    return Membership.objects.filter(user=user, is_active=True).select_related("organization")

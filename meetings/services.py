@@ -1,0 +1,570 @@
+"""Writes for meetings: every one locks the meeting, bumps its version and broadcasts after commit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from casework import audit
+from casework.models import AccessLog, Case, CaseState, Membership, Organization, SupportPlan
+from casework.selectors import OPEN_STATES
+from casework.services import InvalidTransition, case_transition, plan_approve
+from meetings.access import item_basis, layered_consents
+from meetings.models import (
+    ActionItem,
+    AgendaItem,
+    AgendaPurpose,
+    Decision,
+    Meeting,
+    MeetingKind,
+    MeetingParticipant,
+    MeetingPresence,
+    MeetingStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+MEETING_PERMISSIONS = ("meetings.view_meeting",)
+
+
+class StaleEdit(Exception):
+    """An edit based on an older version: refused, carrying the current state so nothing is overwritten."""
+
+    message = "他の参加者が先に更新しました。最新の内容を確認してから、もう一度保存してください。"
+
+    def __init__(self, *, version: int, notes: str = "", meeting_version: int | None = None):
+        super().__init__(self.message)
+        self.version = version
+        self.notes = notes
+        self.meeting_version = meeting_version
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# ---------------------------------------------------------------------------
+# Broadcasting: only these services send, and only after commit
+# ---------------------------------------------------------------------------
+
+
+def group_name(meeting_id: int) -> str:
+    return f"meeting-{meeting_id}"
+
+
+def _send(meeting_id: int, message: dict) -> None:
+    """Send one event to the meeting's group; a dead channel layer must never undo a saved change."""
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group_name(meeting_id), message)
+    except Exception:
+        # Redis down: the edit is saved; clients converge on their next ping or reconnect.
+        logger.warning("meeting %s: live update could not be sent", meeting_id, exc_info=True)
+
+
+def _broadcast(meeting: Meeting, what: str) -> None:
+    message = {"type": "meeting.changed", "version": meeting.version, "what": what}
+    meeting_id = meeting.pk
+    transaction.on_commit(lambda: _send(meeting_id, message))
+
+
+def broadcast_presence(meeting_id: int) -> None:
+    """Tell the meeting's clients that who is connected changed (not a change of the meeting itself)."""
+    version = Meeting.objects.filter(pk=meeting_id).values_list("version", flat=True).first() or 0
+    _send(meeting_id, {"type": "meeting.changed", "version": version, "what": "presence"})
+
+
+# ---------------------------------------------------------------------------
+# Guards
+# ---------------------------------------------------------------------------
+
+
+def _lock(meeting: Meeting) -> Meeting:
+    """Lock the meeting row so versions move one at a time; refuse once the minutes are locked."""
+    locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if locked.status == MeetingStatus.MINUTES_LOCKED:
+        raise ValidationError(_("議事録が確定しているため、この会議は変更できません。"))
+    return locked
+
+
+def _bump(meeting: Meeting, what: str, *fields: str) -> Meeting:
+    meeting.version += 1
+    meeting.save(update_fields=["version", *fields])
+    _broadcast(meeting, what)
+    return meeting
+
+
+def _require_chair(meeting: Meeting, by, *, secretary_too: bool = False) -> None:
+    allowed = {meeting.chair_id}
+    if secretary_too and meeting.secretary_id:
+        allowed.add(meeting.secretary_id)
+    if by.pk not in allowed:
+        raise PermissionError(_("この操作は議長（または書記）だけができます。"))
+
+
+def _require_material(meeting: Meeting, by) -> MeetingParticipant:
+    """Refuse anyone who is not an active participant or (支援会議) has no pledge."""
+    participant = MeetingParticipant.objects.filter(
+        meeting=meeting, user=by, removed_at__isnull=True, user__is_active=True
+    ).first()
+    if participant is None:
+        raise PermissionError(_("この会議の参加者ではありません。"))
+    if meeting.kind == MeetingKind.SUPPORT_MEETING and not participant.has_pledge:
+        raise PermissionError(_("守秘義務の誓約が記録されていません。"))
+    return participant
+
+
+def _log(by, meeting: Meeting, *, action: str, obj, person_ids=(), basis=None, basis_ref="", org_id=None) -> None:
+    if basis is None:
+        basis = (
+            AccessLog.Basis.SUPPORT_MEETING if meeting.kind == MeetingKind.SUPPORT_MEETING else AccessLog.Basis.CONSENT
+        )
+        basis_ref = basis_ref or str(meeting.pk)
+    audit.log_access(
+        actor=by,
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=obj.pk,
+        person_ids=person_ids,
+        basis=basis,
+        basis_ref=basis_ref,
+        organization_id=org_id,
+    )
+
+
+def _membership_org(user, organization: Organization | None = None) -> Organization:
+    memberships = Membership.objects.filter(user=user, is_active=True, organization__is_active=True).select_related(
+        "organization"
+    )
+    if organization is not None:
+        memberships = memberships.filter(organization=organization)
+    membership = memberships.order_by("id").first()
+    if membership is None:
+        raise ValidationError(_("%(name)s はその機関に所属していません。") % {"name": user.get_full_name() or user})
+    return membership.organization
+
+
+# ---------------------------------------------------------------------------
+# Meetings and participants
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meeting_create(
+    *,
+    kind: str,
+    title: str,
+    starts_at: datetime,
+    convened_by: Organization,
+    chair,
+    by,
+    secretary=None,
+    place: str = "",
+    online_url: str = "",
+) -> Meeting:
+    """Schedule a meeting; the chair and secretary become participants."""
+    if kind == MeetingKind.SUPPORT_MEETING and convened_by.kind != Organization.Kind.MUNICIPAL:
+        raise ValidationError({"convened_by": _("支援会議は市町村が招集します。市町村の機関を選んでください。")})
+    meeting = Meeting(
+        kind=kind,
+        title=title,
+        starts_at=starts_at,
+        convened_by=convened_by,
+        chair=chair,
+        secretary=secretary,
+        place=place,
+        online_url=online_url,
+        created_by=by,
+    )
+    meeting.full_clean(exclude=["status", "current_item"])
+    meeting.save()
+    for user in dict.fromkeys(u for u in (chair, secretary) if u is not None):
+        _participant_add(meeting, user, _membership_org(user), by)
+    _log(by, meeting, action=AccessLog.Action.CREATE, obj=meeting, basis=AccessLog.Basis.OWN_ORGANIZATION)
+    return meeting
+
+
+def _participant_add(meeting: Meeting, user, organization: Organization, by) -> MeetingParticipant:
+    participant = MeetingParticipant.objects.filter(meeting=meeting, user=user, removed_at__isnull=True).first()
+    if participant is None:
+        participant = MeetingParticipant.objects.create(
+            meeting=meeting, user=user, organization=organization, added_by=by
+        )
+    for perm in MEETING_PERMISSIONS:
+        assign_perm(perm, organization.group, meeting)
+    return participant
+
+
+@transaction.atomic
+def meeting_participant_add(*, meeting: Meeting, user, by, organization: Organization | None = None):
+    """Add a user (for one of their organizations) to the meeting."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by, secretary_too=True)
+    if not user.is_active:
+        raise ValidationError(_("無効なアカウントは参加者にできません。"))
+    organization = _membership_org(user, organization)
+    participant = _participant_add(meeting, user, organization, by)
+    _bump(meeting, "participants")
+    return participant
+
+
+@transaction.atomic
+def meeting_participant_remove(*, participant: MeetingParticipant, by) -> MeetingParticipant:
+    """Remove a participant: their pages and live connection stop at once."""
+    meeting = _lock(participant.meeting)
+    _require_chair(meeting, by, secretary_too=True)
+    if participant.user_id == meeting.chair_id:
+        raise ValidationError(_("議長は参加者から外せません。"))
+    MeetingParticipant.objects.filter(pk=participant.pk).update(removed_at=timezone.now())
+    MeetingPresence.objects.filter(meeting=meeting, user_id=participant.user_id).delete()
+    _bump(meeting, "participants")
+    user_id, meeting_id = participant.user_id, meeting.pk
+    transaction.on_commit(lambda: _send(meeting_id, {"type": "meeting.participant_removed", "user_id": user_id}))
+    participant.refresh_from_db()
+    return participant
+
+
+@transaction.atomic
+def pledge_record(*, participant: MeetingParticipant, by, signed_on: date | None = None) -> MeetingParticipant:
+    """Record a 守秘義務 pledge: the participant themselves, or the chair or secretary for a paper pledge."""
+    meeting = _lock(participant.meeting)
+    if by.pk != participant.user_id:
+        _require_chair(meeting, by, secretary_too=True)
+    participant = MeetingParticipant.objects.select_for_update().get(pk=participant.pk)
+    if participant.removed_at is not None:
+        raise ValidationError(_("この参加者は会議から外れています。"))
+    participant.pledge_signed_on = signed_on or timezone.localdate()
+    participant.pledge_recorded_by = by
+    participant.save(update_fields=["pledge_signed_on", "pledge_recorded_by"])
+    _bump(meeting, "participants")
+    return participant
+
+
+@transaction.atomic
+def meeting_start(*, meeting: Meeting, by) -> Meeting:
+    """Open the session (予定 → 開催中)."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise ValidationError(_("予定の会議だけを開始できます。"))
+    meeting.start()
+    if meeting.current_item_id is None:
+        meeting.current_item = meeting.items.order_by("order", "id").first()
+    return _bump(meeting, "status", "status", "current_item")
+
+
+@transaction.atomic
+def meeting_conclude(*, meeting: Meeting, by) -> Meeting:
+    """Close the session (開催中 → 終了); the minutes can then be approved."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by)
+    if meeting.status not in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION}:
+        raise ValidationError(_("この会議はすでに終了しています。"))
+    meeting.conclude()
+    return _bump(meeting, "status", "status")
+
+
+@transaction.atomic
+def minutes_approve(*, meeting: Meeting, by) -> Meeting:
+    """Approve and lock the minutes: afterwards nothing of the meeting changes."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by)
+    if meeting.status != MeetingStatus.CONCLUDED:
+        raise ValidationError(_("会議を終了してから議事録を確定してください。"))
+    meeting.lock_minutes()
+    meeting.minutes_approved_at = timezone.now()
+    meeting.minutes_approved_by = by
+    return _bump(meeting, "status", "status", "minutes_approved_at", "minutes_approved_by")
+
+
+# ---------------------------------------------------------------------------
+# The agenda
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class GateAnswer:
+    """Whether a case may go on the meeting's agenda, why not, and what to warn about."""
+
+    allowed: bool
+    problems: list[str]
+    warnings: list[str]
+    consent_ids: list[int]
+
+
+def agenda_gate(*, meeting: Meeting, case: Case) -> GateAnswer:
+    """Check the meeting's legal rule for a case: 支援会議 may take any; 重層的支援会議 needs consent."""
+    if meeting.kind == MeetingKind.SUPPORT_MEETING:
+        return GateAnswer(True, [], [], [])
+    ids, problems, _persons = layered_consents(case, meeting.meeting_date)
+    warnings = []
+    today = timezone.localdate()
+    if problems and today < meeting.meeting_date:
+        # Valid today but not on the meeting day: say that the consent runs out first.
+        ids_today, problems_today, _p = layered_consents(case, today)
+        if not problems_today:
+            warnings.append(_("同意の有効期限が会議日（%(d)s）より前に切れます。") % {"d": meeting.meeting_date})
+    return GateAnswer(not problems, problems, warnings, ids)
+
+
+@transaction.atomic
+def agenda_item_add(*, meeting: Meeting, case: Case, purpose: str, by, summary: str | None = None) -> AgendaItem:
+    """Put a case on the agenda; a 重層的支援会議 refuses cases without consent, saying why."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by)
+    participant = _require_material(meeting, by)
+    if purpose not in AgendaPurpose.values:
+        raise ValidationError({"purpose": _("目的を選んでください。")})
+    if meeting.status not in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION}:
+        raise ValidationError(_("終了した会議には議題を追加できません。"))
+    if AgendaItem.objects.filter(meeting=meeting, case=case, purpose=purpose).exists():
+        raise ValidationError(_("このケースは同じ目的ですでに議題にあります。"))
+    gate = agenda_gate(meeting=meeting, case=case)
+    if not gate.allowed:
+        raise ValidationError(
+            [
+                _("このケースは重層的支援会議の議題にできません（本人同意が確認できません）。"),
+                *gate.problems,
+                *gate.warnings,
+            ]
+        )
+    last = meeting.items.order_by("-order").values_list("order", flat=True).first() or 0
+    item = AgendaItem.objects.create(
+        meeting=meeting,
+        case=case,
+        purpose=purpose,
+        order=last + 1,
+        summary=case.summary if summary is None else summary,
+        consent_ids=gate.consent_ids,
+        added_by=by,
+    )
+    basis = item_basis(item, on=timezone.localdate())
+    _log(
+        by,
+        meeting,
+        action=AccessLog.Action.CREATE,
+        obj=item,
+        person_ids=basis.person_ids,
+        basis_ref=basis.basis_ref,
+        org_id=participant.organization_id,
+    )
+    _bump(meeting, "agenda")
+    return item
+
+
+def cases_due_for_review(meeting: Meeting) -> list[Case]:
+    """Return open cases of the participating organizations whose review falls due by the meeting day."""
+    org_ids = set(
+        MeetingParticipant.objects.filter(meeting=meeting, removed_at__isnull=True).values_list(
+            "organization_id", flat=True
+        )
+    )
+    return list(
+        Case.objects.filter(
+            state__in=OPEN_STATES,
+            next_review_on__lte=meeting.meeting_date + timedelta(days=7),
+            team_rows__organization_id__in=org_ids,
+            team_rows__ended_at__isnull=True,
+        )
+        .exclude(meeting_items__meeting=meeting)
+        .select_related("lead_organization")
+        .distinct()
+        .order_by("next_review_on", "id")
+    )
+
+
+@transaction.atomic
+def agenda_from_due_reviews(*, meeting: Meeting, by) -> tuple[list[AgendaItem], list[str]]:
+    """Add every case due for review (経過評価); return the items added and why others were left out."""
+    added, skipped = [], []
+    for case in cases_due_for_review(meeting):
+        try:
+            with transaction.atomic():
+                added.append(agenda_item_add(meeting=meeting, case=case, purpose=AgendaPurpose.PROGRESS_REVIEW, by=by))
+        except ValidationError as exc:
+            skipped.append(f"{case.number}: {' '.join(exc.messages)}")
+    return added, skipped
+
+
+@transaction.atomic
+def agenda_reorder(*, meeting: Meeting, item_ids: list[int], by) -> Meeting:
+    """Put the agenda in the given order (every item exactly once)."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by)
+    items = {item.pk: item for item in meeting.items.all()}
+    if sorted(item_ids) != sorted(items):
+        raise ValidationError(_("議題の並びが最新ではありません。画面を更新してください。"))
+    for position, pk in enumerate(item_ids, start=1):
+        if items[pk].order != position:
+            AgendaItem.objects.filter(pk=pk).update(order=position)
+    return _bump(meeting, "agenda")
+
+
+@transaction.atomic
+def agenda_move(*, item: AgendaItem, direction: int, by) -> Meeting:
+    """Move one item up (-1) or down (+1)."""
+    ids = list(item.meeting.items.order_by("order", "id").values_list("pk", flat=True))
+    i = ids.index(item.pk)
+    j = max(0, min(len(ids) - 1, i + direction))
+    ids[i], ids[j] = ids[j], ids[i]
+    return agenda_reorder(meeting=item.meeting, item_ids=ids, by=by)
+
+
+@transaction.atomic
+def agenda_set_current(*, meeting: Meeting, item: AgendaItem | None, by) -> Meeting:
+    """Make an item the one under discussion; every screen follows."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by)
+    if meeting.status not in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION}:
+        raise ValidationError(_("終了した会議の議題は切り替えられません。"))
+    if item is not None and item.meeting_id != meeting.pk:
+        raise ValidationError(_("この会議の議題ではありません。"))
+    meeting.current_item = item
+    return _bump(meeting, "current", "current_item")
+
+
+def agenda_next_item(meeting: Meeting) -> AgendaItem | None:
+    """Return the item after the current one (the first when none is current)."""
+    items = list(meeting.items.order_by("order", "id"))
+    if not items:
+        return None
+    if meeting.current_item_id is None:
+        return items[0]
+    ids = [i.pk for i in items]
+    position = ids.index(meeting.current_item_id) if meeting.current_item_id in ids else -1
+    return items[position + 1] if position + 1 < len(items) else None
+
+
+@transaction.atomic
+def agenda_item_note(*, item: AgendaItem, notes: str, based_on_version: int, by) -> AgendaItem:
+    """Save the secretary's notes for an item; an edit based on an older version raises StaleEdit."""
+    meeting = _lock(item.meeting)
+    _require_chair(meeting, by, secretary_too=True)
+    participant = _require_material(meeting, by)
+    current = AgendaItem.objects.select_for_update().get(pk=item.pk)
+    if current.version != based_on_version:
+        raise StaleEdit(version=current.version, notes=current.notes, meeting_version=meeting.version)
+    current.notes = notes
+    current.version += 1
+    current.save(update_fields=["notes", "version"])
+    _log(
+        by,
+        meeting,
+        action=AccessLog.Action.CHANGE,
+        obj=current,
+        person_ids=item_basis(current).person_ids,
+        org_id=participant.organization_id,
+    )
+    _bump(meeting, "notes")
+    return current
+
+
+# ---------------------------------------------------------------------------
+# Decisions flow into casework through its services
+# ---------------------------------------------------------------------------
+
+
+def _plan_to_approve(case: Case, plan: SupportPlan | None) -> SupportPlan:
+    if plan is None:
+        plan = (
+            case.plans.filter(status__in=[SupportPlan.Status.PROPOSED, SupportPlan.Status.DRAFT])
+            .order_by("-version")
+            .first()
+        )
+    if plan is None or plan.case_id != case.pk:
+        raise ValidationError(_("承認できる支援プラン（作成中または提案中）がありません。"))
+    return plan
+
+
+@transaction.atomic
+def meeting_decide(
+    *,
+    item: AgendaItem,
+    kind: str,
+    by,
+    text: str = "",
+    plan: SupportPlan | None = None,
+    next_review_on: date | None = None,
+    actions: list[dict] = (),
+) -> Decision:
+    """Record a decision on an item and apply it to the case with this meeting as the deciding body."""
+    meeting = _lock(item.meeting)
+    _require_chair(meeting, by, secretary_too=True)
+    participant = _require_material(meeting, by)
+    if meeting.status not in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION, MeetingStatus.CONCLUDED}:
+        raise ValidationError(_("この会議では決定を記録できません。"))
+    if kind not in Decision.Kind.values:
+        raise ValidationError({"kind": _("決定の種類を選んでください。")})
+    text = (text or "").strip()
+    case = item.case
+    decision = Decision(item=item, kind=kind, text=text, by=by)
+    label, ref = meeting.decided_by_label, meeting.decided_by_ref
+    try:
+        if kind == Decision.Kind.APPROVE_PLAN:
+            plan = _plan_to_approve(case, plan)
+            plan_approve(plan=plan, by=by, decided_by_label=label, decided_by_ref=ref, approved_on=meeting.meeting_date)
+            decision.plan = plan
+            decision.result_ref = f"plan:{plan.pk}"
+            case.refresh_from_db()
+            decision.result_note = _("支援プラン第%(v)s版を承認（ケースの状態: %(s)s）") % {
+                "v": plan.version,
+                "s": case.get_state_display(),
+            }
+        elif kind in {Decision.Kind.CLOSE, Decision.Kind.SUSPEND}:
+            if not text:
+                raise ValidationError({"text": _("終結・中断の理由を書いてください。")})
+            target = CaseState.CLOSED if kind == Decision.Kind.CLOSE else CaseState.SUSPENDED
+            case = case_transition(
+                case=case, to_state=target, by=by, reason=text, decided_by_label=label, decided_by_ref=ref
+            )
+            transition = case.transitions.order_by("-id").first()
+            decision.result_ref = f"case_transition:{transition.pk}"
+            decision.result_note = _("ケースを「%(s)s」にしました。") % {"s": case.get_state_display()}
+        elif kind == Decision.Kind.NEXT_REVIEW:
+            if next_review_on is None:
+                raise ValidationError({"next_review_on": _("次回見直し日を入力してください。")})
+            # casework has no service that changes an approved plan's review date: recorded here for the lead.
+            decision.next_review_on = next_review_on
+            decision.result_note = _("次回見直し日を%(d)sと決定（主担当機関がプランに反映します）。") % {
+                "d": next_review_on.isoformat()
+            }
+        elif kind == Decision.Kind.ACTION:
+            if not actions:
+                raise ValidationError({"actions": _("担当機関と内容を入力してください。")})
+        elif not text:
+            raise ValidationError({"text": _("決定の内容を書いてください。")})
+    except InvalidTransition as exc:
+        raise ValidationError(str(exc)) from exc
+    decision.full_clean()
+    decision.save()
+    for action in actions:
+        row = ActionItem(
+            item=item,
+            decision=decision,
+            organization=action["organization"],
+            assignee=action.get("assignee"),
+            assignee_name=action.get("assignee_name", ""),
+            text=action["text"],
+            due_on=action.get("due_on"),
+        )
+        row.full_clean()
+        row.save()
+    _log(
+        by,
+        meeting,
+        action=AccessLog.Action.CHANGE,
+        obj=decision,
+        person_ids=item_basis(item).person_ids,
+        org_id=participant.organization_id,
+    )
+    _bump(meeting, "decisions")
+    return decision

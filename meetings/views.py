@@ -1,0 +1,373 @@
+"""Thin views for meetings: one access helper, one service or selector, one template."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from casework.audit import AccessLogUnavailable
+from casework.models import AccessLog, Case
+from casework.selectors import viewer_for
+from meetings import selectors, services
+from meetings.access import PledgeRequired, get_item_for_user, get_meeting_for_user, log_material_open
+from meetings.forms import AgendaAddForm, DecisionForm, MeetingForm, NoteForm, ParticipantAddForm
+from meetings.models import MeetingParticipant, MeetingStatus
+
+
+def _messages(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def meeting_view(func):
+    """Turn the pledge gate into the pledge page, a refused service into a message, no log into 503."""
+
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return func(request, *args, **kwargs)
+        except PledgeRequired as exc:
+            return redirect("meetings:pledge", exc.meeting.pk)
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except AccessLogUnavailable:
+            # Fail closed: without an access-log row the material is not shown.
+            return render(request, "meetings/log_unavailable.html", status=503)
+
+    return wrapper
+
+
+@require_GET
+def meeting_list(request):
+    """List the meetings the user takes part in."""
+    viewer = viewer_for(request)
+    meetings = list(selectors.meetings_for_user(request.user)[:200])
+    return render(request, "meetings/list.html", {"meetings": meetings, "can_convene": selectors.can_convene(viewer)})
+
+
+@require_http_methods(["GET", "POST"])
+def meeting_create(request):
+    """Schedule a meeting (case workers of a municipality or coordinator)."""
+    viewer = viewer_for(request)
+    organizations = selectors.convening_organizations(viewer)
+    if not organizations:
+        raise Http404
+    form = MeetingForm(request.POST or None, organizations=organizations)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            meeting = services.meeting_create(
+                kind=data["kind"],
+                title=data["title"],
+                starts_at=data["starts_at"],
+                convened_by=data["convened_by"],
+                chair=request.user,
+                secretary=data["secretary"],
+                place=data["place"],
+                online_url=data["online_url"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("会議を登録しました。参加者と議題を追加してください。"))
+            return redirect(meeting)
+    return render(request, "meetings/create.html", {"form": form})
+
+
+def _live_context(request, meeting) -> dict:
+    items = selectors.agenda(meeting)
+    log_material_open(request, meeting, selectors.item_bases(items))
+    current = next((i for i in items if i.pk == meeting.current_item_id), None)
+    return {
+        "meeting": meeting,
+        "items": items,
+        "current": current,
+        "next_item": services.agenda_next_item(meeting),
+        "connected": selectors.connected_users(meeting.pk),
+        "decision_form": DecisionForm(),
+        "editable": meeting.status in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION},
+        "can_decide": meeting.status != MeetingStatus.MINUTES_LOCKED and (meeting.is_chair or meeting.is_secretary),
+    }
+
+
+@require_GET
+@meeting_view
+def meeting_detail(request, pk):
+    """Show the live agenda page."""
+    meeting = get_meeting_for_user(request, pk)
+    context = _live_context(request, meeting)
+    context["participants"] = selectors.active_participants(meeting)
+    return render(request, "meetings/detail.html", context)
+
+
+@require_GET
+@meeting_view
+def meeting_live(request, pk):
+    """Return the live agenda fragment the page re-fetches after every event."""
+    meeting = get_meeting_for_user(request, pk)
+    return render(request, "meetings/_live.html", _live_context(request, meeting))
+
+
+@require_http_methods(["GET", "POST"])
+@meeting_view
+def meeting_pledge(request, pk):
+    """Ask a 支援会議 participant to confirm the 守秘義務 pledge before anything of the meeting opens."""
+    meeting = get_meeting_for_user(request, pk, need_pledge=False)
+    participant = meeting.participant
+    if request.method == "POST":
+        if request.POST.get("agree") != "yes":
+            messages.error(request, _("誓約の内容を確認し、同意にチェックを入れてください。"))
+        else:
+            services.pledge_record(participant=participant, by=request.user)
+            messages.success(request, _("守秘義務の誓約を記録しました。"))
+            return redirect(meeting)
+    return render(request, "meetings/pledge.html", {"meeting": meeting, "participant": participant})
+
+
+@require_http_methods(["GET", "POST"])
+@meeting_view
+def meeting_participants(request, pk):
+    """Show the participants and their pledges; the chair and secretary add, remove and record pledges."""
+    meeting = get_meeting_for_user(request, pk)
+    manage = meeting.is_chair or meeting.is_secretary
+    form = ParticipantAddForm(request.POST or None)
+    if request.method == "POST":
+        if not manage:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "add":
+                if form.is_valid():
+                    services.meeting_participant_add(meeting=meeting, user=form.cleaned_data["user"], by=request.user)
+                    messages.success(request, _("参加者を追加しました。"))
+                    return redirect("meetings:participants", meeting.pk)
+            else:
+                participant = (
+                    meeting.participants.filter(pk=request.POST.get("participant"), removed_at__isnull=True).first()
+                    if str(request.POST.get("participant", "")).isdigit()
+                    else None
+                )
+                if participant is None:
+                    raise Http404
+                if action == "remove":
+                    services.meeting_participant_remove(participant=participant, by=request.user)
+                    messages.success(request, _("参加者を外しました。"))
+                elif action == "pledge":
+                    services.pledge_record(participant=participant, by=request.user)
+                    messages.success(request, _("守秘義務の誓約を記録しました。"))
+                return redirect("meetings:participants", meeting.pk)
+        except ValidationError as exc:
+            messages.error(request, _messages(exc))
+    return render(
+        request,
+        "meetings/participants.html",
+        {"meeting": meeting, "participants": selectors.active_participants(meeting), "form": form, "manage": manage},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@meeting_view
+def agenda_edit(request, pk):
+    """Let the chair add cases (with the legal gate), build from due reviews, reorder and pick the current item."""
+    meeting = get_meeting_for_user(request, pk)
+    if not meeting.is_chair:
+        raise PermissionDenied
+    form = AgendaAddForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action", "add")
+        try:
+            if action == "add":
+                if form.is_valid():
+                    number = form.cleaned_data["case_number"].strip().upper()
+                    case = Case.objects.select_related("lead_organization").filter(number=number).first()
+                    if case is None:
+                        form.add_error("case_number", _("このケース番号は見つかりません。"))
+                    else:
+                        summary = form.cleaned_data["summary"] or None
+                        services.agenda_item_add(
+                            meeting=meeting,
+                            case=case,
+                            purpose=form.cleaned_data["purpose"],
+                            summary=summary,
+                            by=request.user,
+                        )
+                        messages.success(request, _("議題を追加しました。"))
+                        return redirect("meetings:agenda", meeting.pk)
+            elif action == "from_due":
+                added, skipped = services.agenda_from_due_reviews(meeting=meeting, by=request.user)
+                messages.success(request, _("見直し期限のケースを%(n)s件追加しました。") % {"n": len(added)})
+                for reason in skipped:
+                    messages.warning(request, reason)
+                return redirect("meetings:agenda", meeting.pk)
+            elif action in {"up", "down", "current"}:
+                raw = str(request.POST.get("item", ""))
+                item = meeting.items.filter(pk=raw).first() if raw.isdigit() else None
+                if item is None:
+                    raise Http404
+                if action == "current":
+                    services.agenda_set_current(meeting=meeting, item=item, by=request.user)
+                else:
+                    services.agenda_move(item=item, direction=-1 if action == "up" else 1, by=request.user)
+                if request.POST.get("back") == "detail":
+                    return redirect(meeting)
+                return redirect("meetings:agenda", meeting.pk)
+        except ValidationError as exc:
+            if action == "add":
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                messages.error(request, _messages(exc))
+    items = selectors.agenda(meeting)
+    log_material_open(request, meeting, selectors.item_bases(items))
+    return render(
+        request,
+        "meetings/agenda.html",
+        {"meeting": meeting, "items": items, "form": form, "due": services.cases_due_for_review(meeting)},
+    )
+
+
+@require_POST
+@meeting_view
+def meeting_next(request, pk):
+    """Move the meeting to the next item (chair)."""
+    meeting = get_meeting_for_user(request, pk)
+    item = services.agenda_next_item(meeting)
+    if item is None:
+        messages.info(request, _("これが最後の議題です。"))
+    else:
+        try:
+            services.agenda_set_current(meeting=meeting, item=item, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, _messages(exc))
+    return redirect(meeting)
+
+
+@require_POST
+@meeting_view
+def meeting_status(request, pk):
+    """Start or conclude the meeting, or approve and lock its minutes (chair)."""
+    meeting = get_meeting_for_user(request, pk)
+    action = request.POST.get("action")
+    service = {
+        "start": services.meeting_start,
+        "conclude": services.meeting_conclude,
+        "lock": services.minutes_approve,
+    }.get(action)
+    if service is None:
+        raise Http404
+    try:
+        service(meeting=meeting, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, _messages(exc))
+    else:
+        messages.success(request, _("会議の状態を更新しました。"))
+    if action == "lock":
+        return redirect("meetings:minutes", meeting.pk)
+    return redirect(meeting)
+
+
+@require_GET
+@meeting_view
+def item_detail(request, pk, item_pk):
+    """Show one item's case summary prepared for the meeting, within what the meeting's basis allows."""
+    meeting, item = get_item_for_user(request, pk, item_pk)
+    item.meeting = meeting
+    items = [i for i in selectors.agenda(meeting) if i.pk == item.pk]
+    item = items[0]
+    log_material_open(request, meeting, [item.basis], obj=item)
+    plan = item.case.plans.order_by("-version").first() if item.basis.allowed else None
+    return render(request, "meetings/item.html", {"meeting": meeting, "item": item, "plan": plan})
+
+
+@require_http_methods(["GET", "POST"])
+@meeting_view
+def item_notes(request, pk, item_pk):
+    """Let the secretary (or chair) write an item's notes; a stale edit is refused and shown side by side."""
+    meeting, item = get_item_for_user(request, pk, item_pk)
+    if not (meeting.is_chair or meeting.is_secretary):
+        raise PermissionDenied
+    form = NoteForm(request.POST or None, initial={"notes": item.notes, "based_on_version": item.version})
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.agenda_item_note(
+                item=item,
+                notes=form.cleaned_data["notes"],
+                based_on_version=form.cleaned_data["based_on_version"],
+                by=request.user,
+            )
+        except services.StaleEdit as exc:
+            conflict = exc
+            form = NoteForm(initial={"notes": form.cleaned_data["notes"], "based_on_version": exc.version})
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            messages.error(request, _messages(exc))
+        else:
+            messages.success(request, _("記録を保存しました。"))
+            return redirect(meeting)
+    item.meeting = meeting
+    from meetings.access import item_basis
+
+    basis = item_basis(item)
+    log_material_open(request, meeting, [basis], obj=item, action=AccessLog.Action.VIEW)
+    return render(
+        request,
+        "meetings/notes.html",
+        {"meeting": meeting, "item": item, "form": form, "conflict": conflict},
+        status=409 if conflict else 200,
+    )
+
+
+@require_POST
+@meeting_view
+def item_decide(request, pk, item_pk):
+    """Record a decision on an item; approving a plan or closing a case changes the case."""
+    meeting, item = get_item_for_user(request, pk, item_pk)
+    if not (meeting.is_chair or meeting.is_secretary):
+        raise PermissionDenied
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            decision = services.meeting_decide(
+                item=item,
+                kind=data["kind"],
+                text=data["text"],
+                next_review_on=data["next_review_on"],
+                actions=form.actions(),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            messages.error(request, _messages(exc))
+        else:
+            messages.success(
+                request, _("決定を記録しました。") + (f" {decision.result_note}" if decision.result_note else "")
+            )
+    else:
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form.fields[field].label if field in form.fields else ''} {error}".strip())
+    return redirect(meeting)
+
+
+@require_GET
+@meeting_view
+def minutes(request, pk):
+    """Show the printable minutes: attendees, items, notes and decisions."""
+    meeting = get_meeting_for_user(request, pk)
+    items = selectors.agenda(meeting)
+    log_material_open(request, meeting, selectors.item_bases(items), action=AccessLog.Action.PRINT)
+    participants = list(
+        MeetingParticipant.objects.filter(meeting=meeting).select_related("user", "organization").order_by("id")
+    )
+    return render(
+        request,
+        "meetings/minutes.html",
+        {"meeting": meeting, "items": items, "participants": participants},
+    )
