@@ -232,7 +232,14 @@ def _fiscal_days(rng: random.Random, start: date, end: date) -> date:
     return start + timedelta(days=rng.randrange(max(1, (end - start).days)))
 
 
-def seed(*, scale: float = 1.0, seed_value: int = 2026, log=print, skip_access_log: bool = False) -> dict[str, int]:
+def seed(
+    *,
+    scale: float = 1.0,
+    seed_value: int = 2026,
+    log=print,
+    skip_access_log: bool = False,
+    access_log_rows: int | None = None,
+) -> dict[str, int]:
     """Generate the data set; return the row counts written per table."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
@@ -931,7 +938,7 @@ def seed(*, scale: float = 1.0, seed_value: int = 2026, log=print, skip_access_l
 
         # --- access log: valid hash chains per day, computed with casework.audit.row_hash ------
         if not skip_access_log:
-            n_log = sizes["access_log"]
+            n_log = access_log_rows if access_log_rows is not None else sizes["access_log"]
             days = max(2, math.ceil(n_log / ACCESS_LOG_ROWS_PER_DAY))
             first_day = today - timedelta(days=days)
             case_staff = [u for u in users if role_of[u.id][1] in (Role.CASEWORKER, Role.SUPERVISOR)]

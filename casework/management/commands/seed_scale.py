@@ -15,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026, help="乱数の種（同じ種なら同じ内容）")
         parser.add_argument("--force", action="store_true", help="データがあるデータベースにも追加する")
         parser.add_argument("--skip-access-log", action="store_true", help="アクセス記録を作らない")
+        parser.add_argument("--access-log-rows", type=int, help="アクセス記録の件数（既定は 500万 × scale）")
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -35,5 +36,6 @@ class Command(BaseCommand):
             seed_value=options["seed"],
             log=self.stdout.write,
             skip_access_log=options["skip_access_log"],
+            access_log_rows=options["access_log_rows"],
         )
         self.stdout.write(self.style.SUCCESS("完了: " + "、".join(f"{k} {v:,}" for k, v in counts.items())))
