@@ -247,7 +247,7 @@ def part_referral_inbox(runs: int) -> None:
     busiest = (
         Membership.objects.filter(role=Role.CASEWORKER, organization__kind="window")
         .values("organization_id")
-        .annotate(n=Count("organization__received_referrals"))
+        .annotate(n=Count("organization__received_referrals", distinct=True))
         .order_by("-n")
         .first()
     )
