@@ -7,28 +7,34 @@ from django_otp import user_has_device
 
 from casework.choices import Role
 from casework.models import Membership
+from casework.selectors import viewer_for
 
 # Roles whose accounts can see the whole log or manage every account: always a second factor.
 ROLES_REQUIRING_SECOND_FACTOR = {Role.AUDITOR, Role.ADMINISTRATOR}
 
 
-def second_factor_required(user) -> bool:
-    """Say whether this signed-in user must pass a second factor before anything else."""
+def second_factor_required(user, *, roles: set[str] | None = None) -> bool:
+    """Say whether this signed-in user must pass a second factor before anything else.
+
+    `roles` are the user's active membership roles when the caller already has them.
+    """
     if not user.is_authenticated:
         return False
     if settings.SECOND_FACTOR_FOR_ALL or user.is_superuser:
         return True
+    if roles is not None:
+        return bool(set(roles) & ROLES_REQUIRING_SECOND_FACTOR)
     return Membership.objects.filter(user=user, is_active=True, role__in=ROLES_REQUIRING_SECOND_FACTOR).exists()
 
 
-def second_factor_satisfied(user) -> bool:
+def second_factor_satisfied(user, *, roles: set[str] | None = None) -> bool:
     """Say whether the user may proceed: no second factor needed, or it was verified this session."""
     if not user.is_authenticated:
         return False
     verified = getattr(user, "is_verified", None)
     if callable(verified) and verified():
         return True
-    return not second_factor_required(user)
+    return not second_factor_required(user, roles=roles)
 
 
 class SecondFactorMiddleware:
@@ -41,7 +47,8 @@ class SecondFactorMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and not second_factor_satisfied(user):
+        # The request's Viewer caches the memberships, so navigation and this check share one query.
+        if user.is_authenticated and not second_factor_satisfied(user, roles=viewer_for(request).roles):
             open_paths = {reverse(name) for name in self.OPEN_URL_NAMES}
             if request.path not in open_paths and not request.path.startswith(settings.STATIC_URL):
                 target = "second_factor_verify" if user_has_device(user, confirmed=True) else "second_factor_setup"
