@@ -98,7 +98,8 @@ def log_search(request, viewer):
         _log(viewer, action=AccessLog.Action.LIST, person_ids=page.person_ids)
     elif form.is_valid():
         page = selectors.log_page(selectors.filter_log(form.cleaned_data), form.cleaned_data["after"])
-        _log(viewer, action=AccessLog.Action.SEARCH, person_ids=page.person_ids, reason=form.describe())
+        action = AccessLog.Action.SEARCH if form.has_filters() else AccessLog.Action.LIST
+        _log(viewer, action=action, person_ids=page.person_ids, reason=form.describe())
     status = 200 if page is not None else 400
     next_query = None
     if page and page.next_cursor:
