@@ -14,9 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _context(browser, server, user):
     context = browser.new_context(base_url=server.url, locale="ja-JP")
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(user), "url": server.url}]
-    )
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(user), "url": server.url}])
     return context
 
 
