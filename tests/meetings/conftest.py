@@ -1,8 +1,21 @@
 """Fixtures for the meetings tests: a layered meeting with a consented case on its agenda."""
 
+import asyncio
+import concurrent.futures
+
 import pytest
 
 from tests.factories import give_layered_consent, make_meeting, make_meeting_case
+
+
+def run_async(coroutine_function, *args):
+    """Run a coroutine on a fresh event loop in its own thread.
+
+    Playwright's sync API keeps an event loop running in the main thread once a browser test has
+    run, so asyncio.run() (and pytest-asyncio) cannot be used there afterwards.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine_function(*args)).result()
 
 
 @pytest.fixture

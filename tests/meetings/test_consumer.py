@@ -11,8 +11,9 @@ from casework.models import AccessLog
 from config.asgi import application
 from meetings import services as ms
 from meetings.models import MeetingPresence
+from tests.meetings.conftest import run_async
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 ORIGIN = b"http://127.0.0.1"
 
@@ -61,171 +62,217 @@ def db_call():
     return lambda func, *a, **kw: database_sync_to_async(func)(*a, **kw)
 
 
-async def test_a_participant_connects_is_logged_and_shown_as_present(personas, layered, login, db_call):
-    client = await db_call(login, personas.caseworker_a)
-    comm = communicator(layered.pk, client)
-    connected, _ = await comm.connect()
-    assert connected
-    hello = await receive(comm)
-    assert hello == {"type": "hello", "version": layered.version}
-    assert await db_call(lambda: MeetingPresence.objects.filter(user=personas.caseworker_a).count()) == 1
-    row = await db_call(lambda: AccessLog.objects.filter(action="meeting_subscribe").latest("id"))
-    assert row.actor_id == personas.caseworker_a.pk and row.object_id == str(layered.pk)
-    await comm.disconnect()
-    assert await db_call(lambda: MeetingPresence.objects.count()) == 0
+def test_a_participant_connects_is_logged_and_shown_as_present(personas, layered, login, db_call):
+    async def scenario():
+        client = await db_call(login, personas.caseworker_a)
+        comm = communicator(layered.pk, client)
+        connected, _ = await comm.connect()
+        assert connected
+        hello = await receive(comm)
+        assert hello == {"type": "hello", "version": layered.version}
+        assert await db_call(lambda: MeetingPresence.objects.filter(user=personas.caseworker_a).count()) == 1
+        row = await db_call(lambda: AccessLog.objects.filter(action="meeting_subscribe").latest("id"))
+        assert row.actor_id == personas.caseworker_a.pk and row.object_id == str(layered.pk)
+        await comm.disconnect()
+        assert await db_call(lambda: MeetingPresence.objects.count()) == 0
+
+    run_async(scenario)
 
 
-async def test_a_non_participant_is_refused(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_b))
-    connected, code = await comm.connect()
-    assert not connected
+def test_a_non_participant_is_refused(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_b))
+        connected, code = await comm.connect()
+        assert not connected
+
+    run_async(scenario)
 
 
-async def test_an_anonymous_visitor_is_refused(personas, layered):
-    comm = communicator(layered.pk)
-    connected, _ = await comm.connect()
-    assert not connected
+def test_an_anonymous_visitor_is_refused(personas, layered):
+    async def scenario():
+        comm = communicator(layered.pk)
+        connected, _ = await comm.connect()
+        assert not connected
+
+    run_async(scenario)
 
 
-async def test_a_foreign_origin_is_refused(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a), origin=b"https://evil.example")
-    connected, _ = await comm.connect()
-    assert not connected
+def test_a_foreign_origin_is_refused(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a), origin=b"https://evil.example")
+        connected, _ = await comm.connect()
+        assert not connected
+
+    run_async(scenario)
 
 
-async def test_a_missing_origin_is_refused(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a), origin=None)
-    connected, _ = await comm.connect()
-    assert not connected
+def test_a_missing_origin_is_refused(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a), origin=None)
+        connected, _ = await comm.connect()
+        assert not connected
+
+    run_async(scenario)
 
 
-async def test_an_unpledged_support_meeting_participant_is_refused(personas, login, db_call):
-    from tests.factories import make_meeting
+def test_an_unpledged_support_meeting_participant_is_refused(personas, login, db_call):
+    async def scenario():
+        from tests.factories import make_meeting
 
-    meeting = await db_call(
-        make_meeting, chair=personas.chair, kind="support_meeting", participants=[personas.caseworker_a], pledged=False
-    )
-    comm = communicator(meeting.pk, await db_call(login, personas.caseworker_a))
-    connected, _ = await comm.connect()
-    assert not connected
+        meeting = await db_call(
+            make_meeting,
+            chair=personas.chair,
+            kind="support_meeting",
+            participants=[personas.caseworker_a],
+            pledged=False,
+        )
+        comm = communicator(meeting.pk, await db_call(login, personas.caseworker_a))
+        connected, _ = await comm.connect()
+        assert not connected
 
-
-async def test_an_auditor_without_a_second_factor_is_refused(personas, layered, login, db_call):
-    await db_call(ms.meeting_participant_add, meeting=layered, user=personas.supervisor_a, by=personas.chair)
-    from casework.choices import Role
-    from casework.models import Membership
-
-    await db_call(
-        Membership.objects.create, user=personas.supervisor_a, organization=personas.municipal, role=Role.AUDITOR
-    )
-    client = await db_call(login, personas.supervisor_a, second_factor=False)
-    comm = communicator(layered.pk, client)
-    connected, _ = await comm.connect()
-    assert not connected
-    verified = await db_call(login, personas.supervisor_a)
-    comm = communicator(layered.pk, verified)
-    connected, _ = await comm.connect()
-    assert connected
-    await comm.disconnect()
+    run_async(scenario)
 
 
-async def test_bad_frames_are_answered_or_closed_cleanly(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
-    await comm.connect()
-    await receive(comm)
-    await comm.send_to(text_data="not json {")
-    assert (await receive_type(comm, "error"))["code"] == "invalid_json"
-    await comm.send_to(text_data=json.dumps({"type": "drop_tables"}))
-    assert (await receive_type(comm, "error"))["code"] == "unknown_type"
-    await comm.send_to(text_data=json.dumps(["ping"]))
-    assert (await receive_type(comm, "error"))["code"] == "unknown_type"
-    await comm.send_to(text_data=json.dumps({"type": "ping"}))
-    assert (await receive_type(comm, "pong"))["version"] == layered.version
-    await comm.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * (70 * 1024)}))
-    output = await comm.receive_output(timeout=3)
-    while output["type"] == "websocket.send":
+def test_an_auditor_without_a_second_factor_is_refused(personas, layered, login, db_call):
+    async def scenario():
+        await db_call(ms.meeting_participant_add, meeting=layered, user=personas.supervisor_a, by=personas.chair)
+        from casework.choices import Role
+        from casework.models import Membership
+
+        await db_call(
+            Membership.objects.create, user=personas.supervisor_a, organization=personas.municipal, role=Role.AUDITOR
+        )
+        client = await db_call(login, personas.supervisor_a, second_factor=False)
+        comm = communicator(layered.pk, client)
+        connected, _ = await comm.connect()
+        assert not connected
+        verified = await db_call(login, personas.supervisor_a)
+        comm = communicator(layered.pk, verified)
+        connected, _ = await comm.connect()
+        assert connected
+        await comm.disconnect()
+
+    run_async(scenario)
+
+
+def test_bad_frames_are_answered_or_closed_cleanly(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await comm.connect()
+        await receive(comm)
+        await comm.send_to(text_data="not json {")
+        assert (await receive_type(comm, "error"))["code"] == "invalid_json"
+        await comm.send_to(text_data=json.dumps({"type": "drop_tables"}))
+        assert (await receive_type(comm, "error"))["code"] == "unknown_type"
+        await comm.send_to(text_data=json.dumps(["ping"]))
+        assert (await receive_type(comm, "error"))["code"] == "unknown_type"
+        await comm.send_to(text_data=json.dumps({"type": "ping"}))
+        assert (await receive_type(comm, "pong"))["version"] == layered.version
+        await comm.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * (70 * 1024)}))
         output = await comm.receive_output(timeout=3)
-    assert output == {"type": "websocket.close", "code": 1009}
+        while output["type"] == "websocket.send":
+            output = await comm.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": 1009}
+
+    run_async(scenario)
 
 
-async def test_a_plain_participant_cannot_edit_over_the_socket(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
-    await comm.connect()
-    await receive(comm)
-    item = await db_call(lambda: layered.items.get())
-    await comm.send_to(text_data=json.dumps({"type": "set_current", "item": item.pk}))
-    message = await receive_type(comm, "error")
-    assert message["code"] == "refused" and "議長" in message["message"]
-    await comm.disconnect()
+def test_a_plain_participant_cannot_edit_over_the_socket(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await comm.connect()
+        await receive(comm)
+        item = await db_call(lambda: layered.items.get())
+        await comm.send_to(text_data=json.dumps({"type": "set_current", "item": item.pk}))
+        message = await receive_type(comm, "error")
+        assert message["code"] == "refused" and "議長" in message["message"]
+        await comm.disconnect()
+
+    run_async(scenario)
 
 
-async def test_a_change_reaches_every_connected_participant_after_commit(personas, layered, login, db_call):
-    chair = communicator(layered.pk, await db_call(login, personas.chair))
-    other = communicator(layered.pk, await db_call(login, personas.caseworker_a))
-    await chair.connect()
-    await other.connect()
-    await receive(chair)
-    await receive(other)
-    item = await db_call(lambda: layered.items.get())
-    await chair.send_to(text_data=json.dumps({"type": "set_current", "item": item.pk}))
-    event = await receive_type(other, "meeting.changed")
-    assert event == {"type": "meeting.changed", "version": layered.version + 1, "what": "current"}
-    await chair.disconnect()
-    await other.disconnect()
+def test_a_change_reaches_every_connected_participant_after_commit(personas, layered, login, db_call):
+    async def scenario():
+        chair = communicator(layered.pk, await db_call(login, personas.chair))
+        other = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await chair.connect()
+        await other.connect()
+        await receive(chair)
+        await receive(other)
+        item = await db_call(lambda: layered.items.get())
+        await chair.send_to(text_data=json.dumps({"type": "set_current", "item": item.pk}))
+        event = await receive_type(other, "meeting.changed")
+        assert event == {"type": "meeting.changed", "version": layered.version + 1, "what": "current"}
+        await chair.disconnect()
+        await other.disconnect()
+
+    run_async(scenario)
 
 
-async def test_a_stale_note_is_refused_with_the_current_state(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.coordinator))
-    await comm.connect()
-    await receive(comm)
-    item = await db_call(lambda: layered.items.get())
-    await comm.send_to(
-        text_data=json.dumps({"type": "note", "item": item.pk, "notes": "一回目", "based_on_version": 1})
-    )
-    assert (await receive_type(comm, "saved"))["item"] == item.pk
-    await comm.send_to(
-        text_data=json.dumps({"type": "note", "item": item.pk, "notes": "古い版", "based_on_version": 1})
-    )
-    stale = await receive_type(comm, "stale")
-    assert stale["version"] == 2 and stale["notes"] == "一回目"
-    item = await db_call(lambda: layered.items.get())
-    assert item.notes == "一回目"
-    await comm.disconnect()
+def test_a_stale_note_is_refused_with_the_current_state(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.coordinator))
+        await comm.connect()
+        await receive(comm)
+        item = await db_call(lambda: layered.items.get())
+        await comm.send_to(
+            text_data=json.dumps({"type": "note", "item": item.pk, "notes": "一回目", "based_on_version": 1})
+        )
+        assert (await receive_type(comm, "saved"))["item"] == item.pk
+        await comm.send_to(
+            text_data=json.dumps({"type": "note", "item": item.pk, "notes": "古い版", "based_on_version": 1})
+        )
+        stale = await receive_type(comm, "stale")
+        assert stale["version"] == 2 and stale["notes"] == "一回目"
+        item = await db_call(lambda: layered.items.get())
+        assert item.notes == "一回目"
+        await comm.disconnect()
+
+    run_async(scenario)
 
 
-async def test_removing_a_participant_closes_their_connection(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
-    await comm.connect()
-    await receive(comm)
-    participant = await db_call(lambda: layered.participants.get(user=personas.caseworker_a))
-    await db_call(ms.meeting_participant_remove, participant=participant, by=personas.chair)
-    output = await comm.receive_output(timeout=3)
-    while output["type"] == "websocket.send":
+def test_removing_a_participant_closes_their_connection(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await comm.connect()
+        await receive(comm)
+        participant = await db_call(lambda: layered.participants.get(user=personas.caseworker_a))
+        await db_call(ms.meeting_participant_remove, participant=participant, by=personas.chair)
         output = await comm.receive_output(timeout=3)
-    assert output == {"type": "websocket.close", "code": 4403}
+        while output["type"] == "websocket.send":
+            output = await comm.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": 4403}
+
+    run_async(scenario)
 
 
-async def test_a_deactivated_user_is_closed_on_their_next_message(personas, layered, login, db_call):
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
-    await comm.connect()
-    await receive(comm)
-    personas.caseworker_a.is_active = False
-    await db_call(personas.caseworker_a.save)
-    await comm.send_to(text_data=json.dumps({"type": "ping"}))
-    output = await comm.receive_output(timeout=3)
-    while output["type"] == "websocket.send":
+def test_a_deactivated_user_is_closed_on_their_next_message(personas, layered, login, db_call):
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await comm.connect()
+        await receive(comm)
+        personas.caseworker_a.is_active = False
+        await db_call(personas.caseworker_a.save)
+        await comm.send_to(text_data=json.dumps({"type": "ping"}))
         output = await comm.receive_output(timeout=3)
-    assert output == {"type": "websocket.close", "code": 4403}
+        while output["type"] == "websocket.send":
+            output = await comm.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": 4403}
+
+    run_async(scenario)
 
 
-async def test_ending_a_users_sessions_closes_their_socket_at_once(personas, layered, login, db_call):
+def test_ending_a_users_sessions_closes_their_socket_at_once(personas, layered, login, db_call):
     from casework.sessions import user_end_sessions
 
-    comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
-    await comm.connect()
-    await receive(comm)
-    await db_call(user_end_sessions, user=personas.caseworker_a)
-    output = await comm.receive_output(timeout=3)
-    while output["type"] == "websocket.send":
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await comm.connect()
+        await receive(comm)
+        await db_call(user_end_sessions, user=personas.caseworker_a)
         output = await comm.receive_output(timeout=3)
-    assert output == {"type": "websocket.close", "code": 4403}
+        while output["type"] == "websocket.send":
+            output = await comm.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": 4403}
+
+    run_async(scenario)

@@ -10,7 +10,7 @@ import websockets
 from django.conf import settings
 
 from meetings import services as ms
-from tests.meetings.conftest import session_cookie
+from tests.meetings.conftest import run_async, session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +72,7 @@ def test_a_change_through_process_a_reaches_a_client_of_process_b(daphne_servers
         await asyncio.to_thread(_post_next, server_a, layered.pk, chair_cookie)
         return await task
 
-    received = asyncio.run(scenario())
+    received = run_async(scenario)
     assert received[0] == {"type": "hello", "version": layered.version}
     layered.refresh_from_db()
     assert received[-1] == {"type": "meeting.changed", "version": layered.version, "what": "current"}
@@ -92,7 +92,7 @@ def test_a_foreign_origin_is_refused_by_a_real_server(daphne_servers, personas, 
             await socket.recv()
 
     with pytest.raises(websockets.exceptions.InvalidStatus):
-        asyncio.run(attempt())
+        run_async(attempt)
 
 
 def test_edits_still_save_when_the_channel_layer_is_down(personas, layered, settings):
