@@ -60,6 +60,8 @@ class WarekiDateField(forms.CharField):
         kwargs.setdefault("max_length", 40)
         kwargs.setdefault("help_text", _("例: 令和7年4月1日、R7.4.1、2025-04-01"))
         super().__init__(*args, **kwargs)
+        # The cleaned value is a date: length validators apply to the text only (checked in to_python).
+        self.validators = []
 
     def prepare_value(self, value):
         if hasattr(value, "year"):
@@ -72,6 +74,8 @@ class WarekiDateField(forms.CharField):
             return None
         if _BAD_TEXT.search(text):
             raise ValidationError(_("使用できない文字が含まれています。"), code="bad_text")
+        if len(text) > 40:
+            raise ValidationError(_("日付が長すぎます。"), code="max_length")
         try:
             return parse_date(text)
         except ValueError as exc:
