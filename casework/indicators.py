@@ -270,24 +270,6 @@ def closure_figures(period: Period, scope: Scope) -> list[Figure]:
     return figures
 
 
-def closure_reasons(period: Period, scope: Scope) -> list[tuple[str, str, int]]:
-    """Return (state label, reason as recorded, count) for closures and suspensions in the period.
-
-    Reasons are free text in the case history (there is no reason code), so they are grouped as typed.
-    """
-    labels = dict(CaseState.choices)
-    rows = (
-        CaseTransition.objects.filter(
-            case__in=scoped_cases(scope), to_state__in=[CaseState.CLOSED, CaseState.SUSPENDED]
-        )
-        .filter(period.filter(CaseTransition, "at"))
-        .values("to_state", "reason")
-        .annotate(n=Count("pk"))
-        .order_by("to_state", "-n", "reason")
-    )
-    return [(str(labels[r["to_state"]]), r["reason"], r["n"]) for r in rows]
-
-
 def outreach_figures(period: Period, scope: Scope) -> list[Figure]:
     """Outreach contacts in the period, failed ones (不在・拒否) included and counted apart."""
     contacts = ContactRecord.objects.filter(case__in=scoped_cases(scope), is_outreach=True).filter(

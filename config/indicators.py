@@ -15,6 +15,9 @@ from referrals import indicators as referrals
 
 DEFAULT_SUPPRESSION_THRESHOLD = 3
 SUPPRESSED = "-"
+# Exports neutralise every cell starting with - or － (formula injection), which would turn "-" into
+# "'-"; U+2010 HYPHEN reads as the same dash, is no formula trigger and exists in cp932 (0x815D).
+SUPPRESSED_IN_EXPORT = "\u2010"
 
 
 @dataclass
@@ -55,7 +58,6 @@ class Report:
     fiscal_year: int
     scope: Scope
     businesses: list[Business]
-    closure_reasons: list[tuple[str, str, int]]
     median_response_days: float | None
 
     @property
@@ -138,7 +140,6 @@ def build_report(fiscal_year: int, scope: Scope) -> Report:
         fiscal_year=fiscal_year,
         scope=scope,
         businesses=businesses,
-        closure_reasons=casework.closure_reasons(period, scope),
         median_response_days=referrals.median_response_days(period, scope),
     )
 
@@ -159,10 +160,10 @@ def find_figure(key: str, fiscal_year: int, scope: Scope) -> Figure | None:
 # ---------------------------------------------------------------------------
 
 
-def shown(value: int, threshold: int | None):
-    """Return the value, or "-" when suppression is on and 0 < value < threshold."""
+def shown(value: int, threshold: int | None, marker: str = SUPPRESSED):
+    """Return the value, or the dash when suppression is on and 0 < value < threshold."""
     if threshold and 0 < value < threshold:
-        return SUPPRESSED
+        return marker
     return value
 
 
@@ -184,8 +185,8 @@ def business_rows(business: Business, threshold: int | None) -> list[list]:
                 [
                     group.title,
                     str(row.figure.label),
-                    shown(row.counts.total, threshold),
-                    *[m if m == "" else shown(m, threshold) for m in months],
+                    shown(row.counts.total, threshold, SUPPRESSED_IN_EXPORT),
+                    *[m if m == "" else shown(m, threshold, SUPPRESSED_IN_EXPORT) for m in months],
                 ]
             )
     return rows

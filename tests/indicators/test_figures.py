@@ -76,7 +76,6 @@ def test_every_municipal_figure_has_its_known_answer(world):
     assert f["places.active"].total == 1
     assert f["places.accepting"].total == 1
     assert report.median_response_days == 3.0
-    assert report.closure_reasons == [("中断", "転居", 1)]
     assert report.label == "令和7年度"
 
 
