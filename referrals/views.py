@@ -348,23 +348,34 @@ def referral_move(request, pk: int, move: str):
         return redirect("referrals:inbox")
 
 
-@referral_view
-@require_POST
-def referral_stage(request, pk: int):
-    """Record 見学・体験・定着."""
-    referral = get_referral_for_user(request, pk, log=False)
-    form = StageForm(request.POST)
+def _record_on_referral(request, referral, form, *, record, done: str, form_name: str):
+    """Run one recording service from a detail-page form; redisplay the page with errors on failure."""
     if form.is_valid():
         try:
-            services.participation_stage_record(referral=referral, by=request.user, **form.cleaned_data)
+            record(form.cleaned_data)
         except ValidationError as exc:
             _form_errors_to(form, exc)
         except services.InvalidMove as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("段階を記録しました。"))
+            messages.success(request, done)
             return redirect(referral)
-    return _detail(request, referral, status=400, stage_form=form)
+    return _detail(request, referral, status=400, **{form_name: form})
+
+
+@referral_view
+@require_POST
+def referral_stage(request, pk: int):
+    """Record 見学・体験・定着."""
+    referral = get_referral_for_user(request, pk, log=False)
+    return _record_on_referral(
+        request,
+        referral,
+        StageForm(request.POST),
+        record=lambda data: services.participation_stage_record(referral=referral, by=request.user, **data),
+        done=_("段階を記録しました。"),
+        form_name="stage_form",
+    )
 
 
 @referral_view
@@ -372,18 +383,14 @@ def referral_stage(request, pk: int):
 def referral_attendance(request, pk: int):
     """Record one day's attendance at the place (place staff)."""
     referral = get_referral_for_user(request, pk, side=RECEIVER, log=False)
-    form = AttendanceForm(request.POST, status_choices=integration.attendance_status_choices())
-    if form.is_valid():
-        try:
-            services.referral_attendance_record(referral=referral, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors_to(form, exc)
-        except services.InvalidMove as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("出欠を記録しました。"))
-            return redirect(referral)
-    return _detail(request, referral, status=400, attendance_form=form)
+    return _record_on_referral(
+        request,
+        referral,
+        AttendanceForm(request.POST, status_choices=integration.attendance_status_choices()),
+        record=lambda data: services.referral_attendance_record(referral=referral, by=request.user, **data),
+        done=_("出欠を記録しました。"),
+        form_name="attendance_form",
+    )
 
 
 @referral_view
@@ -391,18 +398,14 @@ def referral_attendance(request, pk: int):
 def referral_note(request, pk: int):
     """Add a short note for the other side."""
     referral = get_referral_for_user(request, pk, log=False)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.referral_note_add(referral=referral, by=request.user, text=form.cleaned_data["text"])
-        except ValidationError as exc:
-            _form_errors_to(form, exc)
-        except services.InvalidMove as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("ひとことを記録しました。"))
-            return redirect(referral)
-    return _detail(request, referral, status=400, note_form=form)
+    return _record_on_referral(
+        request,
+        referral,
+        NoteForm(request.POST),
+        record=lambda data: services.referral_note_add(referral=referral, by=request.user, text=data["text"]),
+        done=_("ひとことを記録しました。"),
+        form_name="note_form",
+    )
 
 
 @referral_view
