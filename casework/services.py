@@ -789,6 +789,25 @@ def plan_approve(
 
 
 @transaction.atomic
+def plan_set_next_review(*, case: Case, next_review_on: date, by) -> SupportPlan | None:
+    """Set the next review date on the case and its approved plan (if any); returns that plan."""
+    if next_review_on is None:
+        raise ValidationError({"next_review_on": _("次回見直し日を入力してください。")})
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.state in {CaseState.CLOSED, CaseState.SUSPENDED}:
+        raise ValidationError(_("終結・中断中のケースには次回見直し日を設定できません。"))
+    if case.opened_on and next_review_on < case.opened_on:
+        raise ValidationError({"next_review_on": _("次回見直し日は受付日より後の日付にしてください。")})
+    plan = SupportPlan.objects.select_for_update().filter(case=case, status=SupportPlan.Status.APPROVED).first()
+    if plan is not None:
+        plan.next_review_on = next_review_on
+        plan.save(update_fields=["next_review_on"])
+    Case.objects.filter(pk=case.pk).update(next_review_on=next_review_on, version=case.version + 1)
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan or case, person_ids=[], case=case)
+    return plan
+
+
+@transaction.atomic
 def contact_record_create(
     *,
     case: Case,

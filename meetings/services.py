@@ -17,7 +17,7 @@ from guardian.shortcuts import assign_perm
 from casework import audit
 from casework.models import AccessLog, Case, CaseState, Membership, Organization, SupportPlan
 from casework.selectors import OPEN_STATES
-from casework.services import InvalidTransition, case_transition, plan_approve
+from casework.services import InvalidTransition, case_transition, plan_approve, plan_set_next_review
 from meetings.access import item_basis, layered_consents
 from meetings.models import (
     ActionItem,
@@ -540,11 +540,10 @@ def meeting_decide(
         elif kind == Decision.Kind.NEXT_REVIEW:
             if next_review_on is None:
                 raise ValidationError({"next_review_on": _("次回見直し日を入力してください。")})
-            # casework has no service that changes an approved plan's review date: recorded here for the lead.
+            plan = plan_set_next_review(case=case, next_review_on=next_review_on, by=by)
             decision.next_review_on = next_review_on
-            decision.result_note = _("次回見直し日を%(d)sと決定（主担当機関がプランに反映します）。") % {
-                "d": next_review_on.isoformat()
-            }
+            decision.plan = plan
+            decision.result_note = _("次回見直し日を%(d)sに設定しました。") % {"d": next_review_on.isoformat()}
         elif kind == Decision.Kind.ACTION:
             if not actions:
                 raise ValidationError({"actions": _("担当機関と内容を入力してください。")})

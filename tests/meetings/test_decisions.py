@@ -85,6 +85,26 @@ def test_actions_and_next_review_are_recorded_and_shown_on_the_case_panel(person
     assert history[0].decisions.filter(next_review_on=date(2030, 6, 1)).exists()
 
 
+def test_the_decided_review_date_is_set_on_the_case_and_its_approved_plan(personas, layered, case_a):
+    item = layered.items.get()
+    ms.meeting_decide(item=item, kind="approve_plan", by=personas.chair)
+    decision = ms.meeting_decide(item=item, kind="next_review", next_review_on=date(2030, 6, 1), by=personas.chair)
+    case_a.refresh_from_db()
+    plan = case_a.plans.get(status=SupportPlan.Status.APPROVED)
+    assert case_a.next_review_on == date(2030, 6, 1) and plan.next_review_on == date(2030, 6, 1)
+    assert decision.plan == plan
+
+
+def test_a_review_date_for_a_closed_case_is_refused_and_changes_nothing(personas, layered, case_a):
+    item = layered.items.get()
+    ms.meeting_decide(item=item, kind="suspend", text="転居のため", by=personas.chair)
+    with pytest.raises(ValidationError):
+        ms.meeting_decide(item=item, kind="next_review", next_review_on=date(2030, 6, 1), by=personas.chair)
+    case_a.refresh_from_db()
+    assert case_a.next_review_on is None
+    assert not Decision.objects.filter(kind="next_review").exists()
+
+
 def test_a_secretary_writes_notes_and_a_stale_edit_is_refused_with_the_current_state(personas, layered):
     item = layered.items.get()
     saved = ms.agenda_item_note(item=item, notes="初回の記録", based_on_version=1, by=personas.coordinator)
