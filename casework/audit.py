@@ -84,9 +84,17 @@ def describe_actor(user, *, auth_strength: str | None = None) -> Actor:
     """Return the acting user with their primary active membership and authentication strength."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Actor(None, None, "", AccessLog.AuthStrength.NONE)
-    membership = (
-        Membership.objects.filter(user=user, is_active=True).order_by("id").only("organization_id", "role").first()
-    )
+    context = current_request_context()
+    viewer = getattr(context.request, "_viewer", None) if context else None
+    if viewer is not None and viewer.user.pk == user.pk:
+        membership = viewer.memberships[0] if viewer.memberships else None
+    else:
+        membership = (
+            Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
+            .order_by("id")
+            .only("organization_id", "role")
+            .first()
+        )
     strength = auth_strength
     if strength is None:
         verified = getattr(user, "is_verified", None)

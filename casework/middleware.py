@@ -3,7 +3,7 @@
 import contextvars
 import ipaddress
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -16,6 +16,8 @@ class RequestContext:
     request_id: str
     ip: str | None
     path: str
+    # The access log reuses the request's cached memberships (selectors.viewer_for) to describe the actor.
+    request: HttpRequest | None = field(default=None, compare=False, repr=False)
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -52,7 +54,9 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest):
         request.request_id = request.headers.get("X-Request-Id", "")[:36] or str(uuid.uuid4())
         token = _current.set(
-            RequestContext(request_id=request.request_id, ip=client_ip(request), path=request.path[:300])
+            RequestContext(
+                request_id=request.request_id, ip=client_ip(request), path=request.path[:300], request=request
+            )
         )
         try:
             response = self.get_response(request)

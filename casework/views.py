@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -146,7 +147,10 @@ def case_list(request, mine: bool = False):
             "domains": Domain.choices,
             "states": CaseState.choices,
             "tags": Household.Tag.choices,
-            "organizations": Organization.objects.filter(led_cases__isnull=False, is_active=True).distinct(),
+            # EXISTS stops at the first led case; a join with DISTINCT read all 25,000 (134.6 → 1.2 ms, BENCHMARKS.md).
+            "organizations": Organization.objects.filter(
+                Exists(Case.objects.filter(lead_organization=OuterRef("pk"))), is_active=True
+            ),
             "mine": filters["mine"],
         },
     )

@@ -143,10 +143,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Idle timeout: every request pushes the expiry forward, so a session ends after
+# Idle timeout: activity pushes the expiry forward (at most once a minute), so a session ends after
 # SESSION_IDLE_MINUTES without activity (and when the browser closes).
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# casework.sessions.SessionLifetimeMiddleware slides the expiry (at most once a minute).
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,9 +53,11 @@ def outbox(viewer: Viewer, *, state: str = "", overdue: bool = False) -> Box:
 
 def _box(qs: QuerySet[Referral], *, state: str, overdue: bool) -> Box:
     today = timezone.localdate()
-    by_state = Counter(qs.values_list("state", flat=True))
     overdue_q = Q(state=ReferralState.REQUESTED, due_on__lt=today)
-    overdue_count = qs.filter(overdue_q).count()
+    # One grouped query for the state counts and the overdue count, instead of reading every row.
+    grouped = qs.order_by().values("state").annotate(n=Count("id"), late=Count("id", filter=overdue_q))
+    by_state = {row["state"]: row["n"] for row in grouped}
+    overdue_count = sum(row["late"] for row in grouped)
     if state in ReferralState.values:
         qs = qs.filter(state=state)
     if overdue:

@@ -3,6 +3,8 @@
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -102,3 +104,22 @@ def test_the_list_query_count_does_not_grow_with_the_page(personas, login, djang
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("casework:case_list"))
     assert response.content.decode().count("/cases/") >= 21
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["", "?state=intake", "?q=マツモト"])
+def test_the_list_stays_within_twelve_queries_whatever_the_page_size(personas, login, query):
+    """The benchmark target (issue 9): ≤ 12 statements for a full page, filtered or searched, access log included.
+
+    SAVEPOINT/RELEASE are left out: they come from the test's wrapping transaction, not from a real request.
+    """
+    by = personas.caseworker_a
+    client = login(by)
+    for _ in range(30):
+        make_case(lead_organization=personas.window_a, by=by, persons=[PersonFactory(), PersonFactory()])
+    client.get(reverse("casework:case_list"))  # the first request of a session stamps it
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("casework:case_list") + query)
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert response.status_code == 200
+    assert len(statements) <= 12, "\n".join(statements)

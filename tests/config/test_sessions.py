@@ -55,3 +55,26 @@ def test_an_administrator_ends_a_users_sessions_from_the_admin(personas, login):
     )
     assert response.status_code == 302
     assert victim.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_an_idle_session_expires_and_an_active_one_slides_once_a_minute(personas, login):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from casework.sessions import SESSION_TOUCHED_KEY
+
+    client = login(personas.caseworker_a)
+    assert client.get("/").status_code == 200
+    expiry = Session.objects.get().expire_date
+    assert client.get("/").status_code == 200
+    assert Session.objects.get().expire_date == expiry  # within the minute: not rewritten
+    session = client.session
+    session[SESSION_TOUCHED_KEY] = int(time.time()) - 61
+    session.save()
+    Session.objects.update(expire_date=timezone.now() + timezone.timedelta(seconds=30))
+    assert client.get("/").status_code == 200
+    assert Session.objects.get().expire_date > timezone.now() + timezone.timedelta(minutes=29)
+    Session.objects.update(expire_date=timezone.now() - timezone.timedelta(seconds=1))
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
