@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The benchmark's own database, filled by `manage.py seed_scale` (see BENCHMARKS.md).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou_bench
 
 .PHONY: demo test install lint format migrate seed serve bench clean
 
@@ -45,7 +47,7 @@ format: install
 
 bench: install
 	.ci/ensure-services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache

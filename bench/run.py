@@ -95,10 +95,20 @@ def caseworker_with_median_caseload():
 
 
 def client_for(user):
+    """A signed-in test client; roles that need a second factor get a verified TOTP device in the session."""
     from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from casework.security import second_factor_required
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
+    if second_factor_required(user):
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
 
 
@@ -312,8 +322,11 @@ FROM casework_accesslog WHERE {where} ORDER BY at DESC, id DESC LIMIT 50
 
 
 def part_audit(runs: int) -> None:
-    """The auditor's filtered log queries (the auditor screen lives on the audit branch; this times its queries)."""
-    from casework.models import AccessLog
+    """The auditor's filtered log: the real screen (/audit/) and its queries, each against raw SQL."""
+    from django.contrib.auth import get_user_model
+
+    from casework.choices import Role
+    from casework.models import AccessLog, Membership
 
     total = AccessLog.objects.count()
     sample = (
@@ -326,6 +339,34 @@ def part_audit(runs: int) -> None:
 
     def orm(**filters):
         return lambda: list(AccessLog.objects.filter(**filters).order_by("-at", "-id")[:50])
+
+    auditor = Membership.objects.filter(role=Role.AUDITOR, is_active=True).select_related("user").first()
+    if auditor is None:  # seed_scale makes no auditor: add one to the municipal office
+        from casework.models import Organization
+        from casework.services import membership_add
+
+        user = get_user_model().objects.create_user("bench_auditor", password=None)
+        office = Organization.objects.filter(kind=Organization.Kind.MUNICIPAL).first()
+        auditor = membership_add(user=user, organization=office, role=Role.AUDITOR)
+    client = client_for(auditor.user)
+    day = "%Y-%m-%d"
+    actor_name = AccessLog.objects.filter(actor_id=row.actor_id).values_list("actor_username", flat=True).first()
+    screens = [
+        (
+            "screen: by actor, 30 days",
+            {"actor": actor_name, "date_from": start.strftime(day), "date_to": end.strftime(day)},
+        ),
+        ("screen: by case object", {"object_type": "case", "object_id": row.object_id}),
+        ("screen: by person, all time", {"person": person}),
+        (
+            "screen: denied, 30 days",
+            {"action": "denied", "date_from": start.strftime(day), "date_to": end.strftime(day)},
+        ),
+    ]
+    from urllib.parse import urlencode
+
+    for name, params in screens:
+        measure_view("audit", name, client, "/audit/?" + urlencode(params), runs)
 
     for name, filters, where, params in [
         (
@@ -362,8 +403,18 @@ def part_audit(runs: int) -> None:
 
 
 def part_dashboard(runs: int) -> None:
+    """The caseworker's home page and the municipality's indicators dashboard (this 年度, all organizations)."""
+    from casework.choices import Role
+    from casework.models import Membership, Organization
+
     user, _org, _load = caseworker_with_median_caseload()
     measure_view("dashboard", "home (caseworker)", client_for(user), "/", runs)
+    city = (
+        Membership.objects.filter(role=Role.CASEWORKER, organization__kind=Organization.Kind.MUNICIPAL, is_active=True)
+        .select_related("user")
+        .first()
+    )
+    measure_view("dashboard", "indicators (municipal office, 年度)", client_for(city.user), "/indicators/", runs)
 
 
 def part_transitions(runs: int) -> None:
@@ -831,7 +882,7 @@ def main() -> None:
     }
     RESULTS.write_text(json.dumps(data, ensure_ascii=False, indent=1))
     for part in args.parts or list(PARTS):
-        print(f"== {part}", flush=True)
+        print(f"== {part} (load average {Path('/proc/loadavg').read_text().split()[:3]})", flush=True)
         if part == "load":
             part_load(args.runs, seconds=args.load_seconds)
         else:

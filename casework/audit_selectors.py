@@ -114,10 +114,17 @@ def person_ids_of(rows: Iterable[AccessLog]) -> list[int]:
     return sorted({pid for row in rows for pid in row.person_ids or []})
 
 
+# A list row may name over a thousand persons; the screen links this many and counts the rest (CSV has all).
+PERSONS_SHOWN_PER_ROW = 20
+
+
 def with_labels(rows: list[AccessLog]) -> list[AccessLog]:
-    """Give each row its role's label for the screens (the log stores the role code)."""
+    """Give each row its role's label and the person ids the screen links (the log stores the role code)."""
     for row in rows:
         row.role_label = role_label(row.role)
+        ids = row.person_ids or []
+        row.persons_shown = ids[:PERSONS_SHOWN_PER_ROW]
+        row.persons_more = max(0, len(ids) - PERSONS_SHOWN_PER_ROW)
     return rows
 
 

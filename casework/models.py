@@ -172,6 +172,8 @@ class AccessLog(models.Model):
         indexes = [
             # Auditor filters: by actor over a period, by object, by date.
             models.Index(fields=["actor", "at"], name="accesslog_actor_at_idx"),
+            # The auditor's search by login ID over a period (audit_selectors.filter_log, newest first).
+            models.Index(fields=["actor_username", "at"], name="accesslog_actor_name_at_idx"),
             models.Index(fields=["object_type", "object_id"], name="accesslog_object_idx"),
             models.Index(fields=["at"], name="accesslog_at_idx"),
             models.Index(fields=["action", "at"], name="accesslog_action_at_idx"),

@@ -229,3 +229,11 @@ def test_the_auditor_home_panel_and_navigation(personas, login, rf):
     assert audit_home_panels(rf.get("/"), Viewer(personas.caseworker_a)) == []
     assert 'href="/audit/"' in login(personas.auditor).get("/").content.decode()
     assert 'href="/audit/"' not in login(personas.caseworker_a).get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_row_naming_many_persons_links_twenty_and_counts_the_rest(personas, login):
+    view(personas.caseworker_a, persons=range(1, 1001), action=AccessLog.Action.LIST)
+    html = login(personas.auditor).get(reverse("audit:log")).content.decode()
+    assert html.count(reverse("audit:person_history") + "?person=") == 20
+    assert "ほか980名" in html
