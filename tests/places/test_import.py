@@ -171,6 +171,26 @@ def test_ten_thousand_rows_import_correctly(personas):
     assert Place.objects.get(external_id="BULK-9999").schedules.count() == 1
 
 
+def test_a_changed_schedule_replaces_the_old_one_and_the_search_text_follows(personas):
+    op = personas.place_operator.name
+    _import(csv_bytes([row(op, "カフェ旧", external_id="EXT-5", schedule="毎週水曜 10:00-12:00")]))
+    outcome = _import(csv_bytes([row(op, "髙橋カフェ", external_id="EXT-5", schedule="毎週金曜 13:00-15:00")]))
+    assert (outcome.created, outcome.updated) == (0, 1)
+    place = Place.objects.get()
+    assert [s.weekday for s in place.schedules.all()] == [4]
+    assert "高橋" in place.search_text
+
+
+def test_the_statement_count_does_not_grow_with_the_rows(personas, django_assert_max_num_queries):
+    """Bulk saving (issue 9): 500 places take about as many statements as 5, not four a row."""
+    op = personas.place_operator.name
+    rows = [row(op, f"居場所{n:03d}", external_id=f"Q-{n}") for n in range(500)]
+    parsed = parse_places_file(csv_bytes(rows), file_format="csv")
+    with django_assert_max_num_queries(20):
+        outcome = run_import(parsed, dry_run=False)
+    assert outcome.created == 500 and Place.objects.count() == 500
+
+
 # --- the staff screen -------------------------------------------------------------
 
 
