@@ -1,12 +1,14 @@
 """The edit screens: persons, the household and its members, the case's details, the lead and the review date."""
 
+import threading
 from datetime import date
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from casework.models import AccessLog, Case, CaseLeadChange, CaseTeamMembership, HouseholdMember, Person, SupportPlan
-from casework.services import case_team_add, plan_approve, plan_create
+from casework.services import CaseChanged, case_change_lead, case_team_add, case_update, plan_approve, plan_create
 from tests.factories import PersonFactory, make_case
 
 EDIT_URL_NAMES = ["person_edit", "household_edit", "household_member_edit", "case_edit", "case_change_lead"]
@@ -159,6 +161,15 @@ def test_the_person_edit_keeps_names_exactly_as_typed_and_folds_only_the_furigan
     assert person.birth_date == date(1970, 4, 1)
     row = AccessLog.objects.filter(action=AccessLog.Action.CHANGE, object_type="person").latest("id")
     assert row.actor == personas.caseworker_a and row.person_ids == [person.pk]
+
+
+@pytest.mark.django_db
+def test_opening_the_person_edit_logs_a_view_of_that_person_only(personas, login, team_case):
+    person = team_case.subjects.first()
+    login(personas.coordinator).get(_url("person_edit", team_case))
+    row = AccessLog.objects.filter(actor=personas.coordinator).latest("id")
+    assert (row.action, row.object_type, row.object_id) == (AccessLog.Action.VIEW, "person", str(person.pk))
+    assert row.person_ids == [person.pk] and row.basis == AccessLog.Basis.OWN_ORGANIZATION
 
 
 @pytest.mark.django_db
@@ -462,6 +473,63 @@ def test_a_stale_lead_change_is_refused(personas, login, team_case):
     assert "他の職員により更新されました" in response.content.decode()
     assert Case.objects.get(pk=team_case.pk).lead_organization == personas.window_a
     assert not CaseLeadChange.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_over_and_a_detail_edit_at_once_exactly_one_wins(personas):
+    case = make_case(lead_organization=personas.window_a, by=personas.caseworker_a)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def run(action):
+        try:
+            barrier.wait(timeout=10)
+            action()
+            results.append("ok")
+        except CaseChanged:
+            results.append("changed")
+        except Exception as exc:  # pragma: no cover - reported below
+            results.append(repr(exc))
+        finally:
+            connection.close()
+
+    def hand_over():
+        case_change_lead(
+            case=case,
+            organization=personas.window_b,
+            lead_worker=None,
+            reason="引き継ぎ",
+            by=personas.caseworker_a,
+            expected_version=case.version,
+        )
+
+    def edit():
+        case_update(case=case, summary="同時の編集", by=personas.supervisor_a, expected_version=case.version)
+
+    threads = [threading.Thread(target=run, args=(hand_over,)), threading.Thread(target=run, args=(edit,))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results) == ["changed", "ok"]
+    assert Case.objects.get(pk=case.pk).version == 2
+
+
+@pytest.mark.django_db
+def test_the_hand_over_page_stays_within_a_fixed_number_of_queries(
+    personas, login, team_case, django_assert_max_num_queries
+):
+    from tests.factories import MembershipFactory, OrganizationFactory
+
+    client = login(personas.caseworker_a)
+    url = _url("case_change_lead", team_case)
+    client.get(url)
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    for i in range(10):
+        MembershipFactory(organization=OrganizationFactory(name=f"相談窓口追加{i}"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
 
 
 # ---------------------------------------------------------------------------
