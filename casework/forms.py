@@ -398,6 +398,12 @@ class BreakGlassReviewForm(CleanTextForm):
 # Edit screens
 # ---------------------------------------------------------------------------
 
+
+def staff_name(user) -> str:
+    """Return a staff member's name in Japanese order (氏 名), or the login id when it is blank."""
+    return f"{user.last_name} {user.first_name}".strip() or user.username
+
+
 ADDRESS_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "address_secret")
 
 
@@ -478,7 +484,7 @@ class CaseEditForm(CleanTextForm):
         )
         super().__init__(*args, **kwargs)
         self.fields["lead_worker"].queryset = workers
-        self.fields["lead_worker"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["lead_worker"].label_from_instance = staff_name
         self.fields["lead_worker"].help_text = _("%(org)sの職員から選びます。") % {"org": case.lead_organization}
 
 
@@ -512,7 +518,7 @@ class LeadChangeForm(CleanTextForm):
         self.worker_orgs = {(m.user_id, m.organization_id) for m in memberships}
         groups: dict[str, list] = {}
         for m in memberships:
-            label = m.user.get_full_name() or m.user.username
+            label = staff_name(m.user)
             groups.setdefault(m.organization.name, []).append((m.user_id, f"{label}（{m.get_role_display()}）"))
         self.fields["lead_worker"].choices = [("", _("未定（新しい主担当機関で決める）")), *groups.items()]
         self.fields["lead_worker"].help_text = _("新しい主担当機関の職員から選びます。")
