@@ -17,6 +17,7 @@ from casework.models import (
     CaseGroupObjectPermission,
     CaseSubject,
     HouseholdMember,
+    Person,
 )
 from casework.selectors import Viewer, viewer_for
 
@@ -142,6 +143,16 @@ def log_case_access(
     )
 
 
+def is_lead_member(user_or_viewer, case: Case) -> bool:
+    """Whether the user is a caseworker or supervisor of the case's lead organization."""
+    return case.lead_organization_id in _viewer(user_or_viewer).organization_ids(*CASE_ROLES)
+
+
+def sees_secret_addresses(user_or_viewer, case: Case) -> bool:
+    """Whether the user may see and edit 住所秘匿 addresses on this case: the lead organization only."""
+    return is_lead_member(user_or_viewer, case)
+
+
 def _deny(request, *, object_type: str, object_id) -> None:
     """Log the refused access, then answer 404 as if nothing were there."""
     audit.log_access(
@@ -173,6 +184,15 @@ def get_case_for_user(
     return case
 
 
+def get_case_for_lead_member(request, pk, *, action: str = AccessLog.Action.VIEW) -> Case:
+    """Return the case when the user works for its lead organization and may change it; else log and 404."""
+    case = get_case_for_user(request, pk, action=action, for_change=True, log=False)
+    if not is_lead_member(viewer_for(request), case):
+        _deny(request, object_type="case", object_id=pk)
+    log_case_access(request, case, case.access, action=action)
+    return case
+
+
 def get_case_record_for_user(
     request,
     case_pk,
@@ -192,7 +212,7 @@ def get_case_record_for_user(
     if record is None:
         _deny(request, object_type=object_type, object_id=record_pk)
     if log:
-        person_id = getattr(record, "person_id", None)
+        person_id = record.pk if model is Person else getattr(record, "person_id", None)
         person_ids = [person_id] if person_id else person_ids_for_case(case)
         log_case_access(
             request,
@@ -207,11 +227,14 @@ def get_case_record_for_user(
 
 
 def _case_filter(model: type[Model], case: Case) -> dict:
-    """How a record hangs under a case: directly, through its plan, or (consents) through the case's persons."""
+    """How a record hangs under a case: directly, through its plan or household, or through the case's persons."""
     from casework.models import Consent, PlanRole
 
-    if model is Consent:
-        return {"person_id__in": person_ids_for_case(case)}
+    if model is Consent or model is Person:
+        key = "person_id__in" if model is Consent else "pk__in"
+        return {key: person_ids_for_case(case)}
+    if model is HouseholdMember:
+        return {"household_id": case.household_id}
     if model is PlanRole:
         return {"plan__case": case}
     return {"case": case}

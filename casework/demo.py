@@ -114,6 +114,7 @@ def seed_cases(stdout, base) -> dict:
     from casework.models import Case, Consent, Household
     from casework.services import (
         assessment_record,
+        case_change_lead,
         case_open,
         case_team_add,
         case_transition,
@@ -432,12 +433,13 @@ def seed_cases(stdout, base) -> dict:
         )
         cases["young_carer"] = case
 
-    # A closed case in another window, so the list shows 終結 too.
-    suzuki = users["shougai_suzuki"]
+    # A closed case in another window, so the list shows 終結 too; taken in by the poverty window and
+    # handed over to the disability window once the group home became the main task (主担当の変更).
+    suzuki, ito = users["shougai_suzuki"], users["jiritsu_ito"]
     if "young_carer" in cases and not Case.objects.filter(household__name="鈴木さん世帯（デモ）").exists():
-        h = household_create(name="鈴木さん世帯（デモ）", tags=["elder_disabled_care"], by=suzuki)
+        h = household_create(name="鈴木さん世帯（デモ）", tags=["elder_disabled_care"], by=ito)
         p = _person(
-            suzuki,
+            ito,
             family_name="鈴木",
             given_name="健",
             family_name_kana="スズキ",
@@ -445,19 +447,26 @@ def seed_cases(stdout, base) -> dict:
             birth_date=date(1968, 3, 3),
             gender="male",
         )
-        household_add_member(household=h, person=p, relationship="self", by=suzuki)
+        household_add_member(household=h, person=p, relationship="self", by=ito)
         case = case_open(
             household=h,
             subjects=[p],
-            domains=["disability"],
-            categories=["disability_services"],
-            main_category="disability_services",
+            domains=["disability", "poverty"],
+            categories=["disability_services", "livelihood"],
+            main_category="livelihood",
             intake_route="family",
-            lead_organization=orgs["shougai"],
-            lead_worker=suzuki,
+            lead_organization=orgs["jiritsu"],
+            lead_worker=ito,
             opened_on=today - timedelta(days=300),
-            summary="グループホーム入居の相談。",
-            by=suzuki,
+            summary="高齢の母の介護が難しくなり、本人の生活の場と家計が心配との家族からの相談。グループホーム入居を希望。",
+            by=ito,
+        )
+        case_change_lead(
+            case=case,
+            organization=orgs["shougai"],
+            lead_worker=suzuki,
+            reason="家計の見通しが立ち、グループホーム入居の調整が支援の中心になったため（本人・家族と確認済み）。",
+            by=ito,
         )
         for to in ["assessment", "planning", "in_support"]:
             case = case_transition(case=case, to_state=to, by=suzuki)

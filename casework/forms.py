@@ -392,3 +392,150 @@ class BreakGlassForm(CleanTextForm):
 
 class BreakGlassReviewForm(CleanTextForm):
     note = forms.CharField(label=_("確認メモ"), widget=forms.Textarea, max_length=2000)
+
+
+# ---------------------------------------------------------------------------
+# Edit screens
+# ---------------------------------------------------------------------------
+
+
+def staff_name(user) -> str:
+    """Return a staff member's name in Japanese order (氏 名), or the login id when it is blank."""
+    return f"{user.last_name} {user.first_name}".strip() or user.username
+
+
+ADDRESS_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "address_secret")
+
+
+class PersonEditForm(PersonForm):
+    """Change a person as the intake took them; a 住所秘匿 address is left out for non-lead organizations."""
+
+    def __init__(self, *args, person: Person, show_address: bool, **kwargs):
+        kwargs.setdefault("initial", {name: getattr(person, name) for name in self.person_fields})
+        super().__init__(*args, **kwargs)
+        self.fields["is_anonymous"].label = _("匿名・氏名不詳")
+        self.address_hidden = person.address_secret and not show_address
+        if self.address_hidden:
+            # Not shown and not accepted: a POST naming these fields changes nothing.
+            for name in ADDRESS_FIELDS:
+                del self.fields[name]
+
+    def person_data(self) -> dict:
+        return {name: value for name, value in super().person_data().items() if name in self.fields}
+
+
+class HouseholdForm(CleanTextForm):
+    name = forms.CharField(label=_("世帯名"), max_length=100)
+    tags = checkbox_choices(Household.Tag.choices, label=_("世帯の状況"), required=False)
+    note = forms.CharField(label=_("備考"), widget=forms.Textarea, required=False, max_length=5000)
+
+
+class MemberEditForm(CleanTextForm):
+    relationship = forms.ChoiceField(label=_("続柄"), choices=HouseholdMember.Relationship.choices)
+    relationship_note = forms.CharField(label=_("続柄（補足）"), max_length=100, required=False)
+    lives_together = forms.BooleanField(label=_("同居している（外すと別居）"), required=False)
+    is_key_person = forms.BooleanField(label=_("キーパーソン"), required=False)
+    since = WarekiDateField(label=_("世帯員となった日"), required=False)
+
+    def clean_since(self):
+        value = self.cleaned_data.get("since")
+        if value and value > timezone.localdate():
+            raise ValidationError(_("世帯員となった日に未来の日付は入力できません。"))
+        return value
+
+
+class MemberEndForm(CleanTextForm):
+    until = WarekiDateField(label=_("世帯員でなくなった日"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["until"].initial = timezone.localdate()
+
+
+class CaseEditForm(CleanTextForm):
+    """The case's details; state, number, lead organization and version are deliberately not fields."""
+
+    domains = checkbox_choices(Domain.choices, label=_("分野（複数選択可）"))
+    main_category = forms.ChoiceField(label=_("主な相談内容"), choices=ConsultationCategory.choices)
+    categories = checkbox_choices(ConsultationCategory.choices, label=_("その他の相談内容"), required=False)
+    intake_route = forms.ChoiceField(label=_("相談経路"), choices=IntakeRoute.choices)
+    lead_worker = forms.ModelChoiceField(
+        label=_("主担当者"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("未定"),
+        error_messages={"invalid_choice": _("主担当者は主担当機関の職員から選んでください。")},
+    )
+    summary = forms.CharField(label=_("主訴"), widget=forms.Textarea, required=False, max_length=5000)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, case, workers, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "domains": case.domains,
+                "main_category": case.main_category,
+                "categories": [c for c in case.categories or [] if c != case.main_category],
+                "intake_route": case.intake_route,
+                "lead_worker": case.lead_worker_id,
+                "summary": case.summary,
+                "expected_version": case.version,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["lead_worker"].queryset = workers
+        self.fields["lead_worker"].label_from_instance = staff_name
+        self.fields["lead_worker"].help_text = _("%(org)sの職員から選びます。") % {"org": case.lead_organization}
+
+
+class LeadChangeForm(CleanTextForm):
+    """Hand the lead to another window or coordinator; the worker list is grouped by organization."""
+
+    organization = forms.ModelChoiceField(
+        label=_("新しい主担当機関"),
+        queryset=Organization.objects.none(),
+        error_messages={
+            "invalid_choice": _("新しい主担当は相談支援機関または多機関協働事業者から選んでください。"),
+            "required": _("新しい主担当機関を選んでください。"),
+        },
+    )
+    lead_worker = forms.TypedChoiceField(label=_("新しい主担当者"), coerce=int, required=False, empty_value=None)
+    reason = forms.CharField(
+        label=_("変更の理由"),
+        widget=forms.Textarea,
+        max_length=2000,
+        error_messages={"required": _("主担当を変更する理由を入力してください。")},
+        help_text=_(
+            "例: 高齢分野の課題が落ち着き、障害分野の支援が中心になったため（重層的支援会議 令和7年6月10日で合意）"
+        ),
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, case, organizations, memberships, **kwargs):
+        kwargs.setdefault("initial", {"expected_version": case.version})
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        self.worker_orgs = {(m.user_id, m.organization_id) for m in memberships}
+        groups: dict[str, list] = {}
+        for m in memberships:
+            label = staff_name(m.user)
+            groups.setdefault(m.organization.name, []).append((m.user_id, f"{label}（{m.get_role_display()}）"))
+        self.fields["lead_worker"].choices = [("", _("未定（新しい主担当機関で決める）")), *groups.items()]
+        self.fields["lead_worker"].help_text = _("新しい主担当機関の職員から選びます。")
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(_("主担当を変更する理由を入力してください。"))
+        return reason
+
+    def clean(self):
+        data = super().clean()
+        org, worker_id = data.get("organization"), data.get("lead_worker")
+        if org is not None and worker_id is not None and (worker_id, org.pk) not in self.worker_orgs:
+            self.add_error("lead_worker", _("主担当者は新しい主担当機関の職員から選んでください。"))
+        return data
+
+
+class NextReviewForm(CleanTextForm):
+    next_review_on = WarekiDateField(label=_("次回見直し日"))

@@ -661,6 +661,58 @@ class CaseTransition(models.Model):
         return f"{self.case}: {self.from_state} → {self.to_state}"
 
 
+class CaseLeadChange(models.Model):
+    """One hand-over of the case's lead (主担当) to another organization: from, to, why, who, when.
+
+    The history is kept because access follows the lead (住所秘匿, grants) and auditors and the
+    next worker must be able to see who carried the case when, and why it moved.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="lead_changes")
+    from_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("変更前の主担当機関")
+    )
+    to_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("変更後の主担当機関")
+    )
+    from_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("変更前の主担当者"),
+    )
+    to_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("変更後の主担当者"),
+    )
+    reason = models.TextField(_("理由"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("実施者")
+    )
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("主担当の変更")
+        verbose_name_plural = _("主担当の変更")
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(from_organization=models.F("to_organization")),
+                name="case_lead_change_moves",
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="case_lead_change_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.from_organization} → {self.to_organization}"
+
+
 class CaseUserObjectPermission(UserObjectPermissionBase):
     """Per-user case grants (guardian, direct foreign key); organizations are preferred."""
 

@@ -192,9 +192,57 @@ def case_detail_context(case: Case, *, show_secret_addresses: bool) -> dict:
             ContactRecord.objects.filter(case=case).select_related("person", "recorded_by", "organization")[:50]
         ),
         "transitions": list(case.transitions.select_related("by")),
+        "lead_changes": list(
+            case.lead_changes.select_related("from_organization", "to_organization", "from_worker", "to_worker", "by")
+        ),
         "team": list(case.team_rows.select_related("organization").order_by("ended_at", "added_at")),
         "today": today,
     }
+
+
+def lead_worker_candidates(organization_id: int | None):
+    """Return the active caseworkers and supervisors of an organization: who may be its 主担当者."""
+    from django.contrib.auth import get_user_model
+
+    if organization_id is None:
+        return get_user_model().objects.none()
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__organization_id=organization_id,
+            memberships__organization__is_active=True,
+            memberships__is_active=True,
+            memberships__role__in=[Role.CASEWORKER, Role.SUPERVISOR],
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+def lead_organization_candidates(case: Case):
+    """Return the organizations that may take over as the case's lead: active windows and coordinators."""
+    from casework.models import Organization
+
+    return (
+        Organization.objects.filter(is_active=True, kind__in=[Organization.Kind.WINDOW, Organization.Kind.COORDINATOR])
+        .exclude(pk=case.lead_organization_id)
+        .order_by("kind", "name")
+    )
+
+
+def lead_worker_memberships(organizations) -> list[Membership]:
+    """Return the active case-working memberships of the organizations, for a worker list grouped by organization."""
+    return list(
+        Membership.objects.filter(
+            organization__in=organizations,
+            is_active=True,
+            role__in=[Role.CASEWORKER, Role.SUPERVISOR],
+            user__is_active=True,
+        )
+        .select_related("user", "organization")
+        .order_by("organization__kind", "organization__name", "user__last_name", "user__first_name", "id")
+    )
 
 
 def possible_duplicates(viewer: Viewer, *, family_name_kana: str, given_name_kana: str, birth_date: date | None):

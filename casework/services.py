@@ -25,6 +25,7 @@ from casework.models import (
     BreakGlassAccess,
     Case,
     CaseDomain,
+    CaseLeadChange,
     CaseNumberSequence,
     CaseState,
     CaseSubject,
@@ -274,6 +275,44 @@ def household_add_member(
     return member
 
 
+MEMBER_FIELDS = {"relationship", "relationship_note", "lives_together", "is_key_person", "since"}
+
+
+@transaction.atomic
+def household_member_update(*, member: HouseholdMember, by, case: Case | None = None, **fields) -> HouseholdMember:
+    """Change a member's 続柄, 同居/別居, key-person flag or start date (the row keeps its history dates)."""
+    unknown = set(fields) - MEMBER_FIELDS
+    if unknown:
+        raise TypeError(f"unknown member fields: {sorted(unknown)}")
+    member = HouseholdMember.objects.select_for_update().get(pk=member.pk)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    if member.since and member.until and member.until < member.since:
+        raise ValidationError({"since": _("世帯員となった日は、世帯員でなくなった日より前にしてください。")})
+    member.full_clean()
+    member.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=member.household, person_ids=[member.person_id], case=case)
+    return member
+
+
+@transaction.atomic
+def household_member_end(*, member: HouseholdMember, until: date, by, case: Case | None = None) -> HouseholdMember:
+    """Record that a person left the household on a date; the row stays as history, nothing is deleted."""
+    member = HouseholdMember.objects.select_for_update().get(pk=member.pk)
+    if until is None:
+        raise ValidationError({"until": _("世帯員でなくなった日を入力してください。")})
+    if member.until is not None:
+        raise ValidationError(_("この方はすでに世帯から外れています。"))
+    if member.since and until < member.since:
+        raise ValidationError({"until": _("世帯員でなくなった日は、世帯員となった日より後にしてください。")})
+    if until > timezone.localdate():
+        raise ValidationError({"until": _("世帯員でなくなった日に未来の日付は入力できません。")})
+    member.until = until
+    member.save(update_fields=["until"])
+    _log(by, action=AccessLog.Action.CHANGE, obj=member.household, person_ids=[member.person_id], case=case)
+    return member
+
+
 # ---------------------------------------------------------------------------
 # Cases
 # ---------------------------------------------------------------------------
@@ -355,6 +394,17 @@ def case_open(
     return case
 
 
+_UNCHANGED = object()
+
+
+def _check_lead_worker(worker, organization_id: int) -> None:
+    """Refuse a lead worker who is not an active caseworker or supervisor of the lead organization."""
+    from casework.selectors import lead_worker_candidates
+
+    if worker is not None and not lead_worker_candidates(organization_id).filter(pk=worker.pk).exists():
+        raise ValidationError({"lead_worker": _("主担当者は主担当機関の職員から選んでください。")})
+
+
 @transaction.atomic
 def case_update(
     *,
@@ -364,31 +414,109 @@ def case_update(
     categories: list[str] | None = None,
     main_category: str | None = None,
     intake_route: str | None = None,
-    lead_worker=None,
+    lead_worker=_UNCHANGED,
     summary: str | None = None,
+    expected_version: int | None = None,
 ) -> Case:
-    """Change a case's domains, categories, route, lead worker or summary."""
+    """Change a case's domains, categories, route, lead worker or summary; raise CaseChanged when stale.
+
+    The state, number, lead organization and version are not parameters: they change only through
+    case_transition, case_change_lead and this function's own version bump.
+    """
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise CaseChanged()
     if domains is not None:
+        domains = list(dict.fromkeys(domains))
         if not domains or any(d not in Domain.values for d in domains):
             raise ValidationError({"domains": _("分野を一つ以上選んでください。")})
-        case.domain_rows.exclude(domain__in=domains).delete()
-        existing = set(case.domain_rows.values_list("domain", flat=True))
-        CaseDomain.objects.bulk_create([CaseDomain(case=case, domain=d) for d in domains if d not in existing])
+        locked.domain_rows.exclude(domain__in=domains).delete()
+        existing = set(locked.domain_rows.values_list("domain", flat=True))
+        CaseDomain.objects.bulk_create([CaseDomain(case=locked, domain=d) for d in domains if d not in existing])
     if main_category is not None:
-        case.main_category = main_category
+        locked.main_category = main_category
     if categories is not None:
-        case.categories = list(dict.fromkeys([case.main_category, *categories]))
+        if any(c not in ConsultationCategory.values for c in categories):
+            raise ValidationError({"categories": _("不明な相談内容があります。")})
+        locked.categories = list(dict.fromkeys([locked.main_category, *categories]))
+    elif main_category is not None and main_category not in (locked.categories or []):
+        locked.categories = [main_category, *(locked.categories or [])]
     if intake_route is not None:
-        case.intake_route = intake_route
-    if lead_worker is not None:
-        case.lead_worker = lead_worker
+        locked.intake_route = intake_route
+    if lead_worker is not _UNCHANGED:
+        _check_lead_worker(lead_worker, locked.lead_organization_id)
+        locked.lead_worker = lead_worker
     if summary is not None:
-        case.summary = summary
-    case.version += 1
-    case.full_clean(exclude=["state"])
-    case.save()
-    _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=_case_person_ids(case), case=case)
-    return case
+        locked.summary = summary
+    locked.version += 1
+    locked.full_clean(exclude=["state"])
+    locked.save()
+    _log(by, action=AccessLog.Action.CHANGE, obj=locked, person_ids=_case_person_ids(locked), case=locked)
+    return locked
+
+
+LEAD_KINDS = (Organization.Kind.WINDOW, Organization.Kind.COORDINATOR)
+
+
+@transaction.atomic
+def case_change_lead(
+    *,
+    case: Case,
+    organization: Organization,
+    lead_worker,
+    reason: str,
+    by,
+    expected_version: int | None = None,
+) -> CaseLeadChange:
+    """Hand the case's lead to another window or coordinator, keeping the old lead on the team.
+
+    The old lead keeps its grants (it stays on the case team) so nobody loses access silently;
+    taking it off the team later is an explicit case_team_remove. The new lead is granted access
+    at once (effective on its next request) and a history row records from, to, why, who and when.
+    """
+    locked = Case.objects.select_for_update().select_related("lead_organization").get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise CaseChanged()
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = _("主担当を変更する理由を入力してください。")
+    if organization is None or organization.kind not in LEAD_KINDS or not organization.is_active:
+        errors["organization"] = _("新しい主担当は相談支援機関または多機関協働事業者から選んでください。")
+    elif organization.pk == locked.lead_organization_id:
+        errors["organization"] = _("この機関はすでに主担当です。別の機関を選んでください。")
+    if errors:
+        raise ValidationError(errors)
+    _check_lead_worker(lead_worker, organization.pk)
+    old_organization, old_worker = locked.lead_organization, locked.lead_worker
+    # The outgoing lead stays on the team under a note saying what it was; the incoming one joins as lead.
+    CaseTeamMembership.objects.filter(
+        case=locked, organization=old_organization, ended_at__isnull=True, role_note=_("主担当")
+    ).update(role_note=_("前主担当"))
+    incoming = CaseTeamMembership.objects.filter(case=locked, organization=organization, ended_at__isnull=True).first()
+    if incoming is None:
+        CaseTeamMembership.objects.create(case=locked, organization=organization, role_note=_("主担当"), added_by=by)
+    else:
+        incoming.role_note = _("主担当")
+        incoming.save(update_fields=["role_note"])
+    _grant(locked, organization)
+    _grant(locked, old_organization)
+    locked.lead_organization = organization
+    locked.lead_worker = lead_worker
+    locked.version += 1
+    locked.save(update_fields=["lead_organization", "lead_worker", "version", "updated_at"])
+    change = CaseLeadChange.objects.create(
+        case=locked,
+        from_organization=old_organization,
+        to_organization=organization,
+        from_worker=old_worker,
+        to_worker=lead_worker,
+        reason=reason,
+        by=by,
+    )
+    _log(by, action=AccessLog.Action.CHANGE, obj=locked, person_ids=_case_person_ids(locked), case=locked)
+    case.lead_organization, case.lead_worker, case.version = organization, lead_worker, locked.version
+    return change
 
 
 @transaction.atomic

@@ -19,19 +19,29 @@ from casework import audit, selectors, services
 from casework.access import (
     CASE_ROLES,
     case_access,
+    get_case_for_lead_member,
     get_case_for_user,
     get_case_record_for_user,
+    is_lead_member,
     person_ids_for_case,
+    sees_secret_addresses,
 )
 from casework.assessment import checklist_rows
 from casework.choices import Domain
 from casework.forms import (
     AssessmentForm,
     BreakGlassForm,
+    CaseEditForm,
     ConsentForm,
     ContactForm,
+    HouseholdForm,
     IntakeForm,
+    LeadChangeForm,
+    MemberEditForm,
+    MemberEndForm,
     MemberForm,
+    NextReviewForm,
+    PersonEditForm,
     PlanApproveForm,
     PlanForm,
     PlanRoleForm,
@@ -46,6 +56,7 @@ from casework.models import (
     CaseState,
     Consent,
     Household,
+    HouseholdMember,
     Organization,
     Person,
     PlanRole,
@@ -162,13 +173,14 @@ def case_detail(request, pk: int):
     """Show the case: household, consent per person, plan, records, history and allowed moves."""
     viewer = viewer_for(request)
     case = get_case_for_user(request, pk)
-    show_secret = case.lead_organization_id in viewer.organization_ids(*CASE_ROLES)
-    context = selectors.case_detail_context(case, show_secret_addresses=show_secret)
+    is_lead = is_lead_member(viewer, case)
+    context = selectors.case_detail_context(case, show_secret_addresses=sees_secret_addresses(viewer, case))
     labels = dict(CaseState.choices)
     context.update(
         {
             "case": case,
             "access": case.access,
+            "is_lead": is_lead,
             "targets": [(s, labels[s]) for s in case.target_states()] if case.access.can_change else [],
             "panels": case_panels(request, case, viewer),
             "assessment_rows": [(a, checklist_rows(a.checklist, a.schema_version)) for a in context["assessments"][:1]],
@@ -496,7 +508,18 @@ def plan_detail(request, pk: int, plan_pk: int):
     )
     role_form = PlanRoleForm(request.POST if request.POST.get("form") == "role" else None)
     approve_form = PlanApproveForm(request.POST if request.POST.get("form") == "approve" else None)
-    if editing:
+    can_set_review = case.access.can_change and plan.status == SupportPlan.Status.APPROVED and case.is_open
+    review_form = NextReviewForm(
+        request.POST if request.POST.get("form") == "next_review" else None,
+        initial={"next_review_on": plan.next_review_on},
+    )
+    if editing and request.POST.get("form") == "next_review":
+        if not can_set_review:
+            messages.error(request, _("次回見直し日は、支援中のケースの承認済みプランにだけ設定できます。"))
+            return redirect("casework:plan_detail", pk=case.pk, plan_pk=plan.pk)
+        if _set_next_review(request, case, review_form):
+            return redirect("casework:plan_detail", pk=case.pk, plan_pk=plan.pk)
+    elif editing:
         if not editable and request.POST.get("form") != "approve":
             messages.error(request, _("承認済み・終了したプランは変更できません。"))
             return redirect("casework:plan_detail", pk=case.pk, plan_pk=plan.pk)
@@ -518,8 +541,23 @@ def plan_detail(request, pk: int, plan_pk: int):
             "plan_form": plan_form,
             "role_form": role_form,
             "approve_form": approve_form,
+            "can_set_review": can_set_review,
+            "review_form": review_form,
         },
     )
+
+
+def _set_next_review(request, case, form) -> bool:
+    """Set the approved plan's next review date from the plan page; return True when it was saved."""
+    if not form.is_valid():
+        return False
+    try:
+        services.plan_set_next_review(case=case, next_review_on=form.cleaned_data["next_review_on"], by=request.user)
+    except ValidationError as exc:
+        form.add_error(None, " ".join(exc.messages))
+        return False
+    messages.success(request, _("次回見直し日を保存しました。"))
+    return True
 
 
 def _plan_post(request, plan, plan_form, role_form, approve_form) -> bool:
@@ -654,6 +692,171 @@ def transition(request, pk: int):
             return redirect(case)
     targets = [(s, labels[s]) for s in case.target_states()]
     return _form_page(request, case, "casework/transition_form.html", form, targets=targets)
+
+
+# ---------------------------------------------------------------------------
+# Edit screens: persons, the household, the case's details and its lead
+# ---------------------------------------------------------------------------
+
+
+def _action(request) -> str:
+    return AccessLog.Action.CHANGE if request.method == "POST" else AccessLog.Action.VIEW
+
+
+def _conflict(request, case, exc: services.CaseChanged):
+    """Answer a stale form: 409 with JSON for htmx / API callers, else the case page with the message."""
+    if _wants_json(request):
+        return HttpResponse(
+            json.dumps({"error": "conflict", "message": exc.message}, ensure_ascii=False),
+            status=409,
+            content_type="application/json",
+        )
+    messages.error(request, exc.message)
+    return redirect(case)
+
+
+@case_view
+@require_http_methods(["GET", "POST"])
+def person_edit(request, pk: int, person_pk: int):
+    """Change a subject or household member of the case; a 住所秘匿 address stays with the lead organization."""
+    case, person = get_case_record_for_user(request, pk, Person, person_pk, action=_action(request), for_change=True)
+    form = PersonEditForm(
+        request.POST or None, person=person, show_address=sees_secret_addresses(viewer_for(request), case)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_update(person=person, by=request.user, case=case, **form.person_data())
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            messages.success(request, _("%(name)sさんの情報を保存しました。") % {"name": person.display_name})
+            return redirect(case)
+    return _form_page(request, case, "casework/person_form.html", form, person=person)
+
+
+@case_view
+@require_http_methods(["GET", "POST"])
+def household_edit(request, pk: int):
+    """Change the household's name, tags and note; list its members (past ones too) with their edit links."""
+    case = _change_case(request, pk)
+    household = case.household
+    form = HouseholdForm(
+        request.POST or None, initial={"name": household.name, "tags": household.tags, "note": household.note}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_update(household=household, by=request.user, case=case, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            messages.success(request, _("世帯の情報を保存しました。"))
+            return redirect(case)
+    members = list(
+        HouseholdMember.objects.filter(household_id=household.pk).select_related("person").order_by("until", "id")
+    )
+    return _form_page(request, case, "casework/household_form.html", form, members=members)
+
+
+@case_view
+@require_http_methods(["GET", "POST"])
+def household_member_edit(request, pk: int, member_pk: int):
+    """Change a member's 続柄 and 同居/別居, or record the day they left the household (the row stays)."""
+    case, member = get_case_record_for_user(
+        request,
+        pk,
+        HouseholdMember,
+        member_pk,
+        action=_action(request),
+        for_change=True,
+        queryset=HouseholdMember.objects.select_related("person"),
+    )
+    which = request.POST.get("form")
+    form = MemberEditForm(
+        request.POST if which == "member" else None,
+        initial={name: getattr(member, name) for name in services.MEMBER_FIELDS},
+    )
+    end_form = MemberEndForm(request.POST if which == "end" else None)
+    if request.method == "POST":
+        try:
+            if which == "member" and form.is_valid():
+                services.household_member_update(member=member, by=request.user, case=case, **form.cleaned_data)
+                messages.success(request, _("続柄・同居の情報を保存しました。"))
+                return redirect("casework:household_edit", pk=case.pk)
+            if which == "end" and end_form.is_valid():
+                services.household_member_end(
+                    member=member, until=end_form.cleaned_data["until"], by=request.user, case=case
+                )
+                messages.success(request, _("世帯から外れたことを記録しました（記録は残ります）。"))
+                return redirect("casework:household_edit", pk=case.pk)
+        except ValidationError as exc:
+            (end_form if which == "end" else form).add_error(None, " ".join(exc.messages))
+    return _form_page(request, case, "casework/household_member_form.html", form, member=member, end_form=end_form)
+
+
+@case_view
+@require_http_methods(["GET", "POST"])
+def case_edit(request, pk: int):
+    """Change the case's domains, categories, route, lead worker and summary against its version."""
+    case = _change_case(request, pk)
+    form = CaseEditForm(
+        request.POST or None, case=case, workers=selectors.lead_worker_candidates(case.lead_organization_id)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.case_update(
+                case=case,
+                by=request.user,
+                domains=data["domains"],
+                main_category=data["main_category"],
+                categories=data["categories"],
+                intake_route=data["intake_route"],
+                lead_worker=data["lead_worker"],
+                summary=data["summary"],
+                expected_version=data["expected_version"],
+            )
+        except services.CaseChanged as exc:
+            return _conflict(request, case, exc)
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            messages.success(request, _("ケースの詳細を保存しました。"))
+            return redirect(case)
+    return _form_page(request, case, "casework/case_form.html", form)
+
+
+@case_view
+@require_http_methods(["GET", "POST"])
+def case_change_lead(request, pk: int):
+    """Hand the lead to another window or coordinator (members of the current lead organization only)."""
+    case = get_case_for_lead_member(request, pk, action=_action(request))
+    organizations = selectors.lead_organization_candidates(case)
+    memberships = selectors.lead_worker_memberships(organizations)
+    form = LeadChangeForm(request.POST or None, case=case, organizations=organizations, memberships=memberships)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        worker = next((m.user for m in memberships if m.user_id == data["lead_worker"]), None)
+        try:
+            services.case_change_lead(
+                case=case,
+                organization=data["organization"],
+                lead_worker=worker,
+                reason=data["reason"],
+                by=request.user,
+                expected_version=data["expected_version"],
+            )
+        except services.CaseChanged as exc:
+            return _conflict(request, case, exc)
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("主担当を%(org)sに変更しました。これまでの主担当機関はケースチームに残っています。")
+                % {"org": data["organization"].name},
+            )
+            return redirect(case)
+    return _form_page(request, case, "casework/lead_change_form.html", form)
 
 
 # ---------------------------------------------------------------------------

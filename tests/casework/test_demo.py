@@ -17,3 +17,14 @@ def test_seed_demo_is_idempotent_and_creates_the_demo_households():
     tags = {t for h in Household.objects.all() for t in h.tags}
     assert {"8050", "double_care", "young_carer"} <= tags
     assert len({c.state for c in Case.objects.all()}) >= 3
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_a_lead_hand_over_with_the_old_lead_still_on_the_team():
+    from casework.models import CaseLeadChange
+
+    call_command("seed_demo", stdout=io.StringIO())
+    change = CaseLeadChange.objects.select_related("case", "from_organization", "to_organization").get()
+    assert change.case.lead_organization == change.to_organization
+    assert change.case.team_rows.filter(organization=change.from_organization, ended_at__isnull=True).exists()
+    assert change.reason
