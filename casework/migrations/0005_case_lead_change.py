@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casework', '0003_accesslog_person_ids_gin'),
+        ("casework", "0004_accesslog_actor_username_idx"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
