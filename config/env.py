@@ -77,7 +77,12 @@ def database_from_env(name: str, *, sqlite_path: str) -> dict:
     if config["ENGINE"] == "django.db.backends.postgresql":
         # psycopg's pool keeps connections warm; Django requires CONN_MAX_AGE 0 with it.
         config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 10, "timeout": 10}
+        # With health checks on, the pool tests a connection before lending it out, so a
+        # database restart costs the requests in flight, not every pooled connection after it.
+        config["CONN_HEALTH_CHECKS"] = True
+        # How long a request waits for a connection before it gets the 503 page.
+        timeout = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1, maximum=120)
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 10, "timeout": timeout}
     return config
 
 
