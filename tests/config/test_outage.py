@@ -1,7 +1,5 @@
 """Outages of PostgreSQL or Redis get a Japanese 503 page or a clean WebSocket close, never a crash page."""
 
-import asyncio
-
 import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
@@ -10,6 +8,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from casework.audit import AccessLogUnavailable
 from config.outage import CLOSE_TRY_AGAIN_LATER, WebsocketOutageGuard, is_database_outage
 from config.views import server_error
+from tests.meetings.conftest import run_async
 
 
 def _handle(exc: Exception):
@@ -55,7 +54,10 @@ def _run_guard(app):
     async def receive():
         return {"type": "websocket.connect"}
 
-    asyncio.run(WebsocketOutageGuard(app)({"type": "websocket", "path": "/ws/meetings/1/"}, receive, send))
+    async def guarded():
+        await WebsocketOutageGuard(app)({"type": "websocket", "path": "/ws/meetings/1/"}, receive, send)
+
+    run_async(guarded)
     return sent
 
 
