@@ -60,6 +60,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 def database_from_env(name: str, *, sqlite_path: str) -> dict:
     """Return the Django DATABASES entry for the URL in the variable, or SQLite when unset."""
+    # How long a request waits for a pooled connection before it gets the 503 page (read even on
+    # SQLite, so a bad value stops start-up wherever it is set).
+    pool_timeout = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1, maximum=120)
     url = _raw(name)
     if url is None:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path}
@@ -77,7 +80,10 @@ def database_from_env(name: str, *, sqlite_path: str) -> dict:
     if config["ENGINE"] == "django.db.backends.postgresql":
         # psycopg's pool keeps connections warm; Django requires CONN_MAX_AGE 0 with it.
         config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 10, "timeout": 10}
+        # With health checks on, the pool tests a connection before lending it out, so a
+        # database restart costs the requests in flight, not every pooled connection after it.
+        config["CONN_HEALTH_CHECKS"] = True
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 10, "timeout": pool_timeout}
     return config
 
 

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config import views
 
+handler500 = "config.views.server_error"
+
 admin.site.site_header = _("重層的支援 ケース管理 管理画面")
 admin.site.site_title = _("管理画面")
 admin.site.index_title = _("利用者・機関の管理")

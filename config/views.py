@@ -1,12 +1,19 @@
 """Project-level views: the home page composed from each app's panels, health and errors."""
 
+import logging
+import sys
+
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
 from casework.selectors import viewer_for
+from config.outage import is_database_outage
+
+logger = logging.getLogger(__name__)
 
 # Each app may offer panels for the home page; apps are asked in dependency order.
 HOME_PANEL_PROVIDERS = [
@@ -46,3 +53,17 @@ def healthz(request):
 def csrf_failure(request, reason=""):
     """Explain a failed CSRF check in Japanese instead of Django's English page."""
     return render(request, "403_csrf.html", status=403)
+
+
+def server_error(request):
+    """Answer an unhandled error: a 503 when the database is unreachable, else the 500 page.
+
+    Both pages are rendered without the request, so no context processor touches the
+    database that may be the very thing that is down.
+    """
+    if is_database_outage(sys.exc_info()[1]):
+        logger.warning("database unreachable while serving %s", request.path)
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = "10"
+        return response
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 64 * 1024
 # Incoming message types; anything else is answered with an error.
 ALLOWED_TYPES = {"ping", "resync", "set_current", "note"}
-# Close codes the client understands: 4401 not signed in, 4403 not (or no longer) a participant.
+# Close codes the client understands: 4401 not signed in, 4403 not (or no longer) a participant;
+# 4503 (config.outage) PostgreSQL or Redis unreachable, so the client pauses and reconnects.
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009

@@ -61,6 +61,7 @@ def test_database_url_switches_to_postgresql_with_the_pool_and_redis_url_to_chan
         ("SESSION_IDLE_MINUTES", "thirty"),
         ("BREAK_GLASS_MINUTES", "0"),
         ("TRUSTED_PROXY_COUNT", "-1"),
+        ("DATABASE_POOL_TIMEOUT", "0"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(tmp_path, variable, value):
@@ -82,6 +83,14 @@ def test_strict_readers_reject_and_accept(monkeypatch):
     assert database_from_env("X_DB", sqlite_path="x")["NAME"] == "c"
     monkeypatch.setenv("X_REDIS", "rediss://r.example:6380/0")
     assert redis_from_env("X_REDIS") == "rediss://r.example:6380/0"
+
+
+def test_the_pool_checks_connections_and_waits_database_pool_timeout_seconds(monkeypatch):
+    monkeypatch.setenv("X_DB", "postgres://a@b:5432/c")
+    monkeypatch.setenv("DATABASE_POOL_TIMEOUT", "3")
+    config = database_from_env("X_DB", sqlite_path="x")
+    assert config["CONN_HEALTH_CHECKS"] is True
+    assert config["OPTIONS"]["pool"]["timeout"] == 3
 
 
 def test_production_configuration_passes_check_deploy(tmp_path):
