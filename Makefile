@@ -31,11 +31,12 @@ demo: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m daphne -b 127.0.0.1 -p 8000 config.asgi:application
 
 # The whole suite on PostgreSQL and Redis, browser tests included, plus ruff.
+# --create-db: a fresh test database every run, so nothing an earlier run left behind can decide a result.
 test: install
 	.ci/ensure-services
 	.ci/ensure-chromium
 	$(VENV)/bin/ruff check .
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
 
 lint: install
 	$(VENV)/bin/ruff check .
