@@ -13,15 +13,21 @@ from casework.selectors import Viewer
 from referrals.access import acting_organization_ids, referrals_for_user
 from referrals.models import ACTIVE_STATES, Referral, ReferralKind, ReferralState
 
+# Rows per inbox/outbox page; the state counts give the total, so paging needs no COUNT(*).
+PAGE_SIZE = 50
+
 
 @dataclass
 class Box:
-    """One inbox or outbox page: rows, counts by state and the overdue count."""
+    """One inbox or outbox page: rows, counts by state, the overdue count and where the page is."""
 
     rows: list[Referral]
     counts: list[tuple[str, str, int]]
     overdue: int
     state: str
+    page: int = 1
+    pages: int = 1
+    total: int = 0
 
 
 def _rows(qs: QuerySet[Referral]) -> QuerySet[Referral]:
@@ -37,21 +43,21 @@ def _not_expired_for_places(qs: QuerySet[Referral]) -> QuerySet[Referral]:
     )
 
 
-def inbox(viewer: Viewer, *, state: str = "", overdue: bool = False) -> Box:
-    """Return the referrals sent to the viewer's organizations (never drafts)."""
+def inbox(viewer: Viewer, *, state: str = "", overdue: bool = False, page: int = 1, size: int | None = 200) -> Box:
+    """Return the referrals sent to the viewer's organizations (never drafts); size None: every row."""
     orgs = acting_organization_ids(viewer)
     qs = referrals_for_user(viewer).filter(receiver_organization_id__in=orgs).exclude(state=ReferralState.DRAFT)
-    return _box(_not_expired_for_places(qs), state=state, overdue=overdue)
+    return _box(_not_expired_for_places(qs), state=state, overdue=overdue, page=page, size=size)
 
 
-def outbox(viewer: Viewer, *, state: str = "", overdue: bool = False) -> Box:
-    """Return the referrals the viewer's organizations sent or drafted."""
+def outbox(viewer: Viewer, *, state: str = "", overdue: bool = False, page: int = 1, size: int | None = 200) -> Box:
+    """Return the referrals the viewer's organizations sent or drafted; size None: every row."""
     orgs = acting_organization_ids(viewer)
     qs = referrals_for_user(viewer).filter(sender_organization_id__in=orgs)
-    return _box(qs, state=state, overdue=overdue)
+    return _box(qs, state=state, overdue=overdue, page=page, size=size)
 
 
-def _box(qs: QuerySet[Referral], *, state: str, overdue: bool) -> Box:
+def _box(qs: QuerySet[Referral], *, state: str, overdue: bool, page: int = 1, size: int | None = 200) -> Box:
     today = timezone.localdate()
     overdue_q = Q(state=ReferralState.REQUESTED, due_on__lt=today)
     # One grouped query for the state counts and the overdue count, instead of reading every row.
@@ -63,7 +69,18 @@ def _box(qs: QuerySet[Referral], *, state: str, overdue: bool) -> Box:
     if overdue:
         qs = qs.filter(overdue_q)
     counts = [(code, str(label), by_state.get(code, 0)) for code, label in ReferralState.choices]
-    return Box(rows=list(_rows(qs)[:200]), counts=counts, overdue=overdue_count, state=state)
+    if overdue:
+        total = overdue_count
+    elif state in ReferralState.values:
+        total = by_state.get(state, 0)
+    else:
+        total = sum(by_state.values())
+    if size is None:
+        return Box(list(_rows(qs)), counts, overdue_count, state, total=total)
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    rows = list(_rows(qs)[(page - 1) * size : page * size])
+    return Box(rows, counts, overdue_count, state, page=page, pages=pages, total=total)
 
 
 def person_ids_shown(rows) -> list[int]:

@@ -55,7 +55,15 @@ def _box_page(request, *, which: str):
     viewer = viewer_for(request)
     state = request.GET.get("state", "")
     overdue = request.GET.get("overdue") == "1"
-    box = (selectors.inbox if which == "inbox" else selectors.outbox)(viewer, state=state, overdue=overdue)
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1  # a hand-edited page number shows the first page rather than an error
+    box = (selectors.inbox if which == "inbox" else selectors.outbox)(
+        viewer, state=state, overdue=overdue, page=page, size=selectors.PAGE_SIZE
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     audit.log_access(
         actor=request.user,
         action=AccessLog.Action.LIST,
@@ -66,7 +74,13 @@ def _box_page(request, *, which: str):
     return render(
         request,
         "referrals/box.html",
-        {"box": box, "which": which, "overdue_only": overdue, "today": timezone.localdate()},
+        {
+            "box": box,
+            "which": which,
+            "overdue_only": overdue,
+            "today": timezone.localdate(),
+            "querystring": query.urlencode(),
+        },
     )
 
 
@@ -88,7 +102,7 @@ def outbox(request):
 @require_http_methods(["GET"])
 def inbox_csv(request):
     """Download the inbox cards as CSV for Excel (formula-escaped; only what the cards show)."""
-    box = selectors.inbox(viewer_for(request))
+    box = selectors.inbox(viewer_for(request), size=None)
     audit.log_access(
         actor=request.user,
         action=AccessLog.Action.EXPORT,

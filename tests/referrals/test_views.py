@@ -265,3 +265,25 @@ def test_withheld_case_fields_never_reach_place_staff(personas, case_a, place, l
     assert case_a.number not in everything
     # The case page itself stays closed to the place.
     assert client.get(reverse("casework:case_detail", args=[case_a.pk])).status_code == 404
+
+
+def test_the_inbox_pages_through_every_card_and_a_bad_page_number_shows_the_first(personas, case_a, login, monkeypatch):
+    from referrals import selectors
+    from tests.factories import make_referral
+
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    sent = [
+        make_referral(case=case_a, by=personas.caseworker_a, sender=personas.window_a, receiver=personas.window_b)
+        for _ in range(5)
+    ]
+    client = login(personas.caseworker_b)
+    seen = []
+    for page in (1, 2, 3):
+        html = client.get(reverse("referrals:inbox") + f"?page={page}").content.decode()
+        seen += [r.pk for r in sent if f"#{r.pk}<" in html]
+        assert f"5件中 {page} / 3 ページ" in html
+    assert sorted(seen) == sorted(r.pk for r in sent)
+    first = client.get(reverse("referrals:inbox") + "?page=abc")
+    assert first.status_code == 200 and "5件中 1 / 3 ページ" in first.content.decode()
+    csv_text = client.get(reverse("referrals:inbox_csv")).content.decode("utf-8-sig")
+    assert len([line for line in csv_text.splitlines()[1:] if line]) == 5
