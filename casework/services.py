@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from guardian.shortcuts import assign_perm, remove_perm
 
 from casework import audit
 from casework.assessment import CURRENT_VERSION, validate_checklist
@@ -25,6 +24,7 @@ from casework.models import (
     BreakGlassAccess,
     Case,
     CaseDomain,
+    CaseGroupObjectPermission,
     CaseLeadChange,
     CaseNumberSequence,
     CaseState,
@@ -331,14 +331,29 @@ def _allocate_case_number(opened_on: date) -> str:
     return f"{era_short_prefix(fy)}-{counter.last:06d}"
 
 
+def _case_permissions() -> list[Permission]:
+    codenames = [perm.split(".", 1)[1] for perm in CASE_PERMISSIONS]
+    return list(Permission.objects.filter(content_type__app_label="casework", codename__in=codenames))
+
+
 def _grant(case: Case, organization: Organization) -> None:
-    for perm in CASE_PERMISSIONS:
-        assign_perm(perm, organization.group, case)
+    # The same rows guardian's assign_perm writes, in one INSERT (it took nine statements per grant).
+    CaseGroupObjectPermission.objects.bulk_create(
+        [
+            CaseGroupObjectPermission(permission=perm, group_id=organization.group_id, content_object=case)
+            for perm in _case_permissions()
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _revoke(case: Case, organization: Organization) -> None:
-    for perm in CASE_PERMISSIONS:
-        remove_perm(perm, organization.group, case)
+    CaseGroupObjectPermission.objects.filter(
+        content_object=case,
+        group_id=organization.group_id,
+        permission__content_type__app_label="casework",
+        permission__codename__in=[perm.split(".", 1)[1] for perm in CASE_PERMISSIONS],
+    ).delete()
 
 
 @transaction.atomic
