@@ -1,0 +1,89 @@
+"""Every URL against the policy table, for every subject: anonymous, each role on its own and on another
+organization's records, place staff with an active and a closed referral, auditor, administrator,
+deactivated and half-signed-in users. Refused POSTs change nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.security.conftest import as_subject, fingerprint, record_count
+from tests.security.policy import DEFAULT_ARGS, POLICY, SUBJECTS, Outcome, Rule
+from tests.urlwalk import all_routes
+
+pytestmark = pytest.mark.django_db
+
+
+def url_for(world, name: str, rule: Rule, side_name: str) -> str:
+    """Reverse the URL with arguments pointing at real rows of the subject's side."""
+    side = getattr(world, side_name)
+    route_has_args = "<" in dict(all_routes())[name]
+    kwargs = {}
+    if rule.args is not None:
+        kwargs = rule.args(side)
+    elif route_has_args:
+        kwargs = DEFAULT_ARGS[name.split(":")[0]](side)
+    url = reverse(name, kwargs=kwargs)
+    if rule.query is not None:
+        url += "?" + "&".join(f"{k}={v}" for k, v in rule.query(side).items())
+    return url
+
+
+def mismatch(response, expected: Outcome) -> str | None:
+    """Describe how the response differs from the expected outcome, or None when it matches."""
+    location = response.get("Location", "")
+    if response.status_code != expected.status:
+        return f"got {response.status_code} {location}".strip()
+    if expected.location and not location.startswith(reverse(expected.location)):
+        return f"redirected to {location}"
+    return None
+
+
+def test_every_url_name_has_a_line_in_the_policy():
+    names = {name for name, _route in all_routes()}
+    missing = sorted(names - set(POLICY))
+    assert not missing, f"URL names missing from tests/security/policy.py: {', '.join(missing)}"
+    stale = sorted(set(POLICY) - names)
+    assert not stale, f"policy lines for URL names that no longer exist: {', '.join(stale)}"
+
+
+def test_every_url_answers_every_subject_as_the_policy_says(world, request):
+    failures, checked = [], 0
+    for name, _route in all_routes():
+        rule = POLICY.get(name)
+        if rule is None:
+            continue  # reported by the test above
+        for subject in SUBJECTS:
+            expected = rule.get[subject]
+            url = url_for(world, name, rule, subject.side)
+            with as_subject(subject):
+                response = world.clients[subject].get(url)
+            checked += 1
+            problem = mismatch(response, expected)
+            if problem:
+                failures.append(f"{name} {url} as {subject}: expected {expected}, {problem}")
+    record_count(request.config, "permission matrix (GET)", checked)
+    assert not failures, f"{len(failures)} of {checked} answers differ from the policy:\n" + "\n".join(failures)
+
+
+def test_a_refused_post_answers_the_refusal_and_changes_nothing(world, request):
+    failures, checked = [], 0
+    for name, _route in all_routes():
+        rule = POLICY.get(name)
+        if rule is None or rule.post is None:
+            continue
+        for subject, expected in rule.post.refusals().items():
+            side = getattr(world, subject.side)
+            url = url_for(world, name, rule, subject.side)
+            before = fingerprint()
+            with as_subject(subject):
+                response = world.clients[subject].post(url, rule.post.data(side))
+            checked += 1
+            problem = mismatch(response, expected)
+            if problem:
+                failures.append(f"POST {name} {url} as {subject}: expected {expected}, {problem}")
+            if fingerprint() != before:
+                failures.append(f"POST {name} {url} as {subject} changed stored rows")
+    record_count(request.config, "permission matrix (refused POST)", checked)
+    assert checked > 50
+    assert not failures, f"{len(failures)} of {checked} refused POSTs misbehaved:\n" + "\n".join(failures)
