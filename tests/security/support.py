@@ -12,14 +12,17 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.test import override_settings
+from django.urls import reverse
 
 from casework.models import AccessLog
 from tests.conftest import sign_in
-from tests.security.policy import Subject
+from tests.security.policy import DEFAULT_ARGS, Rule, Subject
 from tests.security.world import World
+from tests.urlwalk import all_routes
 
 COUNTS = pytest.StashKey[dict]()
 # Tables whose rows a refused request must leave untouched (the access log only grows, by design).
+ROUTES = dict(all_routes())
 FINGERPRINT_APPS = ("auth", "casework", "places", "referrals", "meetings")
 
 
@@ -65,3 +68,18 @@ def fingerprint() -> str:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return hashlib.sha256(repr(sorted(cursor.fetchall())).encode()).hexdigest()
+
+
+def url_for(world, name: str, rule: Rule, side_name: str) -> str:
+    """Reverse the URL with arguments pointing at real rows of the subject's side."""
+    side = getattr(world, side_name)
+    route_has_args = "<" in ROUTES[name]
+    kwargs = {}
+    if rule.args is not None:
+        kwargs = rule.args(side)
+    elif route_has_args:
+        kwargs = DEFAULT_ARGS[name.split(":")[0]](side)
+    url = reverse(name, kwargs=kwargs)
+    if rule.query is not None:
+        url += "?" + "&".join(f"{k}={v}" for k, v in rule.query(side).items())
+    return url

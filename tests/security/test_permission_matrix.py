@@ -7,27 +7,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.security.policy import DEFAULT_ARGS, POLICY, SUBJECTS, Outcome, Rule
-from tests.security.support import as_subject, fingerprint, record_count
+from tests.security.policy import POLICY, SUBJECTS, Outcome
+from tests.security.support import as_subject, fingerprint, record_count, url_for
 from tests.urlwalk import all_routes
 
 pytestmark = pytest.mark.django_db
-ROUTES = dict(all_routes())
-
-
-def url_for(world, name: str, rule: Rule, side_name: str) -> str:
-    """Reverse the URL with arguments pointing at real rows of the subject's side."""
-    side = getattr(world, side_name)
-    route_has_args = "<" in ROUTES[name]
-    kwargs = {}
-    if rule.args is not None:
-        kwargs = rule.args(side)
-    elif route_has_args:
-        kwargs = DEFAULT_ARGS[name.split(":")[0]](side)
-    url = reverse(name, kwargs=kwargs)
-    if rule.query is not None:
-        url += "?" + "&".join(f"{k}={v}" for k, v in rule.query(side).items())
-    return url
 
 
 def mismatch(response, expected: Outcome) -> str | None:
