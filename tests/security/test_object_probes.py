@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -332,3 +333,78 @@ def test_another_operator_is_refused_when_editing_a_place(world):
     place.refresh_from_db()
     assert (place.operator_id, place.name) == (world.personas.place_operator.pk, "みんなの子ども食堂")
     assert not Place.objects.filter(name="乗っ取り").exists()
+
+
+def test_extra_fields_on_a_consent_withdrawal_leave_its_scope_alone(world):
+    consent = world.own.consent
+    scope = (consent.scope_kind, sorted(consent.organizations.values_list("pk", flat=True)), consent.purposes)
+    response = world.clients[CW_OWN].post(
+        reverse("casework:consent_withdraw", kwargs={"pk": world.own.case.pk, "consent_pk": consent.pk}),
+        {
+            "withdrawn_on": date.today().isoformat(),
+            "note": "本人の申し出",
+            "status": "given",
+            "scope_kind": "case_team",
+            "organizations": [world.personas.window_b.pk],
+            "purposes": ["layered_meeting", "share_with_agencies"],
+            "valid_until": "2099-12-31",
+            "person": world.other.person.pk,
+        },
+    )
+    assert response.status_code == 302
+    consent.refresh_from_db()
+    assert consent.status == "withdrawn" and consent.person_id == world.own.person.pk
+    assert (consent.scope_kind, sorted(consent.organizations.values_list("pk", flat=True)), consent.purposes) == scope
+    assert consent.valid_until is None
+
+
+def test_extra_fields_on_a_referral_edit_are_ignored(world):
+    draft = world.own.draft_referral
+    response = world.clients[CW_OWN].post(
+        reverse("referrals:edit", kwargs={"pk": draft.pk}),
+        {
+            "request_text": "書き直した依頼",
+            "card_preferred_name": "はなこさん",
+            "place": world.own.place.pk,
+            "state": "accepted",
+            "version": "99",
+            "sender_organization": world.personas.window_b.pk,
+            "receiver_organization": world.place_operator_b.pk,
+            "case": world.other.case.pk,
+        },
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.request_text == "書き直した依頼"
+    assert (draft.state, draft.sender_organization_id) == ("draft", world.personas.window_a.pk)
+    assert (draft.receiver_organization_id, draft.case_id) == (world.personas.place_operator.pk, world.own.case.pk)
+    assert draft.version != 99
+
+
+def test_a_new_place_cannot_overwrite_another_operators_place_by_id(world):
+    theirs = world.other.place
+    response = world.clients[PLACE_ACTIVE].post(
+        reverse("places:create"),
+        {
+            "operator": world.personas.place_operator.pk,
+            "name": "新しい居場所",
+            "kind": "community_cafe",
+            "id": theirs.pk,
+            "pk": theirs.pk,
+            "search_text": "改ざん",
+            "created_at": "2000-01-01T00:00",
+        },
+    )
+    assert response.status_code == 302
+    created = Place.objects.get(name="新しい居場所")
+    assert created.pk != theirs.pk and created.operator_id == world.personas.place_operator.pk
+    assert "改ざん" not in created.search_text
+    theirs.refresh_from_db()
+    assert (theirs.name, theirs.operator_id) == ("ひだまりサロン", world.place_operator_b.pk)
+
+
+def test_a_place_loses_the_closed_referrals_card_from_its_inbox_and_export(world):
+    for name in ("referrals:inbox", "referrals:inbox_csv"):
+        seen = texts(world.clients[PLACE_ACTIVE].get(reverse(name)))
+        assert "たろうさん" in seen, name  # the active referral's card is there
+        assert "はなこさん" not in seen, name  # the ended one's card time ran out
