@@ -32,7 +32,7 @@ from tests.security.policy import (
     SV_OTHER,
     SV_OWN,
 )
-from tests.security.support import ROUTES, record_count, url_for
+from tests.security.support import ROUTES, fingerprint, record_count, url_for
 from tests.security.world import LEAK_BIRTH_DATE, LEAK_FAMILY_NAME, LEAK_KANA, OWN_NAME
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,7 @@ def record_urls() -> list[str]:
 
 
 def ask(client, name: str, url: str):
+    """GET a screen, POST to a POST-only action."""
     return client.post(url) if name in POST_ONLY else client.get(url)
 
 
@@ -69,15 +70,26 @@ def shows_own_name(response) -> bool:
 
 
 def test_another_organizations_ids_answer_404_like_a_missing_id(world, request):
+    """GET (where offered) and POST with B's ids: 404, never 403 or 200, and no stored row changes."""
     failures, checked = [], 0
     for name in record_urls():
         rule = POLICY[name]
+        before = fingerprint()
         for subject in OUTSIDERS:
             url = url_for(world, name, rule, "other")
-            response = ask(world.clients[subject], name, url)
+            client = world.clients[subject]
+            if name not in POST_ONLY:
+                response = client.get(url)
+                checked += 1
+                if response.status_code != 404:
+                    failures.append(f"GET {name} {url} as {subject}: {response.status_code} (reveals the record)")
+            response = client.post(url, {"action": "add", "form": "add", "text": "x", "version": 1})
             checked += 1
-            if response.status_code != 404:
-                failures.append(f"{name} {url} as {subject}: {response.status_code} (403 or 200 reveal the record)")
+            # 405 comes from the method check before any lookup, the same for every id.
+            if response.status_code not in (404, 405):
+                failures.append(f"POST {name} {url} as {subject}: {response.status_code} (reveals the record)")
+        if fingerprint() != before:
+            failures.append(f"{name}: a refused request changed stored rows")
     record_count(request.config, "object probes (another organization's ids)", checked)
     assert not failures, "\n".join(failures)
 
