@@ -32,10 +32,6 @@ class Outcome:
     def __str__(self) -> str:
         return f"{self.status}" + (f" → {self.location}" if self.location else "")
 
-    @property
-    def refused(self) -> bool:
-        return self.status in (403, 404) or self.location in ("login", "second_factor_setup", "second_factor_verify")
-
 
 OK = Outcome(200)
 FORBIDDEN = Outcome(403)  # only for participants of a meeting acting beyond their part (they know it exists)
@@ -167,6 +163,7 @@ def only(status: Outcome, *allowed: Subject, refused: Outcome = NOT_FOUND, also=
 
 
 def post(*allowed: Subject, data=lambda side: {}, also=None) -> Post:
+    """A POST probe: every subject not allowed gets the refusal (404 unless `also` says otherwise)."""
     return Post(data=data, allowed=allowed, also=also or {})
 
 

@@ -21,8 +21,8 @@ from tests.security.world import World
 from tests.urlwalk import all_routes
 
 COUNTS = pytest.StashKey[dict]()
-# Tables whose rows a refused request must leave untouched (the access log only grows, by design).
 ROUTES = dict(all_routes())
+# Tables whose rows a refused request must leave untouched (the access log only grows, by design).
 FINGERPRINT_APPS = ("auth", "casework", "places", "referrals", "meetings")
 
 
@@ -33,15 +33,18 @@ def record_count(config, label: str, number: int) -> None:
 
 
 def print_counts(terminalreporter, config) -> None:
+    """Write each recorded figure as one line of the terminal summary."""
     for label, number in config.stash.get(COUNTS, {}).items():
         terminalreporter.write_line(f"{label}: {number} combinations checked")
 
 
 def user_of(world: World, subject: Subject):
+    """Return the subject's user in this world (None for anonymous)."""
     return attrgetter(subject.user)(world) if subject.user else None
 
 
 def client_for(world: World, subject: Subject):
+    """Sign the subject in once, the way the policy line describes."""
     with override_settings(SECOND_FACTOR_FOR_ALL=subject.second_factor_for_all):
         return sign_in(user_of(world, subject), second_factor=subject.second_factor)
 

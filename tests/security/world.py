@@ -7,7 +7,7 @@ the services (so grants, consents and the access log are what production would h
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -66,6 +66,7 @@ class World:
     own: Side
     other: Side
     closed: Side
+    clients: dict = field(default_factory=dict)  # one signed-in test client per policy subject
 
 
 def _case(*, organization, worker, family_name, given_name, kana, birth_date, team=()) -> tuple[Case, object]:
