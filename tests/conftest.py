@@ -109,6 +109,11 @@ class Personas:
 
 @pytest.fixture
 def personas(db) -> Personas:
+    return build_personas()
+
+
+def build_personas() -> Personas:
+    """Create the persona organizations and users (the matrix tests build them once per module)."""
     window_a = OrganizationFactory(
         name="地域包括支援センター東", kind=Organization.Kind.WINDOW, domains=[Domain.ELDERLY]
     )
@@ -145,27 +150,28 @@ def personas(db) -> Personas:
     )
 
 
-@pytest.fixture
-def login():
-    """Return a function giving a test client signed in as the user (None: anonymous).
+def sign_in(user, *, second_factor: bool = True) -> Client:
+    """Return a test client signed in as the user (None: anonymous).
 
     Users whose role needs a second factor are signed in fully unless second_factor=False,
     which leaves the session half-signed-in (password done, code pending).
     """
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+        if second_factor and second_factor_required(user):
+            # Sign in fully: the session carries a verified TOTP device, as after a real code.
+            device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+    return client
 
-    def _login(user, *, second_factor: bool = True) -> Client:
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-            if second_factor and second_factor_required(user):
-                # Sign in fully: the session carries a verified TOTP device, as after a real code.
-                device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
-                session = client.session
-                session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-                session.save()
-        return client
 
-    return _login
+@pytest.fixture
+def login():
+    """Return sign_in: a function giving a test client signed in as the user (None: anonymous)."""
+    return sign_in
 
 
 @pytest.fixture

@@ -31,3 +31,19 @@ def all_urls(skip_prefixes=("admin/",)) -> list[tuple[str, str]]:
         path = CONVERTER.sub(lambda m: SAMPLE.get(m.group("conv") or "str", "1"), route)
         urls.append((name, "/" + path))
     return urls
+
+
+def all_routes(skip_prefixes=("admin/",)) -> list[tuple[str, str]]:
+    """Return (name, route with its converters) for every non-admin route, for tests that fill real ids."""
+    return [
+        (name, route)
+        for name, route in _walk(get_resolver().url_patterns)
+        if not route.startswith(skip_prefixes) and not route.startswith("^")
+    ]
+
+
+def websocket_routes() -> list[str]:
+    """Return the route of every WebSocket URL pattern of the project."""
+    from config.routing import websocket_urlpatterns
+
+    return [str(entry.pattern) for entry in websocket_urlpatterns]

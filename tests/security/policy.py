@@ -1,0 +1,347 @@
+"""The permission policy: for every URL name, what each subject gets.
+
+One line per URL name. A subject is a persona signed in a certain way and pointed at one side of the
+world (tests/security/world.py): "own" is window A's side, which every staff subject below is meant
+to reach (A's case has the coordinator and the municipality on its team; A's meeting is chaired by
+the chair with the coordinator as secretary and caseworker A taking part; A's referrals go to the
+persona place operator); "other" is window B's side, which none of them may reach; "closed" is A's
+side with a participation referral that ended and whose card time ran out.
+
+`only(OK, X, Y)` means X and Y get 200 and every other signed-in subject 404; anonymous and
+deactivated users go to the login page and half-signed-in users to the second-factor page, unless a
+line says otherwise. A new screen must get a line here or the matrix test fails naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# ---------------------------------------------------------------------------
+# Outcomes
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An expected answer: a status code and, for redirects, the URL name the Location must start with."""
+
+    status: int
+    location: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.status}" + (f" → {self.location}" if self.location else "")
+
+
+OK = Outcome(200)
+FORBIDDEN = Outcome(403)  # only for participants of a meeting acting beyond their part (they know it exists)
+NOT_FOUND = Outcome(404)
+NOT_ALLOWED = Outcome(405)
+LOGIN = Outcome(302, "login")
+TO_SETUP = Outcome(302, "second_factor_setup")  # no authenticator enrolled yet
+TO_CODE = Outcome(302, "second_factor_verify")  # enrolled, the code of this sign-in still pending
+HOME = Outcome(302, "home")
+
+
+# ---------------------------------------------------------------------------
+# Subjects
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who asks (a persona path on the World, None for anonymous), how they signed in, and which side they probe."""
+
+    label: str
+    user: str | None
+    side: str = "own"
+    second_factor: bool = True
+    second_factor_for_all: bool = False
+
+    def __str__(self) -> str:
+        return self.label
+
+
+ANON = Subject("anonymous", None)
+CW_OWN = Subject("caseworker A on A's records", "personas.caseworker_a")
+CW_OTHER = Subject("caseworker A on B's records", "personas.caseworker_a", "other")
+SV_OWN = Subject("supervisor A on A's records", "personas.supervisor_a")
+SV_OTHER = Subject("supervisor A on B's records", "personas.supervisor_a", "other")
+COORD_OWN = Subject("coordinator on A's records (case team, meeting secretary)", "personas.coordinator")
+COORD_OTHER = Subject("coordinator on B's records", "personas.coordinator", "other")
+CHAIR_OWN = Subject("municipal chair on A's records (case team, meeting chair)", "personas.chair")
+CHAIR_OTHER = Subject("municipal chair on B's records", "personas.chair", "other")
+PLACE_ACTIVE = Subject("place staff, active referral, own place", "personas.place_staff")
+PLACE_CLOSED = Subject("place staff, closed referral, own place", "personas.place_staff", "closed")
+PLACE_OTHER = Subject("place staff on another operator's place and referral", "personas.place_staff", "other")
+AUDITOR = Subject("auditor", "personas.auditor")
+ADMIN = Subject("administrator", "personas.administrator")
+DEACTIVATED = Subject("deactivated user", "personas.deactivated")
+HALF_AUDITOR = Subject("auditor, enrolled, code pending", "personas.auditor", second_factor=False)
+HALF_CW = Subject(
+    "caseworker A, second factor pending (SECOND_FACTOR_FOR_ALL)",
+    "personas.caseworker_a",
+    second_factor=False,
+    second_factor_for_all=True,
+)
+
+SUBJECTS = (
+    ANON,
+    CW_OWN,
+    CW_OTHER,
+    SV_OWN,
+    SV_OTHER,
+    COORD_OWN,
+    COORD_OTHER,
+    CHAIR_OWN,
+    CHAIR_OTHER,
+    PLACE_ACTIVE,
+    PLACE_CLOSED,
+    PLACE_OTHER,
+    AUDITOR,
+    ADMIN,
+    DEACTIVATED,
+    HALF_AUDITOR,
+    HALF_CW,
+)
+GATED = {ANON: LOGIN, DEACTIVATED: LOGIN, HALF_AUDITOR: TO_CODE, HALF_CW: TO_SETUP}
+
+# Readable groups.
+CASE_STAFF_OWN = (CW_OWN, SV_OWN, COORD_OWN, CHAIR_OWN)
+CASE_STAFF_OTHER = (CW_OTHER, SV_OTHER, COORD_OTHER, CHAIR_OTHER)
+CASE_STAFF = CASE_STAFF_OWN + CASE_STAFF_OTHER
+WINDOW_A = (CW_OWN, SV_OWN)  # the lead organization of A's case, sender of A's referrals
+CONVENERS = (COORD_OWN, COORD_OTHER, CHAIR_OWN, CHAIR_OTHER)  # municipal and coordinator case workers
+PLACE_STAFF = (PLACE_ACTIVE, PLACE_CLOSED, PLACE_OTHER)
+PLACE_OWN = (PLACE_ACTIVE, PLACE_CLOSED)  # both point at the persona operator's own place
+MEETING_A = (CW_OWN, COORD_OWN, CHAIR_OWN)  # participants of A's meeting
+SIGNED_IN = CASE_STAFF + PLACE_STAFF + (AUDITOR, ADMIN)
+DIRECTORY = CASE_STAFF + PLACE_STAFF + (ADMIN,)
+REFERRAL_ACTORS = CASE_STAFF + PLACE_STAFF
+
+
+# ---------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Post:
+    """A POST tried by every subject the rule refuses; it must answer the refusal and change nothing."""
+
+    data: Callable[[object], dict]
+    allowed: tuple[Subject, ...]
+    also: dict[Subject, Outcome] = field(default_factory=dict)
+
+    def refusals(self) -> dict[Subject, Outcome]:
+        """Return the refused subjects and the answer each must get."""
+        answers = {}
+        for subject in SUBJECTS:
+            if subject in self.allowed:
+                continue
+            answers[subject] = self.also.get(subject) or GATED.get(subject) or NOT_FOUND
+        return answers
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a GET answers per subject; the URL arguments (from the subject's side) and the optional POST probe."""
+
+    get: dict[Subject, Outcome]
+    post: Post | None = None
+    args: Callable[[object], dict] | None = None
+    query: Callable[[object], dict] | None = None
+
+
+def only(status: Outcome, *allowed: Subject, refused: Outcome = NOT_FOUND, also=None, **rest) -> Rule:
+    """Allowed subjects get `status`, other signed-in subjects `refused`; the gates apply unless overridden."""
+    get = {}
+    for subject in SUBJECTS:
+        get[subject] = status if subject in allowed else GATED.get(subject, refused)
+    get.update(also or {})
+    return Rule(get=get, **rest)
+
+
+def post(*allowed: Subject, data=lambda side: {}, also=None) -> Post:
+    """A POST probe: every subject not allowed gets the refusal (404 unless `also` says otherwise)."""
+    return Post(data=data, allowed=allowed, also=also or {})
+
+
+def _pk(attr):
+    return lambda side: {"pk": getattr(side, attr).pk}
+
+
+def _move(side):
+    return {"pk": side.referral.pk, "move": "cancel"}
+
+
+def _referral_version(side):
+    return {"reason": "権限のない操作", "outcome": "x", "version": side.referral.version}
+
+
+def _item(side):
+    return {"pk": side.meeting.pk, "item_pk": side.item.pk}
+
+
+# Allowed POSTs are not part of the matrix (the feature tests cover them); the probe data is what a
+# refused subject would need to change something if the gate were missing.
+POLICY: dict[str, Rule] = {
+    # --- project level, sign-in and the second factor -------------------------------------------
+    "home": only(OK, *SIGNED_IN),
+    "healthz": only(OK, *SIGNED_IN, also={ANON: OK, DEACTIVATED: OK}),
+    "login": only(HOME, *SIGNED_IN, also={ANON: OK, DEACTIVATED: OK}),
+    "logout": only(NOT_ALLOWED, *SIGNED_IN, also={HALF_AUDITOR: NOT_ALLOWED, HALF_CW: NOT_ALLOWED}),
+    "password_change": only(OK, *SIGNED_IN),
+    "password_change_done": only(OK, *SIGNED_IN),
+    # Without a device the code page sends everyone to enrolment; verified auditors see the code form.
+    "second_factor_verify": only(
+        TO_SETUP, *SIGNED_IN, also={AUDITOR: OK, ADMIN: OK, HALF_AUDITOR: OK, HALF_CW: TO_SETUP}
+    ),
+    # Replacing an enrolled authenticator needs a verified session first.
+    "second_factor_setup": only(OK, *SIGNED_IN, also={HALF_AUDITOR: TO_CODE, HALF_CW: OK}),
+    # --- the auditor's screens ------------------------------------------------------------------
+    "audit:log": only(OK, AUDITOR),
+    "audit:export": only(OK, AUDITOR, query=lambda s: {"format": "csv"}),
+    "audit:person_history": only(OK, AUDITOR),
+    "audit:report": only(OK, AUDITOR, args=lambda side: {"slug": "break-glass"}),
+    "audit:chain": only(OK, AUDITOR),
+    # --- casework -------------------------------------------------------------------------------
+    "casework:case_list": only(OK, *CASE_STAFF),
+    "casework:case_mine": only(OK, *CASE_STAFF),
+    "casework:case_intake": only(OK, *CASE_STAFF),
+    "casework:break_glass": only(OK, *CASE_STAFF),
+    "casework:case_detail": only(OK, *CASE_STAFF_OWN),
+    "casework:transition": only(
+        OK,
+        *CASE_STAFF_OWN,
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"to_state": "in_support", "expected_version": s.case.version}),
+    ),
+    "casework:team": only(OK, *CASE_STAFF_OWN),
+    "casework:member_add": only(OK, *CASE_STAFF_OWN),
+    "casework:consent_create": only(OK, *CASE_STAFF_OWN),
+    "casework:consent_withdraw": only(
+        OK,
+        *CASE_STAFF_OWN,
+        args=lambda s: {"pk": s.case.pk, "consent_pk": s.consent.pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"withdrawn_on": "2025-06-01", "note": "撤回"}),
+    ),
+    "casework:consent_form": only(OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "consent_pk": s.consent.pk}),
+    "casework:assessment_create": only(OK, *CASE_STAFF_OWN),
+    "casework:assessment_detail": only(
+        OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "assessment_pk": s.assessment.pk}
+    ),
+    "casework:plan_create": only(OK, *CASE_STAFF_OWN),
+    "casework:plan_detail": only(
+        OK,
+        *CASE_STAFF_OWN,
+        args=lambda s: {"pk": s.case.pk, "plan_pk": s.plan.pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"form": "propose"}),
+    ),
+    "casework:contact_create": only(OK, *CASE_STAFF_OWN),
+    # --- places ---------------------------------------------------------------------------------
+    "places:list": only(OK, *DIRECTORY),
+    "places:create": only(OK, *PLACE_STAFF, ADMIN),
+    "places:detail": only(OK, *DIRECTORY, args=_pk("place")),
+    "places:edit": only(OK, *PLACE_OWN, ADMIN, args=_pk("place")),
+    "places:attendance": only(OK, *PLACE_OWN, args=_pk("place")),
+    "places:match": only(OK, *CASE_STAFF, ADMIN),
+    "places:import": only(OK, *PLACE_STAFF, ADMIN),
+    # An import job belongs to its uploader alone (the persona place staff on A's side).
+    "places:import_job": only(OK, *PLACE_OWN, args=lambda s: {"token": s.import_job.pk}),
+    "places:import_confirm": only(
+        NOT_ALLOWED,
+        *SIGNED_IN,
+        args=lambda s: {"token": s.import_job.pk},
+        post=post(*PLACE_OWN),
+    ),
+    "places:export": only(OK, *PLACE_STAFF, ADMIN),
+    "places:hsds": only(OK, *DIRECTORY),
+    # --- referrals (A's referral: window A → the persona operator's place) ------------------------
+    "referrals:inbox": only(OK, *REFERRAL_ACTORS),
+    "referrals:inbox_csv": only(OK, *REFERRAL_ACTORS),
+    "referrals:outbox": only(OK, *REFERRAL_ACTORS),
+    # A participation referral starts from a case the subject may change.
+    "referrals:new": only(
+        OK, *CASE_STAFF_OWN, args=lambda s: {"kind": "participation"}, query=lambda s: {"case": s.case.pk}
+    ),
+    "referrals:detail": only(OK, *WINDOW_A, PLACE_ACTIVE, args=_pk("referral")),
+    "referrals:edit": only(OK, *WINDOW_A, args=_pk("draft_referral")),
+    "referrals:send": only(
+        NOT_ALLOWED, *REFERRAL_ACTORS, args=_pk("draft_referral"), post=post(*WINDOW_A, data=lambda s: {"version": 1})
+    ),
+    "referrals:move": only(
+        NOT_ALLOWED, *REFERRAL_ACTORS, args=_move, post=post(*WINDOW_A, PLACE_ACTIVE, data=_referral_version)
+    ),
+    "referrals:stage": only(
+        NOT_ALLOWED,
+        *REFERRAL_ACTORS,
+        args=_pk("referral"),
+        post=post(*WINDOW_A, PLACE_ACTIVE, data=lambda s: {"stage": "visit", "on": "2025-06-01"}),
+    ),
+    "referrals:attendance": only(
+        NOT_ALLOWED,
+        *REFERRAL_ACTORS,
+        args=_pk("referral"),
+        post=post(PLACE_ACTIVE, data=lambda s: {"on": "2025-06-01", "status": "present"}),
+    ),
+    "referrals:note": only(
+        NOT_ALLOWED,
+        *REFERRAL_ACTORS,
+        args=_pk("referral"),
+        post=post(*WINDOW_A, PLACE_ACTIVE, data=lambda s: {"text": "権限のない書き込み"}),
+    ),
+    # つなぎ from the persona operator to window A; only the receiving window opens a case from it.
+    "referrals:open_case": only(OK, *WINDOW_A, args=_pk("tsunagi")),
+    # --- meetings (A's meeting: chair, coordinator as secretary, caseworker A) -------------------
+    "meetings:list": only(OK, *SIGNED_IN),
+    "meetings:create": only(OK, *CONVENERS),
+    "meetings:detail": only(OK, *MEETING_A, args=_pk("meeting")),
+    "meetings:live": only(OK, *MEETING_A, args=_pk("meeting")),
+    "meetings:pledge": only(OK, *MEETING_A, args=_pk("meeting")),
+    "meetings:participants": only(
+        OK,
+        *MEETING_A,
+        args=_pk("meeting"),
+        post=post(
+            COORD_OWN,
+            CHAIR_OWN,
+            data=lambda s: {"action": "remove", "participant": s.meeting.participants.first().pk},
+            also={CW_OWN: FORBIDDEN},
+        ),
+    ),
+    "meetings:agenda": only(
+        OK,
+        CHAIR_OWN,
+        also={CW_OWN: FORBIDDEN, COORD_OWN: FORBIDDEN},
+        args=_pk("meeting"),
+        post=post(
+            CHAIR_OWN,
+            data=lambda s: {"action": "down", "item": s.item.pk},
+            also={CW_OWN: FORBIDDEN, COORD_OWN: FORBIDDEN},
+        ),
+    ),
+    "meetings:next": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("meeting"), post=post(*MEETING_A)),
+    "meetings:status": only(
+        NOT_ALLOWED, *SIGNED_IN, args=_pk("meeting"), post=post(*MEETING_A, data=lambda s: {"action": "start"})
+    ),
+    "meetings:minutes": only(OK, *MEETING_A, args=_pk("meeting")),
+    "meetings:item": only(OK, *MEETING_A, args=_item),
+    "meetings:notes": only(OK, COORD_OWN, CHAIR_OWN, also={CW_OWN: FORBIDDEN}, args=_item),
+    "meetings:decide": only(
+        NOT_ALLOWED,
+        *SIGNED_IN,
+        args=_item,
+        post=post(
+            COORD_OWN, CHAIR_OWN, data=lambda s: {"kind": "info", "text": "権限のない決定"}, also={CW_OWN: FORBIDDEN}
+        ),
+    ),
+    # --- indicators -----------------------------------------------------------------------------
+    "indicators:dashboard": only(OK, *CASE_STAFF),
+    "indicators:drill": only(OK, *CASE_STAFF, args=lambda s: {"key": "casework.new_cases"}),
+    "indicators:export": only(OK, *CASE_STAFF),
+}
+
+# URL arguments by parameter name when a line gives none: a case's URL takes the side's case, and so on.
+DEFAULT_ARGS = {
+    "casework": lambda side: {"pk": side.case.pk},
+}

@@ -1,0 +1,266 @@
+"""One world of real rows for the security tests: window A's side, window B's side, and the closed referral.
+
+Every URL argument of the permission matrix and the object probes points at a row built here, through
+the services (so grants, consents and the access log are what production would have).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from casework import services as cw
+from casework.assessment import SCHEMAS
+from casework.choices import Role
+from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Organization
+from meetings import services as ms
+from places import services as ps
+from referrals import services as rs
+from referrals.models import Referral
+from tests.conftest import Personas, build_personas
+from tests.factories import MembershipFactory, PlaceFactory, UserFactory, give_layered_consent, make_meeting
+
+# The name planted in window B's case: it must never appear in a response to anyone outside B's reach.
+LEAK_FAMILY_NAME = "漏洩確認"
+LEAK_GIVEN_NAME = "太郎"
+LEAK_NAME = LEAK_FAMILY_NAME + LEAK_GIVEN_NAME
+LEAK_KANA = ("ロウエイカクニン", "タロウ")
+LEAK_BIRTH_DATE = datetime.date(1961, 7, 7)
+# The same kind of marker on window A's side, to prove the probes would see a name if it were shown.
+OWN_NAME = "自組織花子"
+
+SAMPLE_CSV = Path(__file__).resolve().parents[2] / "places" / "samples" / "places_sample_cp932.csv"
+
+
+@dataclass(frozen=True)
+class Side:
+    """The rows one side of the matrix points its URL arguments at."""
+
+    case: Case
+    person: object
+    consent: Consent
+    assessment: object
+    plan: object
+    meeting: object
+    item: object
+    referral: Referral
+    draft_referral: Referral
+    tsunagi: Referral
+    place: object
+    import_job: object
+
+
+@dataclass
+class World:
+    """The personas, the extra users of window B's side and the three sides."""
+
+    personas: Personas
+    caseworker_b: object
+    chair_b: object
+    place_operator_b: Organization
+    place_staff_b: object
+    own: Side
+    other: Side
+    closed: Side
+    clients: dict = field(default_factory=dict)  # one signed-in test client per policy subject
+
+
+def _case(*, organization, worker, family_name, given_name, kana, birth_date, team=()) -> tuple[Case, object]:
+    """Open a planning-stage case for a one-person household, with team organizations and consents."""
+    person = cw.person_create(
+        by=worker,
+        family_name=family_name,
+        given_name=given_name,
+        family_name_kana=kana[0],
+        given_name_kana=kana[1],
+        birth_date=birth_date,
+    )
+    household = cw.household_create(name=f"{family_name}世帯", by=worker)
+    cw.household_add_member(
+        household=household, person=person, relationship=HouseholdMember.Relationship.SELF, by=worker
+    )
+    case = cw.case_open(
+        household=household,
+        subjects=[person],
+        domains=["elderly"],
+        categories=[],
+        main_category="care",
+        intake_route="self",
+        lead_organization=organization,
+        lead_worker=worker,
+        summary=f"{family_name}{given_name}さんの介護と就労の相談",
+        by=worker,
+    )
+    for state in ("assessment", "planning"):
+        case = cw.case_transition(case=case, to_state=state, by=worker)
+    for team_org in team:
+        cw.case_team_add(case=case, organization=team_org, by=worker)
+    give_layered_consent(case, by=worker)
+    return case, person
+
+
+def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, participants) -> Side:
+    """Build a side's records under its case: consent with a form, assessment, plan, meeting, referrals, import."""
+    consent = cw.consent_record(
+        person=person,
+        case=case,
+        given_on=timezone.localdate() - datetime.timedelta(days=5),
+        method=Consent.Method.WRITTEN,
+        explained_by=worker,
+        scope_kind=Consent.ScopeKind.NAMED,
+        organizations=[place.operator],
+        purposes=[ConsentPurpose.PLACE_REFERRAL],
+        scanned_form=SimpleUploadedFile("consent.pdf", b"%PDF-1.4 matrix", content_type="application/pdf"),
+        by=worker,
+    )
+    assessment = cw.assessment_record(
+        case=case,
+        checklist={key: "unknown" for key, _label in SCHEMAS[1]},
+        narrative="所見",
+        assessed_on=timezone.localdate(),
+        by=worker,
+    )
+    plan = cw.plan_create(case=case, goals="週1回の訪問で生活を整える", by=worker)
+    meeting = make_meeting(chair=chair, secretary=secretary, participants=participants, kind="layered_meeting")
+    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
+
+    def participation(**card):
+        referral = rs.referral_create(
+            kind="participation",
+            by=worker,
+            sender_organization=lead,
+            receiver_organization=place.operator,
+            case=case,
+            person=person,
+            place=place,
+            request_text="参加の受け入れをお願いします",
+            card_preferred_name="たろうさん",
+            **card,
+        )
+        return rs.referral_send(referral=referral, by=worker)
+
+    referral = rs.referral_accept(referral=participation(), by=place_staff)
+    draft = rs.referral_create(
+        kind="participation",
+        by=worker,
+        sender_organization=lead,
+        receiver_organization=place.operator,
+        case=case,
+        person=person,
+        place=place,
+        request_text="下書き",
+        card_preferred_name="たろうさん",
+    )
+    tsunagi = rs.referral_create(
+        kind="tsunagi",
+        by=place_staff,
+        sender_organization=place.operator,
+        receiver_organization=lead,
+        request_text="最近元気がない方がいます",
+        card_preferred_name="常連の方",
+    )
+    tsunagi = rs.referral_send(referral=tsunagi, by=place_staff, tsunagi_basis="person_agreed")
+    job = ps.import_job_start(
+        data=SAMPLE_CSV.read_bytes(), file_name="places.csv", encoding="cp932", operator=place.operator, by=place_staff
+    )
+    return Side(
+        case=case,
+        person=person,
+        consent=consent,
+        assessment=assessment,
+        plan=plan,
+        meeting=meeting,
+        item=item,
+        referral=referral,
+        draft_referral=draft,
+        tsunagi=tsunagi,
+        place=place,
+        import_job=job,
+    )
+
+
+def build_world() -> World:
+    """Create both sides; A's case has the coordinator and the municipality on its team."""
+    p = build_personas()
+    place_operator_b = Organization.objects.create(name="NPO法人 ひだまり", kind=Organization.Kind.PLACE_OPERATOR)
+
+    def member(username, org, role, **names):
+        return MembershipFactory(user=UserFactory(username=username, **names), organization=org, role=role).user
+
+    caseworker_b = p.caseworker_b
+    chair_b = member("chair_b", p.municipal, Role.CASEWORKER, last_name="小林", first_name="九郎")
+    place_staff_b = member("place_b", place_operator_b, Role.PLACE_STAFF, last_name="加藤", first_name="十和")
+
+    case_a, person_a = _case(
+        organization=p.window_a,
+        worker=p.caseworker_a,
+        family_name="自組織",
+        given_name="花子",
+        kana=("ジソシキ", "ハナコ"),
+        birth_date=datetime.date(1950, 1, 1),
+        team=[p.coordinator_org, p.municipal],
+    )
+    case_b, person_b = _case(
+        organization=p.window_b,
+        worker=caseworker_b,
+        family_name=LEAK_FAMILY_NAME,
+        given_name=LEAK_GIVEN_NAME,
+        kana=LEAK_KANA,
+        birth_date=LEAK_BIRTH_DATE,
+    )
+    place_a = PlaceFactory(operator=p.place_operator, name="みんなの子ども食堂")
+    place_b = PlaceFactory(operator=place_operator_b, name="ひだまりサロン")
+    own = _side(
+        case=case_a,
+        person=person_a,
+        worker=p.caseworker_a,
+        lead=p.window_a,
+        place=place_a,
+        place_staff=p.place_staff,
+        chair=p.chair,
+        secretary=p.coordinator,
+        participants=[p.caseworker_a],
+    )
+    other = _side(
+        case=case_b,
+        person=person_b,
+        worker=caseworker_b,
+        lead=p.window_b,
+        place=place_b,
+        place_staff=place_staff_b,
+        chair=chair_b,
+        secretary=None,
+        participants=[caseworker_b],
+    )
+    # A second participation referral to A's place that has ended, and whose card time has run out.
+    ended = rs.referral_create(
+        kind="participation",
+        by=p.caseworker_a,
+        sender_organization=p.window_a,
+        receiver_organization=p.place_operator,
+        case=case_a,
+        person=person_a,
+        place=place_a,
+        request_text="終了した紹介",
+        card_preferred_name="はなこさん",
+    )
+    ended = rs.referral_send(referral=ended, by=p.caseworker_a)
+    ended = rs.referral_accept(referral=ended, by=p.place_staff)
+    ended = rs.referral_move(referral=ended, move="start", by=p.place_staff)
+    ended = rs.referral_complete(referral=ended, by=p.caseworker_a, outcome="定着して卒業")
+    Referral.objects.filter(pk=ended.pk).update(place_access_until=timezone.now() - datetime.timedelta(minutes=1))
+    ended.refresh_from_db()
+    return World(
+        personas=p,
+        caseworker_b=caseworker_b,
+        chair_b=chair_b,
+        place_operator_b=place_operator_b,
+        place_staff_b=place_staff_b,
+        own=own,
+        other=other,
+        closed=replace(own, referral=ended),
+    )
