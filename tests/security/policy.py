@@ -216,6 +216,34 @@ POLICY: dict[str, Rule] = {
         *CASE_STAFF_OWN,
         post=post(*CASE_STAFF_OWN, data=lambda s: {"to_state": "in_support", "expected_version": s.case.version}),
     ),
+    "casework:case_edit": only(
+        OK,
+        *CASE_STAFF_OWN,
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"summary": "権限のない変更", "version": s.case.version}),
+    ),
+    # Only the lead organization hands the lead over; the rest of the case team gets 404.
+    "casework:case_change_lead": only(
+        OK,
+        *WINDOW_A,
+        post=post(*WINDOW_A, data=lambda s: {"organization": s.case.lead_organization_id, "reason": "権限のない変更"}),
+    ),
+    "casework:person_edit": only(
+        OK,
+        *CASE_STAFF_OWN,
+        args=lambda s: {"pk": s.case.pk, "person_pk": s.person.pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"family_name": "改ざん", "given_name": "太郎"}),
+    ),
+    "casework:household_edit": only(
+        OK,
+        *CASE_STAFF_OWN,
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"name": "改ざん世帯"}),
+    ),
+    "casework:household_member_edit": only(
+        OK,
+        *CASE_STAFF_OWN,
+        args=lambda s: {"pk": s.case.pk, "member_pk": s.case.household.members.first().pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"relationship": "other", "living_together": ""}),
+    ),
     "casework:team": only(OK, *CASE_STAFF_OWN),
     "casework:member_add": only(OK, *CASE_STAFF_OWN),
     "casework:consent_create": only(OK, *CASE_STAFF_OWN),
