@@ -102,6 +102,22 @@ class AgendaAddForm(CleanTextMixin, forms.Form):
     )
 
 
+class AgendaItemEditForm(CleanTextMixin, forms.Form):
+    purpose = forms.ChoiceField(label=_("目的"), choices=AgendaPurpose.choices)
+    summary = forms.CharField(
+        label=_("会議用の概要"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        max_length=4000,
+        help_text=_("会議で共有してよい内容だけを書いてください。"),
+    )
+    based_on_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ActionUpdateForm(CleanTextMixin, forms.Form):
+    note = forms.CharField(label=_("メモ（任意）"), max_length=500, required=False)
+
+
 class NoteForm(CleanTextMixin, forms.Form):
     notes = forms.CharField(label=_("記録"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
     based_on_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
