@@ -121,7 +121,7 @@ def seed(stdout, base: dict) -> None:
         with transaction.atomic():
             cases = [_demo_case(spec, base) for spec in DEMO_CASES]
     except DatabaseError as exc:
-        # casework's person_ids_for_case uses UNION over an ordered queryset, which SQLite refuses;
+        # A database that refuses one of casework's demo steps must not stop the rest of the demo:
         # the meetings are still created, with whatever demo cases other apps provide.
         stdout.write(f"会議用のデモケースを作成できませんでした（{exc}）。")
         cases = []
