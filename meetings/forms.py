@@ -129,8 +129,11 @@ class DecisionForm(CleanTextMixin, forms.Form):
         label=_("内容・理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000
     )
     next_review_on = JapaneseDateField(label=_("次回見直し日"), required=False)
+    # Place operators are left out: places never see what a meeting decided about a case.
     action_organization = forms.ModelChoiceField(
-        label=_("担当機関"), queryset=Organization.objects.filter(is_active=True), required=False
+        label=_("担当機関"),
+        queryset=Organization.objects.filter(is_active=True).exclude(kind=Organization.Kind.PLACE_OPERATOR),
+        required=False,
     )
     action_assignee_name = forms.CharField(label=_("担当者"), max_length=100, required=False)
     action_due_on = JapaneseDateField(label=_("期限"), required=False)

@@ -156,6 +156,13 @@ def _log(by, meeting: Meeting, *, action: str, obj, person_ids=(), basis=None, b
     )
 
 
+def _require_basis(item: AgendaItem) -> None:
+    """Refuse changes to an item whose case the meeting may no longer show (consent withdrawn or expired)."""
+    basis = item_basis(item)
+    if not basis.allowed:
+        raise ValidationError([_("本人同意が確認できないため、この議題は変更できません。"), *basis.problems])
+
+
 def _clean_text(value: str, field: str) -> str:
     """Refuse text the database or a screen cannot hold faithfully (it may come over the socket too)."""
     if "\x00" in value or "\ufffd" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
@@ -474,6 +481,8 @@ def agenda_item_note(*, item: AgendaItem, notes: str, based_on_version: int, by)
     participant = _require_material(meeting, by)
     notes = _clean_text(notes, "notes")
     current = AgendaItem.objects.select_for_update().get(pk=item.pk)
+    current.meeting = meeting
+    _require_basis(current)
     if current.version != based_on_version:
         raise StaleEdit(version=current.version, notes=current.notes, meeting_version=meeting.version)
     current.notes = notes
@@ -501,6 +510,8 @@ def agenda_item_edit(*, item: AgendaItem, summary: str, purpose: str, based_on_v
     if purpose not in AgendaPurpose.values:
         raise ValidationError({"purpose": _("目的を選んでください。")})
     current = AgendaItem.objects.select_for_update().get(pk=item.pk)
+    current.meeting = meeting
+    _require_basis(current)
     if current.version != based_on_version:
         raise StaleEdit(
             version=current.version,
@@ -518,7 +529,6 @@ def agenda_item_edit(*, item: AgendaItem, summary: str, purpose: str, based_on_v
     current.purpose = purpose
     current.version += 1
     current.save(update_fields=["summary", "purpose", "version"])
-    current.meeting = meeting
     _log(
         by,
         meeting,
@@ -641,6 +651,12 @@ def meeting_decide(
             raise ValidationError({"text": _("決定の内容を書いてください。")})
     except InvalidTransition as exc:
         raise ValidationError(str(exc)) from exc
+    for action in actions:
+        if action["organization"].kind == Organization.Kind.PLACE_OPERATOR:
+            # Places are outside statutory secrecy and never see what a meeting decided about a case.
+            raise ValidationError(
+                {"actions": _("居場所の運営団体には対応事項を割り当てられません。紹介（参加支援）を使ってください。")}
+            )
     decision.full_clean()
     decision.save()
     for action in actions:

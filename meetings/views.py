@@ -307,6 +307,14 @@ def item_detail(request, pk, item_pk):
     return render(request, "meetings/item.html", {"meeting": meeting, "item": item, "plan": plan})
 
 
+def _without_basis(request, meeting, basis):
+    """Send the user back to the meeting without showing an item the meeting may no longer show."""
+    messages.error(
+        request, " ".join([_("本人同意が確認できないため、この議題の内容は表示・変更できません。"), *basis.problems])
+    )
+    return redirect(meeting)
+
+
 @require_http_methods(["GET", "POST"])
 @meeting_view
 def item_notes(request, pk, item_pk):
@@ -314,6 +322,10 @@ def item_notes(request, pk, item_pk):
     meeting, item = get_item_for_user(request, pk, item_pk)
     if not (meeting.is_chair or meeting.is_secretary):
         raise PermissionDenied
+    item.meeting = meeting
+    basis = item_basis(item)
+    if not basis.allowed:
+        return _without_basis(request, meeting, basis)
     form = NoteForm(request.POST or None, initial={"notes": item.notes, "based_on_version": item.version})
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -333,8 +345,6 @@ def item_notes(request, pk, item_pk):
         else:
             messages.success(request, _("記録を保存しました。"))
             return redirect(meeting)
-    item.meeting = meeting
-    basis = item_basis(item)
     log_material_open(request, meeting, [basis], obj=item, action=AccessLog.Action.VIEW)
     return render(
         request,
@@ -354,6 +364,10 @@ def item_edit(request, pk, item_pk):
     if meeting.is_locked:
         messages.error(request, _("議事録が確定しているため、この会議は変更できません。"))
         return redirect(meeting)
+    item.meeting = meeting
+    basis = item_basis(item)
+    if not basis.allowed:
+        return _without_basis(request, meeting, basis)
     initial = {"purpose": item.purpose, "summary": item.summary, "based_on_version": item.version}
     form = AgendaItemEditForm(request.POST or None, initial=initial)
     conflict = None
@@ -383,8 +397,7 @@ def item_edit(request, pk, item_pk):
         else:
             messages.success(request, _("議題を更新しました。"))
             return redirect(meeting)
-    item.meeting = meeting
-    log_material_open(request, meeting, [item_basis(item)], obj=item, action=AccessLog.Action.VIEW)
+    log_material_open(request, meeting, [basis], obj=item, action=AccessLog.Action.VIEW)
     return render(
         request,
         "meetings/item_edit.html",

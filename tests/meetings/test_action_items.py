@@ -78,8 +78,21 @@ def test_anyone_else_is_refused_and_nothing_changes(personas, action, who):
     assert not action.done and not action.events.exists()
 
 
-def test_place_staff_of_an_assigned_place_operator_may_not_update_it(personas, layered):
-    action = _assign(layered, personas.chair, personas.place_operator, text="見学の受け入れ")
+def test_a_place_operator_cannot_be_given_an_action(personas, layered):
+    from meetings.forms import DecisionForm
+
+    with pytest.raises(ValidationError) as exc:
+        _assign(layered, personas.chair, personas.place_operator, text="見学の受け入れ")
+    assert "居場所" in " ".join(exc.value.messages)
+    assert not ActionItem.objects.exists()
+    assert personas.place_operator not in DecisionForm().fields["action_organization"].queryset
+
+
+def test_place_staff_never_update_an_action_even_of_their_organization(personas, layered):
+    # Rows from before place operators were refused, or written directly: still closed to place staff.
+    action = ActionItem.objects.create(
+        item=layered.items.get(), organization=personas.place_operator, text="見学の受け入れ"
+    )
     with pytest.raises(PermissionError):
         ms.action_item_mark_done(action=action, by=personas.place_staff)
 

@@ -182,6 +182,29 @@ def test_the_screen_refuses_once_the_minutes_are_locked(personas, layered, login
     assert item.summary != "後から"
 
 
+def test_an_item_whose_consent_was_withdrawn_is_neither_shown_nor_changed(personas, layered, case_a, login):
+    from django.utils import timezone
+
+    from casework import services as cw
+
+    item = layered.items.get()
+    ms.agenda_item_note(item=item, notes="秘密の記録", based_on_version=1, by=personas.coordinator)
+    consent = case_a.person.consents.get()
+    cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
+    with pytest.raises(ValidationError):
+        ms.agenda_item_edit(item=item, summary="x", purpose="plan_agreement", based_on_version=2, by=personas.chair)
+    with pytest.raises(ValidationError):
+        ms.agenda_item_note(item=item, notes="追記", based_on_version=2, by=personas.chair)
+    client = login(personas.chair)
+    for name in ["meetings:item_edit", "meetings:notes"]:
+        response = client.get(reverse(name, args=[layered.pk, item.pk]), follow=True)
+        html = response.content.decode()
+        assert response.status_code == 200 and "本人同意が確認できない" in html, name
+        assert "秘密の記録" not in html and case_a.summary not in html, name
+    item.refresh_from_db()
+    assert item.version == 2 and item.notes == "秘密の記録"
+
+
 # ---------------------------------------------------------------------------
 # Removing
 # ---------------------------------------------------------------------------
