@@ -58,6 +58,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# The demo serves several requests at once (live agenda fragments, the socket's presence rows, the
+# access log). SQLite's default deferred transactions fail at once with "database is locked" when two
+# of them upgrade to writing; IMMEDIATE takes the write lock at BEGIN and waits up to the timeout,
+# and WAL lets readers go on while one request writes.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
 def database_from_env(name: str, *, sqlite_path: str) -> dict:
     """Return the Django DATABASES entry for the URL in the variable, or SQLite when unset."""
     # How long a request waits for a pooled connection before it gets the 503 page (read even on
@@ -65,7 +76,7 @@ def database_from_env(name: str, *, sqlite_path: str) -> dict:
     pool_timeout = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1, maximum=120)
     url = _raw(name)
     if url is None:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path, "OPTIONS": SQLITE_OPTIONS}
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql", "sqlite"}:
         raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL, got scheme {parts.scheme!r}")

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework import audit
-from casework.models import AccessLog, Case, CaseSubject, ConsentPurpose
+from casework.choices import Role
+from casework.models import AccessLog, Case, CaseSubject, ConsentPurpose, Membership
 from casework.services import consent_check
-from meetings.models import AgendaItem, Meeting, MeetingKind, MeetingParticipant
+from meetings.models import ActionItem, AgendaItem, Meeting, MeetingKind, MeetingParticipant
 
 
 class PledgeRequired(Exception):
@@ -43,12 +44,12 @@ def may_open_material(participant: MeetingParticipant | None) -> bool:
     return participant.has_pledge or participant.meeting.kind != MeetingKind.SUPPORT_MEETING
 
 
-def _deny(request, meeting_id) -> None:
+def _deny(request, object_id, object_type: str = "meeting") -> None:
     audit.log_access(
         actor=request.user,
         action=AccessLog.Action.DENIED,
-        object_type="meeting",
-        object_id=meeting_id,
+        object_type=object_type,
+        object_id=object_id,
         outcome=AccessLog.Outcome.DENIED,
     )
     raise Http404
@@ -79,6 +80,52 @@ def get_item_for_user(request, meeting_pk, item_pk, *, need_pledge: bool = True)
     if item is None:
         _deny(request, meeting_pk)
     return meeting, item
+
+
+# ---------------------------------------------------------------------------
+# Action items: the assigned organization follows them up, often after the minutes are locked
+# ---------------------------------------------------------------------------
+
+# Place staff are outside statutory secrecy and never see what a meeting decided about a case.
+ACTION_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+
+
+def action_actor_organization(user, action: ActionItem) -> int | None:
+    """Return the organization the user acts for on the action item, or None when they may not update it.
+
+    Case workers of the assigned organization may, and the meeting's chair and secretary while they
+    may open the meeting's material.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if Membership.objects.filter(
+        user=user,
+        organization_id=action.organization_id,
+        organization__is_active=True,
+        is_active=True,
+        role__in=ACTION_ROLES,
+    ).exists():
+        return action.organization_id
+    meeting = action.item.meeting
+    if user.pk in {meeting.chair_id, meeting.secretary_id}:
+        participant = participant_for(user, meeting.pk)
+        if may_open_material(participant):
+            return participant.organization_id
+    return None
+
+
+def get_action_for_user(request, action_pk) -> ActionItem:
+    """Return the action item when the user may update it; else 404 (and a denied row)."""
+    action = (
+        ActionItem.objects.select_related("item__meeting", "item__case", "organization").filter(pk=action_pk).first()
+        if str(action_pk).isdigit()
+        else None
+    )
+    organization_id = action_actor_organization(request.user, action) if action is not None else None
+    if organization_id is None:
+        _deny(request, action_pk, "actionitem")
+    action.actor_organization_id = organization_id
+    return action
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from meetings.models import Meeting, MeetingKind
 
 LAYERED_TITLE = "令和の重層的支援会議（デモ）"
 SUPPORT_TITLE = "支援会議（デモ・法第106条の6）"
+PREVIOUS_TITLE = "前回の支援会議（デモ・議事録確定）"
 
 # (household, family name, given name, kana, state, summary, goals) for the meetings' own demo cases.
 DEMO_CASES = [
@@ -121,7 +122,7 @@ def seed(stdout, base: dict) -> None:
         with transaction.atomic():
             cases = [_demo_case(spec, base) for spec in DEMO_CASES]
     except DatabaseError as exc:
-        # casework's person_ids_for_case uses UNION over an ordered queryset, which SQLite refuses;
+        # A database that refuses one of casework's demo steps must not stop the rest of the demo:
         # the meetings are still created, with whatever demo cases other apps provide.
         stdout.write(f"会議用のデモケースを作成できませんでした（{exc}）。")
         cases = []
@@ -152,4 +153,39 @@ def seed(stdout, base: dict) -> None:
                 ms.pledge_record(participant=participant, by=chair, signed_on=timezone.localdate())
         for case in cases[:1]:
             ms.agenda_item_add(meeting=support, case=case, purpose="information_sharing", by=chair)
+    if len(cases) > 1:
+        _previous_meeting(cases[1], base)
     stdout.write(f"会議: {LAYERED_TITLE} / {SUPPORT_TITLE}（議長 city_yamamoto・書記 shakyo_watanabe）")
+    stdout.write(f"会議: {PREVIOUS_TITLE}（役割分担の対応事項は各機関のホーム画面に表示）")
+
+
+def _previous_meeting(case: Case, base: dict) -> None:
+    """Hold a past meeting with locked minutes whose action items are still open (one overdue)."""
+    # A 支援会議 (art. 106-6): the demo case was opened today, so no consent or case team existed 4 weeks ago.
+    meeting, created = _meeting(
+        PREVIOUS_TITLE, MeetingKind.SUPPORT_MEETING, -28, 10, base, ["houkatsu_sato", "jiritsu_ito", "kodomo_tanaka"]
+    )
+    if not created:
+        return
+    chair, orgs = base["users"]["city_yamamoto"], base["organizations"]
+    for participant in meeting.participants.filter(removed_at__isnull=True):
+        ms.pledge_record(participant=participant, by=chair, signed_on=meeting.meeting_date)
+    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="progress_review", by=chair)
+    ms.meeting_start(meeting=meeting, by=chair)
+    ms.agenda_item_note(
+        item=item, notes="就労は安定。家計の見直しと子の登校の見守りを続ける。", based_on_version=item.version, by=chair
+    )
+    today = timezone.localdate()
+    for org_key, text, due in [
+        ("jiritsu", "家計改善支援の面談を設定する", today - timedelta(days=7)),
+        ("kodomo", "子の登校状況を学校と確認する", today + timedelta(days=10)),
+    ]:
+        ms.meeting_decide(
+            item=item,
+            kind="action",
+            text=text,
+            actions=[{"organization": orgs[org_key], "text": text, "due_on": due}],
+            by=chair,
+        )
+    ms.meeting_conclude(meeting=meeting, by=chair)
+    ms.minutes_approve(meeting=meeting, by=chair)

@@ -102,6 +102,22 @@ class AgendaAddForm(CleanTextMixin, forms.Form):
     )
 
 
+class AgendaItemEditForm(CleanTextMixin, forms.Form):
+    purpose = forms.ChoiceField(label=_("目的"), choices=AgendaPurpose.choices)
+    summary = forms.CharField(
+        label=_("会議用の概要"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        max_length=4000,
+        help_text=_("会議で共有してよい内容だけを書いてください。"),
+    )
+    based_on_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ActionUpdateForm(CleanTextMixin, forms.Form):
+    note = forms.CharField(label=_("メモ（任意）"), max_length=500, required=False)
+
+
 class NoteForm(CleanTextMixin, forms.Form):
     notes = forms.CharField(label=_("記録"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
     based_on_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -113,8 +129,11 @@ class DecisionForm(CleanTextMixin, forms.Form):
         label=_("内容・理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000
     )
     next_review_on = JapaneseDateField(label=_("次回見直し日"), required=False)
+    # Place operators are left out: places never see what a meeting decided about a case.
     action_organization = forms.ModelChoiceField(
-        label=_("担当機関"), queryset=Organization.objects.filter(is_active=True), required=False
+        label=_("担当機関"),
+        queryset=Organization.objects.filter(is_active=True).exclude(kind=Organization.Kind.PLACE_OPERATOR),
+        required=False,
     )
     action_assignee_name = forms.CharField(label=_("担当者"), max_length=100, required=False)
     action_due_on = JapaneseDateField(label=_("期限"), required=False)

@@ -257,14 +257,84 @@ class ActionItem(models.Model):
     text = models.TextField(_("内容"))
     due_on = models.DateField(_("期限"), null=True, blank=True)
     done = models.BooleanField(_("完了"), default=False)
+    # Who marked it done, when and how; cleared on reopening (the events keep the history).
+    done_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("完了を記録した人"),
+    )
+    done_note = models.CharField(_("完了メモ"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("対応事項")
         verbose_name_plural = _("対応事項")
         ordering = ["due_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(done=True, done_at__isnull=False) | models.Q(done=False, done_at__isnull=True),
+                name="action_item_done_has_time",
+            ),
+        ]
+        indexes = [
+            # The home panel: an organization's open action items by due date.
+            models.Index(fields=["organization", "done", "due_on"], name="action_item_org_open_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization}: {self.text[:30]}"
+
+    def mark_done(self, *, by, note: str = "", at=None) -> None:
+        """未完了 → 完了 (the service checks who may and records the event)."""
+        self.done = True
+        self.done_at = at or timezone.now()
+        self.done_by = by
+        self.done_note = note
+
+    def reopen(self) -> None:
+        """完了 → 未完了."""
+        self.done = False
+        self.done_at = None
+        self.done_by = None
+        self.done_note = ""
+
+    def is_overdue(self, today=None) -> bool:
+        """Whether the due date has passed and the action is not done."""
+        if self.done or self.due_on is None:
+            return False
+        return self.due_on < (today or timezone.localdate())
+
+    @property
+    def overdue(self) -> bool:
+        return self.is_overdue()
+
+
+class ActionItemEvent(models.Model):
+    """One completion or reopening of an action item: the history behind its current state."""
+
+    class Kind(models.TextChoices):
+        DONE = "done", _("完了")
+        REOPENED = "reopened", _("再開")
+
+    action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("種類"), max_length=10, choices=Kind.choices)
+    note = models.CharField(_("メモ"), max_length=500, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("記録した機関")
+    )
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("対応事項の記録")
+        verbose_name_plural = _("対応事項の記録")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action_id}: {self.get_kind_display()}"
 
 
 class MeetingPresence(models.Model):

@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from casework import audit
-from casework.models import AccessLog, Case, CaseState, Membership, Organization, SupportPlan
+from casework.models import AccessLog, Case, CaseState, CaseSubject, Membership, Organization, SupportPlan
 from casework.selectors import OPEN_STATES
 from casework.services import InvalidTransition, case_transition, plan_approve, plan_set_next_review
-from meetings.access import item_basis, layered_consents
+from meetings.access import action_actor_organization, item_basis, layered_consents
 from meetings.models import (
     ActionItem,
+    ActionItemEvent,
     AgendaItem,
     AgendaPurpose,
     Decision,
@@ -41,11 +42,25 @@ class StaleEdit(Exception):
 
     message = "他の参加者が先に更新しました。最新の内容を確認してから、もう一度保存してください。"
 
-    def __init__(self, *, version: int, notes: str = "", meeting_version: int | None = None):
+    def __init__(
+        self,
+        *,
+        version: int,
+        notes: str = "",
+        meeting_version: int | None = None,
+        summary: str = "",
+        purpose: str = "",
+    ):
         super().__init__(self.message)
         self.version = version
         self.notes = notes
         self.meeting_version = meeting_version
+        self.summary = summary
+        self.purpose = purpose
+
+    @property
+    def purpose_label(self) -> str:
+        return AgendaPurpose(self.purpose).label if self.purpose in AgendaPurpose.values else ""
 
     def __str__(self) -> str:
         return self.message
@@ -139,6 +154,13 @@ def _log(by, meeting: Meeting, *, action: str, obj, person_ids=(), basis=None, b
         basis_ref=basis_ref,
         organization_id=org_id,
     )
+
+
+def _require_basis(item: AgendaItem) -> None:
+    """Refuse changes to an item whose case the meeting may no longer show (consent withdrawn or expired)."""
+    basis = item_basis(item)
+    if not basis.allowed:
+        raise ValidationError([_("本人同意が確認できないため、この議題は変更できません。"), *basis.problems])
 
 
 def _clean_text(value: str, field: str) -> str:
@@ -459,6 +481,8 @@ def agenda_item_note(*, item: AgendaItem, notes: str, based_on_version: int, by)
     participant = _require_material(meeting, by)
     notes = _clean_text(notes, "notes")
     current = AgendaItem.objects.select_for_update().get(pk=item.pk)
+    current.meeting = meeting
+    _require_basis(current)
     if current.version != based_on_version:
         raise StaleEdit(version=current.version, notes=current.notes, meeting_version=meeting.version)
     current.notes = notes
@@ -474,6 +498,82 @@ def agenda_item_note(*, item: AgendaItem, notes: str, based_on_version: int, by)
     )
     _bump(meeting, "notes")
     return current
+
+
+@transaction.atomic
+def agenda_item_edit(*, item: AgendaItem, summary: str, purpose: str, based_on_version: int, by) -> AgendaItem:
+    """Change an item's summary for the meeting and its purpose; an edit based on an older version raises StaleEdit."""
+    meeting = _lock(item.meeting)
+    _require_chair(meeting, by, secretary_too=True)
+    participant = _require_material(meeting, by)
+    summary = _clean_text(summary or "", "summary")
+    if purpose not in AgendaPurpose.values:
+        raise ValidationError({"purpose": _("目的を選んでください。")})
+    current = AgendaItem.objects.select_for_update().get(pk=item.pk)
+    current.meeting = meeting
+    _require_basis(current)
+    if current.version != based_on_version:
+        raise StaleEdit(
+            version=current.version,
+            notes=current.notes,
+            meeting_version=meeting.version,
+            summary=current.summary,
+            purpose=current.purpose,
+        )
+    if (
+        purpose != current.purpose
+        and AgendaItem.objects.filter(meeting=meeting, case_id=current.case_id, purpose=purpose).exists()
+    ):
+        raise ValidationError({"purpose": _("このケースは同じ目的ですでに議題にあります。")})
+    current.summary = summary
+    current.purpose = purpose
+    current.version += 1
+    current.save(update_fields=["summary", "purpose", "version"])
+    _log(
+        by,
+        meeting,
+        action=AccessLog.Action.CHANGE,
+        obj=current,
+        person_ids=item_basis(current).person_ids,
+        org_id=participant.organization_id,
+    )
+    _bump(meeting, "agenda")
+    return current
+
+
+@transaction.atomic
+def agenda_item_remove(*, item: AgendaItem, by) -> Meeting:
+    """Take an item off the agenda (chair) while nothing has been decided or written on it."""
+    meeting = _lock(item.meeting)
+    _require_chair(meeting, by)
+    participant = _require_material(meeting, by)
+    if meeting.status not in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION}:
+        raise ValidationError(_("終了した会議の議題は削除できません。"))
+    current = AgendaItem.objects.select_for_update().filter(pk=item.pk, meeting=meeting).first()
+    if current is None:
+        raise ValidationError(_("この議題はすでに削除されています。"))
+    if current.decisions.exists() or current.actions.exists():
+        raise ValidationError(_("決定が記録された議題は削除できません。"))
+    if current.notes.strip():
+        # The secretary's notes are part of the record: removing the item would silently lose them.
+        raise ValidationError(_("記録が書かれている議題は削除できません。"))
+    current.meeting = meeting
+    person_ids = item_basis(current).person_ids
+    _log(
+        by,
+        meeting,
+        action=AccessLog.Action.CHANGE,
+        obj=current,
+        person_ids=person_ids,
+        org_id=participant.organization_id,
+    )
+    if meeting.current_item_id == current.pk:
+        meeting.current_item = None
+    current.delete()
+    # Keep the numbering the minutes print without gaps.
+    for position, pk in enumerate(meeting.items.order_by("order", "id").values_list("pk", flat=True), start=1):
+        AgendaItem.objects.filter(pk=pk).exclude(order=position).update(order=position)
+    return _bump(meeting, "agenda", "current_item")
 
 
 # ---------------------------------------------------------------------------
@@ -551,6 +651,12 @@ def meeting_decide(
             raise ValidationError({"text": _("決定の内容を書いてください。")})
     except InvalidTransition as exc:
         raise ValidationError(str(exc)) from exc
+    for action in actions:
+        if action["organization"].kind == Organization.Kind.PLACE_OPERATOR:
+            # Places are outside statutory secrecy and never see what a meeting decided about a case.
+            raise ValidationError(
+                {"actions": _("居場所の運営団体には対応事項を割り当てられません。紹介（参加支援）を使ってください。")}
+            )
     decision.full_clean()
     decision.save()
     for action in actions:
@@ -575,3 +681,58 @@ def meeting_decide(
     )
     _bump(meeting, "decisions")
     return decision
+
+
+# ---------------------------------------------------------------------------
+# Action items: done and reopened by the assigned organization or the chair and secretary
+# ---------------------------------------------------------------------------
+
+ACTION_NOTE_MAX = 500
+
+
+def _action_set_done(*, action: ActionItem, by, done: bool, note: str) -> ActionItem:
+    # Lock the meeting first, as every other meeting write does, so versions move one at a time.
+    meeting = Meeting.objects.select_for_update().get(pk=action.item.meeting_id)
+    current = ActionItem.objects.select_for_update().select_related("item").get(pk=action.pk)
+    current.item.meeting = meeting
+    organization_id = action_actor_organization(by, current)
+    if organization_id is None:
+        raise PermissionError(_("この対応事項は、担当機関の職員または会議の議長・書記だけが更新できます。"))
+    note = _clean_text((note or "").strip(), "note")
+    if len(note) > ACTION_NOTE_MAX:
+        raise ValidationError({"note": _("メモは%(n)s文字以内で書いてください。") % {"n": ACTION_NOTE_MAX}})
+    if done and current.done:
+        raise ValidationError(_("この対応事項はすでに完了になっています。"))
+    if not done and not current.done:
+        raise ValidationError(_("この対応事項は完了になっていません。"))
+    if done:
+        current.mark_done(by=by, note=note)
+    else:
+        current.reopen()
+    current.save(update_fields=["done", "done_at", "done_by", "done_note"])
+    ActionItemEvent.objects.create(
+        action=current,
+        kind=ActionItemEvent.Kind.DONE if done else ActionItemEvent.Kind.REOPENED,
+        note=note,
+        by=by,
+        organization_id=organization_id,
+        at=current.done_at or timezone.now(),
+    )
+    person_ids = CaseSubject.objects.filter(case_id=current.item.case_id).values_list("person_id", flat=True)
+    _log(by, meeting, action=AccessLog.Action.CHANGE, obj=current, person_ids=list(person_ids), org_id=organization_id)
+    # Follow-up usually happens after the minutes are locked; only an open meeting's screens follow live.
+    if not meeting.is_locked:
+        _bump(meeting, "actions")
+    return current
+
+
+@transaction.atomic
+def action_item_mark_done(*, action: ActionItem, by, note: str = "") -> ActionItem:
+    """Mark an action item done (完了), recording who, when and an optional note."""
+    return _action_set_done(action=action, by=by, done=True, note=note)
+
+
+@transaction.atomic
+def action_item_reopen(*, action: ActionItem, by, note: str = "") -> ActionItem:
+    """Reopen a done action item (未完了に戻す); the history keeps the earlier completion."""
+    return _action_set_done(action=action, by=by, done=False, note=note)

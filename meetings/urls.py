@@ -17,5 +17,8 @@ urlpatterns = [
     path("<int:pk>/minutes/", views.minutes, name="minutes"),
     path("<int:pk>/items/<int:item_pk>/", views.item_detail, name="item"),
     path("<int:pk>/items/<int:item_pk>/notes/", views.item_notes, name="notes"),
+    path("<int:pk>/items/<int:item_pk>/edit/", views.item_edit, name="item_edit"),
     path("<int:pk>/items/<int:item_pk>/decide/", views.item_decide, name="decide"),
+    path("actions/<int:action_pk>/done/", views.action_done, name="action_done"),
+    path("actions/<int:action_pk>/reopen/", views.action_reopen, name="action_reopen"),
 ]

@@ -8,6 +8,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,8 +18,23 @@ from casework.audit import AccessLogUnavailable
 from casework.models import AccessLog, Case
 from casework.selectors import viewer_for
 from meetings import selectors, services
-from meetings.access import PledgeRequired, get_item_for_user, get_meeting_for_user, log_material_open
-from meetings.forms import AgendaAddForm, DecisionForm, MeetingForm, NoteForm, ParticipantAddForm
+from meetings.access import (
+    PledgeRequired,
+    get_action_for_user,
+    get_item_for_user,
+    get_meeting_for_user,
+    item_basis,
+    log_material_open,
+)
+from meetings.forms import (
+    ActionUpdateForm,
+    AgendaAddForm,
+    AgendaItemEditForm,
+    DecisionForm,
+    MeetingForm,
+    NoteForm,
+    ParticipantAddForm,
+)
 from meetings.models import MeetingParticipant, MeetingStatus
 
 
@@ -83,6 +101,7 @@ def meeting_create(request):
 def _live_context(request, meeting) -> dict:
     items = selectors.agenda(meeting)
     log_material_open(request, meeting, selectors.item_bases(items))
+    selectors.mark_action_permissions(items, request.user, viewer_for(request))
     current = next((i for i in items if i.pk == meeting.current_item_id), None)
     return {
         "meeting": meeting,
@@ -205,13 +224,16 @@ def agenda_edit(request, pk):
                 for reason in skipped:
                     messages.warning(request, reason)
                 return redirect("meetings:agenda", meeting.pk)
-            elif action in {"up", "down", "current"}:
+            elif action in {"up", "down", "current", "remove"}:
                 raw = str(request.POST.get("item", ""))
                 item = meeting.items.filter(pk=raw).first() if raw.isdigit() else None
                 if item is None:
                     raise Http404
                 if action == "current":
                     services.agenda_set_current(meeting=meeting, item=item, by=request.user)
+                elif action == "remove":
+                    services.agenda_item_remove(item=item, by=request.user)
+                    messages.success(request, _("議題「%(n)s」を削除しました。") % {"n": item.case.number})
                 else:
                     services.agenda_move(item=item, direction=-1 if action == "up" else 1, by=request.user)
                 if request.POST.get("back") == "detail":
@@ -285,6 +307,14 @@ def item_detail(request, pk, item_pk):
     return render(request, "meetings/item.html", {"meeting": meeting, "item": item, "plan": plan})
 
 
+def _without_basis(request, meeting, basis):
+    """Send the user back to the meeting without showing an item the meeting may no longer show."""
+    messages.error(
+        request, " ".join([_("本人同意が確認できないため、この議題の内容は表示・変更できません。"), *basis.problems])
+    )
+    return redirect(meeting)
+
+
 @require_http_methods(["GET", "POST"])
 @meeting_view
 def item_notes(request, pk, item_pk):
@@ -292,6 +322,10 @@ def item_notes(request, pk, item_pk):
     meeting, item = get_item_for_user(request, pk, item_pk)
     if not (meeting.is_chair or meeting.is_secretary):
         raise PermissionDenied
+    item.meeting = meeting
+    basis = item_basis(item)
+    if not basis.allowed:
+        return _without_basis(request, meeting, basis)
     form = NoteForm(request.POST or None, initial={"notes": item.notes, "based_on_version": item.version})
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -311,14 +345,62 @@ def item_notes(request, pk, item_pk):
         else:
             messages.success(request, _("記録を保存しました。"))
             return redirect(meeting)
-    item.meeting = meeting
-    from meetings.access import item_basis
-
-    basis = item_basis(item)
     log_material_open(request, meeting, [basis], obj=item, action=AccessLog.Action.VIEW)
     return render(
         request,
         "meetings/notes.html",
+        {"meeting": meeting, "item": item, "form": form, "conflict": conflict},
+        status=409 if conflict else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@meeting_view
+def item_edit(request, pk, item_pk):
+    """Let the chair or secretary change an item's summary and purpose; a stale edit is refused and shown."""
+    meeting, item = get_item_for_user(request, pk, item_pk)
+    if not (meeting.is_chair or meeting.is_secretary):
+        raise PermissionDenied
+    if meeting.is_locked:
+        messages.error(request, _("議事録が確定しているため、この会議は変更できません。"))
+        return redirect(meeting)
+    item.meeting = meeting
+    basis = item_basis(item)
+    if not basis.allowed:
+        return _without_basis(request, meeting, basis)
+    initial = {"purpose": item.purpose, "summary": item.summary, "based_on_version": item.version}
+    form = AgendaItemEditForm(request.POST or None, initial=initial)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.agenda_item_edit(
+                item=item,
+                summary=data["summary"],
+                purpose=data["purpose"],
+                based_on_version=data["based_on_version"],
+                by=request.user,
+            )
+        except services.StaleEdit as exc:
+            conflict = exc
+            form = AgendaItemEditForm(
+                initial={"purpose": data["purpose"], "summary": data["summary"], "based_on_version": exc.version}
+            )
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.error(request, _messages(exc))
+        else:
+            messages.success(request, _("議題を更新しました。"))
+            return redirect(meeting)
+    log_material_open(request, meeting, [basis], obj=item, action=AccessLog.Action.VIEW)
+    return render(
+        request,
+        "meetings/item_edit.html",
         {"meeting": meeting, "item": item, "form": form, "conflict": conflict},
         status=409 if conflict else 200,
     )
@@ -369,5 +451,44 @@ def minutes(request, pk):
     return render(
         request,
         "meetings/minutes.html",
-        {"meeting": meeting, "items": items, "participants": participants},
+        {"meeting": meeting, "items": items, "participants": participants, "today": timezone.localdate()},
     )
+
+
+def _back(request) -> str:
+    """Return where to go after updating an action item: the page it was sent from, when on this site."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("home")
+
+
+def _action_update(request, action_pk, service, done_message: str):
+    action = get_action_for_user(request, action_pk)
+    form = ActionUpdateForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_back(request))
+    try:
+        service(action=action, by=request.user, note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        messages.error(request, _messages(exc))
+    else:
+        messages.success(request, done_message)
+    return redirect(_back(request))
+
+
+@require_POST
+@meeting_view
+def action_done(request, action_pk):
+    """Mark an action item done (case workers of the assigned organization, the chair or the secretary)."""
+    return _action_update(request, action_pk, services.action_item_mark_done, _("対応事項を完了にしました。"))
+
+
+@require_POST
+@meeting_view
+def action_reopen(request, action_pk):
+    """Reopen a done action item (case workers of the assigned organization, the chair or the secretary)."""
+    return _action_update(request, action_pk, services.action_item_reopen, _("対応事項を未完了に戻しました。"))

@@ -120,3 +120,69 @@ def test_the_embedded_demo_keeps_its_secret_key_out_of_the_repository(tmp_path):
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "secret_key").exists()
     assert int(first.stdout) >= 50 and first.stdout == second.stdout
+
+
+def test_the_embedded_sqlite_lets_concurrent_writers_wait_instead_of_failing(tmp_path, django_db_blocker):
+    """Two requests that read then write at once: the second waits for the first instead of 'database is locked'."""
+    import threading
+    import time
+
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    settings = database_from_env("X_UNSET_DB", sqlite_path=str(tmp_path / "demo.sqlite3"))
+    settings = {**settings, "TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True}
+    settings.setdefault("ATOMIC_REQUESTS", False)
+    settings.setdefault("TEST", {})
+
+    def connect():
+        connection = DatabaseWrapper(settings, alias="concurrency")
+        connection.ensure_connection()
+        return connection
+
+    # pytest-django blocks database access; this test opens its own SQLite file, not the test database.
+    with django_db_blocker.unblock():
+        setup = connect()
+        with setup.cursor() as cursor:
+            cursor.execute("CREATE TABLE t (n integer)")
+        setup.close()
+
+        first_holds_lock, second_started = threading.Event(), threading.Event()
+        errors = []
+
+        def writer(n, *, hold):
+            connection = connect()
+            try:
+                if not hold:
+                    # Start only once the first request holds the write lock.
+                    first_holds_lock.wait()
+                    second_started.set()
+                # What transaction.atomic() does on SQLite: BEGIN in the configured mode.
+                connection._start_transaction_under_autocommit()
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM t")
+                    cursor.execute("INSERT INTO t VALUES (%s)", [n])
+                    if hold:
+                        first_holds_lock.set()
+                        second_started.wait()
+                        # Widen the window in which the second request runs into the lock (no assertion on time).
+                        time.sleep(0.3)
+                connection.connection.commit()
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=writer, args=(1,), kwargs={"hold": True}),
+            threading.Thread(target=writer, args=(2,), kwargs={"hold": False}),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        check = connect()
+        with check.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM t")
+            assert cursor.fetchone() == (2,)
+        check.close()

@@ -51,4 +51,20 @@ def test_the_other_participant_follows_the_chair_live(daphne_servers, browser, p
     expect(other.locator(f"#item-{item2.pk} .case-state")).to_have_text("支援中")
     second.refresh_from_db()
     assert second.state == "in_support"
+
+    # Roles: an action for window B, then the chair marks it done; the other page follows both.
+    form = chair.locator(f"#item-{item2.pk} form.decision-form")
+    form.locator("select[name=kind]").select_option("action")
+    form.locator("textarea[name=text]").fill("就労準備支援につなぐ")
+    form.locator("select[name=action_organization]").select_option(str(personas.window_b.pk))
+    form.locator("input[name=action_due_on]").fill("令和2年4月1日")
+    form.get_by_role("button", name="決定を記録する").click()
+    row = other.locator(f"#item-{item2.pk} .action-item")
+    expect(row).to_contain_text("就労準備支援につなぐ", timeout=10000)
+    expect(row).to_contain_text("期限超過")
+    chair_row = chair.locator(f"#item-{item2.pk} .action-item")
+    chair_row.locator("input[name=note]").fill("申込済み")
+    chair_row.get_by_role("button", name="完了にする").click()
+    expect(row.locator(".action-state")).to_contain_text("申込済み", timeout=10000)
+    expect(row).not_to_contain_text("期限超過")
     assert violations == []

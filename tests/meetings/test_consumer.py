@@ -46,6 +46,10 @@ async def receive(comm, timeout=3):
     return json.loads(await comm.receive_from(timeout=timeout))
 
 
+async def comm_ping(comm):
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+
+
 async def receive_type(comm, wanted, timeout=3):
     """Skip presence events until a message of the wanted type arrives."""
     for _ in range(10):
@@ -274,5 +278,89 @@ def test_ending_a_users_sessions_closes_their_socket_at_once(personas, layered, 
         while output["type"] == "websocket.send":
             output = await comm.receive_output(timeout=3)
         assert output == {"type": "websocket.close", "code": 4403}
+
+    run_async(scenario)
+
+
+def test_an_agenda_item_edit_reaches_connected_participants_after_commit(personas, layered, login, db_call):
+    async def scenario():
+        other = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await other.connect()
+        await receive(other)
+        item = await db_call(lambda: layered.items.get())
+        await db_call(
+            ms.agenda_item_edit,
+            item=item,
+            summary="会議用の概要（更新）",
+            purpose="progress_review",
+            based_on_version=item.version,
+            by=personas.coordinator,
+        )
+        event = await receive_type(other, "meeting.changed")
+        assert event == {"type": "meeting.changed", "version": layered.version + 1, "what": "agenda"}
+        await other.disconnect()
+
+    run_async(scenario)
+
+
+def test_a_refused_edit_sends_nothing(personas, layered, login, db_call):
+    async def scenario():
+        other = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await other.connect()
+        await receive(other)
+        item = await db_call(lambda: layered.items.get())
+        try:
+            await db_call(
+                ms.agenda_item_edit,
+                item=item,
+                summary="x",
+                purpose="plan_agreement",
+                based_on_version=99,
+                by=personas.chair,
+            )
+        except ms.StaleEdit:
+            pass
+        else:
+            raise AssertionError("a stale edit was saved")
+        await comm_ping(other)
+        assert (await receive_type(other, "pong"))["version"] == layered.version
+        await other.disconnect()
+
+    run_async(scenario)
+
+
+def test_marking_an_action_done_and_removing_an_item_reach_connected_participants(personas, layered, login, db_call):
+    async def scenario():
+        from tests.factories import give_layered_consent, make_meeting_case
+
+        item = await db_call(lambda: layered.items.get())
+        decision = await db_call(
+            ms.meeting_decide,
+            item=item,
+            kind="action",
+            text="家計相談の予約",
+            actions=[{"organization": personas.window_b, "text": "家計相談の予約"}],
+            by=personas.chair,
+        )
+        action = await db_call(lambda: decision.actions.get())
+        case = await db_call(
+            make_meeting_case, lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name="森"
+        )
+        await db_call(give_layered_consent, case, by=personas.caseworker_a)
+        extra = await db_call(
+            ms.agenda_item_add, meeting=layered, case=case, purpose="progress_review", by=personas.chair
+        )
+        version = await db_call(lambda: ms.Meeting.objects.get(pk=layered.pk).version)
+
+        other = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await other.connect()
+        await receive(other)
+        await db_call(ms.action_item_mark_done, action=action, by=personas.caseworker_b, note="予約済み")
+        event = await receive_type(other, "meeting.changed")
+        assert event == {"type": "meeting.changed", "version": version + 1, "what": "actions"}
+        await db_call(ms.agenda_item_remove, item=extra, by=personas.chair)
+        event = await receive_type(other, "meeting.changed")
+        assert event == {"type": "meeting.changed", "version": version + 2, "what": "agenda"}
+        await other.disconnect()
 
     run_async(scenario)

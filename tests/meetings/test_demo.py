@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from meetings.demo import LAYERED_TITLE, SUPPORT_TITLE
-from meetings.models import AgendaItem, Meeting
+from meetings.demo import LAYERED_TITLE, PREVIOUS_TITLE, SUPPORT_TITLE
+from meetings.models import ActionItem, AgendaItem, Meeting, MeetingStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -19,3 +19,12 @@ def test_seed_demo_creates_the_meetings_once():
     support = Meeting.objects.get(title=SUPPORT_TITLE)
     pledges = dict(support.participants.values_list("user__username", "pledge_signed_on"))
     assert pledges["kodomo_tanaka"] is None and pledges["city_yamamoto"] is not None
+
+
+def test_seed_demo_leaves_open_action_items_from_a_past_meeting_with_locked_minutes():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    previous = Meeting.objects.get(title=PREVIOUS_TITLE)
+    assert previous.status == MeetingStatus.MINUTES_LOCKED
+    actions = list(ActionItem.objects.filter(item__meeting=previous).select_related("organization"))
+    assert {a.organization.name for a in actions} == {"自立相談支援機関 くらしサポート", "こども家庭センター"}
+    assert [a.text for a in actions if a.overdue] == ["家計改善支援の面談を設定する"]
