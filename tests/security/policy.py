@@ -353,6 +353,27 @@ POLICY: dict[str, Rule] = {
         NOT_ALLOWED, *SIGNED_IN, args=_pk("meeting"), post=post(*MEETING_A, data=lambda s: {"action": "start"})
     ),
     "meetings:minutes": only(OK, *MEETING_A, args=_pk("meeting")),
+    "meetings:item_edit": only(
+        OK,
+        COORD_OWN,
+        CHAIR_OWN,
+        also={CW_OWN: FORBIDDEN},
+        args=_item,
+        post=post(COORD_OWN, CHAIR_OWN, also={CW_OWN: FORBIDDEN}, data=lambda s: {"summary": "権限のない変更"}),
+    ),
+    # A's action is assigned to window A; its members and the meeting's chair and secretary may close it.
+    "meetings:action_done": only(
+        NOT_ALLOWED,
+        *SIGNED_IN,
+        args=lambda s: {"action_pk": s.action.pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"note": "権限のない完了"}),
+    ),
+    "meetings:action_reopen": only(
+        NOT_ALLOWED,
+        *SIGNED_IN,
+        args=lambda s: {"action_pk": s.action.pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"note": "権限のない再開"}),
+    ),
     "meetings:item": only(OK, *MEETING_A, args=_item),
     "meetings:notes": only(OK, COORD_OWN, CHAIR_OWN, also={CW_OWN: FORBIDDEN}, args=_item),
     "meetings:decide": only(

@@ -47,6 +47,7 @@ class Side:
     plan: object
     meeting: object
     item: object
+    action: object
     referral: Referral
     draft_referral: Referral
     tsunagi: Referral
@@ -127,6 +128,10 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
     plan = cw.plan_create(case=case, goals="週1回の訪問で生活を整える", by=worker)
     meeting = make_meeting(chair=chair, secretary=secretary, participants=participants, kind="layered_meeting")
     item = ms.agenda_item_add(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
+    decision = ms.meeting_decide(
+        item=item, kind="action", text="訪問の継続", actions=[{"organization": lead, "text": "訪問の継続"}], by=chair
+    )
+    action = decision.actions.get()
 
     def participation(**card):
         referral = rs.referral_create(
@@ -175,6 +180,7 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
         plan=plan,
         meeting=meeting,
         item=item,
+        action=action,
         referral=referral,
         draft_referral=draft,
         tsunagi=tsunagi,
