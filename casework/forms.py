@@ -6,8 +6,9 @@ import re
 from datetime import datetime
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -392,3 +393,14 @@ class BreakGlassForm(CleanTextForm):
 
 class BreakGlassReviewForm(CleanTextForm):
     note = forms.CharField(label=_("確認メモ"), widget=forms.Textarea, max_length=2000)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form with the username's length actually enforced."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # AuthenticationForm sets max_length after building the field, so no validator checks it: a
+        # 100,000-character username reached django-axes, whose username column holds 255 (a 500).
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))

@@ -93,10 +93,10 @@ def stored_form(value: str) -> str:
 
 # Deep enough to blow Python's recursion limit, small enough to pass a 64 KB frame limit.
 DEEPLY_NESTED_JSON = "[" * 20_000 + "]" * 20_000
-DEEPLY_NESTED_OBJECT = '{"type":' * 10_000 + '"note"' + "}" * 10_000
+DEEPLY_NESTED_OBJECT = '{"type":' * 5_000 + '"note"' + "}" * 5_000
 JSON_LONE_SURROGATE = '{"type": "note", "item": 1, "notes": "\\ud800", "based_on_version": 1}'
 TEN_MB_FRAME = json.dumps({"type": "note", "notes": "x" * (10 * 1024 * 1024)})
-NOT_JSON = ("not json", "{'type': 'ping'}", "", "null", "[]", "1e309", '"ping"', "\x00")
+NOT_JSON = ("not json", "{'type': 'ping'}", " ", "null", "[]", "1e309", '"ping"', "\x00")
 UNKNOWN_TYPES = ("drop_table", "__class__", "handle_note", "", None, 1, ["note"], {"a": 1})
 
 # --- Unsafe redirect targets -------------------------------------------------------------------

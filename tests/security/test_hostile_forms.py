@@ -35,7 +35,9 @@ VOLATILE_TABLES = ("casework_accesslog", "django_session", "axes_", "otp_", "mee
 FUZZED_FIELDS = (forms.CharField, forms.IntegerField, forms.DecimalField, forms.FloatField, forms.TimeField)
 FUZZED_FIELDS += (forms.DateField, forms.DateTimeField)
 JAPANESE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
-ALERT = re.compile(r'role="alert"[^>]*>(.*?)</(?:div|p|span|li|ul)>', re.S)
+ALERT = re.compile(
+    r'(?:role="alert"|class="(?:field-error|errors|errorlist)[^"]*")[^>]*>(.*?)</(?:div|p|span|li|ul)>', re.S
+)
 
 
 @dataclass
@@ -58,7 +60,7 @@ class Scenario:
     build: Callable[..., Target]
     # Fields that do not take typed text worth attacking, with the reason.
     skip: dict[str, str] = field(default_factory=dict)
-    # Fields whose value is a lookup key (a case number) or a filter, never stored.
+    # Fields whose value is a lookup key (a case number), a secret, or ignored by this action: never stored.
     lookup_only: tuple[str, ...] = ()
     # Fields stored after a transformation other than stripping (furigana, tag lists).
     transform: dict[str, Callable[[str], list[str]]] = field(default_factory=dict)
@@ -93,6 +95,12 @@ def _tags(value: str) -> list[str]:
     from places.forms import _LIST_SPLIT
 
     return [part for part in _LIST_SPLIT.split(stored_form(value)) if part]
+
+
+def _https(value: str) -> list[str]:
+    """A URL typed without a scheme is stored with https:// (Django's assume_scheme)."""
+    value = stored_form(value)
+    return [value if "://" in value else f"https://{value}"]
 
 
 PERSON_SKIP = {"link_person": "hidden choice of a duplicate, checked against the shown list"}
@@ -588,10 +596,11 @@ def password_change(w) -> Target:
 
 
 def login_form(w) -> Target:
-    from django.contrib.auth.forms import AuthenticationForm
     from django.test import Client
 
-    return Target(reverse("login"), Client(), {"username": "cw_a", "password": "wrong"}, AuthenticationForm())
+    from casework.forms import LoginForm
+
+    return Target(reverse("login"), Client(), {"username": "cw_a", "password": "wrong"}, LoginForm())
 
 
 SECRET = {"token": "a one-time code: never stored"}
@@ -635,12 +644,17 @@ SCENARIOS = [
     Scenario("referrals:new#tsunagi", "ReferralForm", referral_new("tsunagi")),
     Scenario("referrals:edit", "ReferralForm", referral_edit),
     Scenario("referrals:send", "SendForm", referral_send),
-    Scenario("referrals:move", "MoveForm", referral_move),
+    Scenario("referrals:move", "MoveForm", referral_move, lookup_only=("outcome",)),
     Scenario("referrals:stage", "StageForm", referral_stage),
     Scenario("referrals:attendance", "referrals.AttendanceForm", referral_attendance),
     Scenario("referrals:note", "referrals.NoteForm", referral_note),
-    Scenario("referrals:open_case", "OpenCaseForm", tsunagi_open_case),
-    Scenario("meetings:create", "MeetingForm", meeting_create),
+    Scenario(
+        "referrals:open_case",
+        "OpenCaseForm",
+        tsunagi_open_case,
+        transform={"family_name_kana": _kana, "given_name_kana": _kana},
+    ),
+    Scenario("meetings:create", "MeetingForm", meeting_create, transform={"online_url": _https}),
     Scenario("meetings:agenda", "AgendaAddForm", agenda_add, lookup_only=("case_number",)),
     Scenario("meetings:notes", "meetings.NoteForm", item_notes),
     Scenario("meetings:decide", "DecisionForm", item_decide),
@@ -652,7 +666,7 @@ SCENARIOS = [
         password_change,
         lookup_only=("old_password", "new_password1", "new_password2"),
     ),
-    Scenario("login", "AuthenticationForm", login_form, lookup_only=("username", "password")),
+    Scenario("login", "LoginForm", login_form, lookup_only=("username", "password")),
 ]
 
 
