@@ -105,7 +105,7 @@ def test_corpus_strings_in_note_edits_are_refused_or_stored_exactly_and_shown_es
     personas,
     layered,  # noqa: F811
     login,
-    db_call,
+    db_call,  # noqa: F811
 ):
     item = layered.items.get()
 
