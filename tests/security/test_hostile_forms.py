@@ -802,7 +802,9 @@ def _attack(w: World, scenario: Scenario) -> dict:
                     _check_stored(w, scenario, target, name, f, hostile, columns, where)
                 else:
                     outcome["refused"] += 1
-                    assert _refusal_text(response), f"{where}: nothing saved and no Japanese message"
+                    # A by-design 404 (an unknown case number) confirms nothing, so it carries no message.
+                    if response.status_code not in scenario.also_status:
+                        assert _refusal_text(response), f"{where}: nothing saved and no Japanese message"
                 transaction.set_rollback(True)
     return outcome
 
@@ -897,7 +899,7 @@ NOT_ATTACKED_FORMS = {
     "ReportRangeForm": "GET filter (test_hostile_get_filters)",
     "LogFilterForm": "GET filter (test_hostile_get_filters)",
     "PersonHistoryForm": "GET filter (test_hostile_get_filters)",
-    "BreakGlassReviewForm": "auditor screen form (audit:report), text attacked in test_hostile_get_filters",
+    "BreakGlassReviewForm": "no view uses it yet (break_glass_review is called from tests only)",
 }
 
 FORM_MODULES = ("casework.forms", "casework.audit_forms", "casework.account_views", "places.forms")
