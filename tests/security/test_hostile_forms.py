@@ -64,6 +64,8 @@ class Scenario:
     lookup_only: tuple[str, ...] = ()
     # Fields stored after a transformation other than stripping (furigana, tag lists).
     transform: dict[str, Callable[[str], list[str]]] = field(default_factory=dict)
+    # Forms whose valid-looking submission is refused on purpose (a wrong code or password: no secrets here).
+    baseline_refused: bool = False
     # Statuses the view answers by design besides a page, a redirect or a conflict.
     also_status: tuple[int, ...] = ()
 
@@ -122,6 +124,9 @@ def intake(w) -> Target:
         "p1-given_name_kana": "ハル",
         "p1-relationship": "self",
         "p1-is_subject": "on",
+        # The blank second member as a browser sends it: its two checkboxes stay at their initial "on".
+        "p2-lives_together": "on",
+        "p2-is_subject": "on",
     }
     form = IntakeForm(organizations=[w.p.window_a])
     for name, f in MemberForm(prefix="p1").fields.items():
@@ -658,15 +663,16 @@ SCENARIOS = [
     Scenario("meetings:agenda", "AgendaAddForm", agenda_add, lookup_only=("case_number",)),
     Scenario("meetings:notes", "meetings.NoteForm", item_notes),
     Scenario("meetings:decide", "DecisionForm", item_decide),
-    Scenario("second_factor_setup", "TokenForm", second_factor_setup, lookup_only=("token",)),
-    Scenario("second_factor_verify", "TokenForm", second_factor_verify, lookup_only=("token",)),
+    Scenario("second_factor_setup", "TokenForm", second_factor_setup, lookup_only=("token",), baseline_refused=True),
+    Scenario("second_factor_verify", "TokenForm", second_factor_verify, lookup_only=("token",), baseline_refused=True),
     Scenario(
         "password_change",
         "PasswordChangeForm",
         password_change,
         lookup_only=("old_password", "new_password1", "new_password2"),
+        baseline_refused=True,
     ),
-    Scenario("login", "LoginForm", login_form, lookup_only=("username", "password")),
+    Scenario("login", "LoginForm", login_form, lookup_only=("username", "password"), baseline_refused=True),
 ]
 
 
@@ -780,6 +786,13 @@ def _attack(w: World, scenario: Scenario) -> dict:
         assert hostile.must_refuse or not _stored_anywhere(columns, stored_form(hostile.value)), hostile.label
     outcome = {"accepted": 0, "refused": 0}
     client = target.client
+    # The baseline submission must save, or every refusal below would prove nothing.
+    with transaction.atomic():
+        before = _digest(sql)
+        response = client.post(target.url, urlencoded(target.data), content_type="application/x-www-form-urlencoded")
+        saved = _digest(sql) != before
+        transaction.set_rollback(True)
+    assert saved != scenario.baseline_refused, (scenario.url_name, response.status_code, _refusal_text(response))
     for name, f, values in _plan(fields):
         for hostile in values:
             data = dict(target.data)
