@@ -6,8 +6,9 @@ import re
 from datetime import datetime
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -539,3 +540,14 @@ class LeadChangeForm(CleanTextForm):
 
 class NextReviewForm(CleanTextForm):
     next_review_on = WarekiDateField(label=_("次回見直し日"))
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form with the username's length actually enforced."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # AuthenticationForm sets max_length after building the field, so no validator checks it: a
+        # 100,000-character username reached django-axes, whose username column holds 255 (a 500).
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))

@@ -85,11 +85,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: a frame of a few thousand nested brackets fits the size limit but not the parser.
             await self._error("invalid_json", "JSONとして読めないメッセージです。")
             return
         kind = message.get("type") if isinstance(message, dict) else None
-        if kind not in ALLOWED_TYPES:
+        # A list or object as "type" is unhashable: compare only strings with the allow-list.
+        if not isinstance(kind, str) or kind not in ALLOWED_TYPES:
             await self._error("unknown_type", "受け付けない種類のメッセージです。")
             return
         await getattr(self, f"handle_{kind}")(message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +13,7 @@ from casework.models import Membership, Organization
 from meetings.models import AgendaPurpose, Decision, MeetingKind
 
 User = get_user_model()
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def bad_characters(value: str) -> bool:
@@ -81,6 +84,13 @@ class MeetingForm(CleanTextMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["convened_by"].queryset = Organization.objects.filter(pk__in=[o.pk for o in organizations])
         self.fields["secretary"].queryset = _staff_users()
+
+    def clean_online_url(self):
+        url = self.cleaned_data["online_url"]
+        # Bidi controls pass Django's URL check (IDN hosts) but make a link read as another address.
+        if BIDI_CONTROLS.search(url):
+            raise forms.ValidationError(_("URLに使用できない文字（文字の向きを変える制御文字）が含まれています。"))
+        return url
 
 
 class ParticipantAddForm(CleanTextMixin, forms.Form):

@@ -15,7 +15,8 @@ from places.models import Place
 from places.schedules import parse_schedules
 
 _LIST_SPLIT = re.compile(r"\s*[、,，;；]\s*")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# U+FFFD is what undecodable bytes (a lone surrogate sent over HTTP) become: refused like the other apps do.
+_SURROGATE = re.compile("[\ud800-\udfff\ufffd]")
 
 
 def _check_text(value: str) -> str:
@@ -102,7 +103,8 @@ class PlaceForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        for name, value in cleaned.items():
+        # A copy: add_error() removes the field from cleaned_data, which broke this loop (a 500).
+        for name, value in list(cleaned.items()):
             if isinstance(value, str):
                 try:
                     _check_text(value)

@@ -119,6 +119,9 @@ def parse_places_file(data: bytes, *, file_format: str, encoding: str = "auto", 
             continue  # blank lines and rows of bare commas carry nothing
         if any(c.strip() for c in cells[len(header) :]):
             raise FileProblem(f"{number}行目に見出しより多くの値があります")
+        if any("\x00" in c for c in cells):
+            # PostgreSQL text and jsonb cannot hold NUL: the row report itself failed to save (a 500).
+            raise FileProblem(f"{number}行目に使用できない文字（NUL文字）が含まれています")
         cells = cells[: len(header)] + [""] * (len(header) - len(cells))
         dataset.append(cells)
         numbers.append(number)

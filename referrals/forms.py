@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.choices import Domain
 from casework.forms import CleanTextForm, WarekiDateField, checkbox_choices
+from casework.japanese import is_katakana_reading, to_katakana_reading
 from casework.models import ConsultationCategory, Organization
 from referrals.models import LegalBasis, ParticipationStage, ReferralKind
 from referrals.services import RECEIVER_KINDS
@@ -154,3 +155,16 @@ class OpenCaseForm(CleanTextForm):
     summary = forms.CharField(
         label=_("主訴"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, required=False
     )
+
+    # Furigana is stored as full-width katakana like the intake's (ｶﾀｶﾅ and ひらがな were stored as typed).
+    def _clean_kana(self, name):
+        value = to_katakana_reading(self.cleaned_data.get(name, ""))
+        if value and not is_katakana_reading(value):
+            raise forms.ValidationError(_("フリガナはカタカナ（ひらがな・半角カナも可）で入力してください。"))
+        return value
+
+    def clean_family_name_kana(self):
+        return self._clean_kana("family_name_kana")
+
+    def clean_given_name_kana(self):
+        return self._clean_kana("given_name_kana")

@@ -206,3 +206,24 @@ def place(personas):
     from tests.factories import PlaceFactory
 
     return PlaceFactory(operator=personas.place_operator, name="みんなの子ども食堂")
+
+
+# ---------------------------------------------------------------------------
+# Hostile-input tests (tests/security/test_hostile_*.py, test_state_machines.py): print what they did.
+# Kept here rather than in tests/security/conftest.py, which another security suite may own.
+# ---------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the hostile corpus counts (submissions, forms, frames, uploads, state-machine steps)."""
+    from tests.security.corpus import TALLY
+
+    if not TALLY:
+        return
+    terminalreporter.section("hostile input")
+    terminalreporter.write_line(
+        f"hostile corpus: {TALLY['hostile form submissions']} submissions across {TALLY['hostile forms']} forms"
+    )
+    for key in sorted(TALLY):
+        if key not in {"hostile form submissions", "hostile forms"}:
+            terminalreporter.write_line(f"{key}: {TALLY[key]}")

@@ -33,3 +33,11 @@ def test_a_colleague_at_the_same_office_ip_is_not_locked_out(personas, password)
         attempt("203.0.113.5", "cw_a", "wrong-password")
     response = attempt("203.0.113.5", "cw_b", password)
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_username_longer_than_the_field_gets_a_message_not_a_500(personas):
+    # django-axes stores the username (255 characters) before the password is even checked.
+    response = attempt("203.0.113.5", "長" * 1000, "wrong-password")
+    assert response.status_code == 200
+    assert "文字以下" in response.content.decode()

@@ -294,3 +294,9 @@ def test_a_large_file_runs_in_a_background_thread(personas, login, places_media,
     assert job.status == PlaceImportJob.Status.DONE
     assert Place.objects.count() == 20
     assert response.status_code == 302
+
+
+def test_a_nul_in_a_cell_is_refused_naming_the_row(personas):
+    data = csv_bytes([row(personas.place_operator.name, "A"), row(personas.place_operator.name, "B\x00")])
+    with pytest.raises(FileProblem, match="3行目.*NUL"):
+        parse_places_file(data, file_format="csv")

@@ -1,0 +1,940 @@
+"""Every corpus value into every typed field of every POST form: never a 500, refused or stored as typed.
+
+Each form has a scenario: the persona allowed to use it, a valid submission, and the pages that show
+what it stores. Each value goes into one field at a time, inside a savepoint that is rolled back, so
+every submission starts from the same data. A URL of the project that is neither a scenario nor
+listed as read-only fails the coverage test, and so does a form class nobody submits.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django import forms
+from django.apps import apps
+from django.contrib.messages import constants as message_levels
+from django.contrib.messages import get_messages
+from django.db import connection, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from casework.japanese import to_katakana_reading
+from tests.security.corpus import CORPUS, MARKUP_NEEDLES, TALLY, Hostile, stored_form, urlencoded
+from tests.urlwalk import all_urls
+
+APPS = ("casework", "places", "referrals", "meetings")
+# Tables every request may write whatever the form does: the log, sessions, lockout and presence.
+VOLATILE_TABLES = ("casework_accesslog", "django_session", "axes_", "otp_", "meetings_meetingpresence")
+FUZZED_FIELDS = (forms.CharField, forms.IntegerField, forms.DecimalField, forms.FloatField, forms.TimeField)
+FUZZED_FIELDS += (forms.DateField, forms.DateTimeField)
+JAPANESE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
+ALERT = re.compile(
+    r'(?:role="alert"|class="(?:field-error|errors|errorlist)[^"]*")[^>]*>(.*?)</(?:div|p|span|li|ul)>', re.S
+)
+
+
+@dataclass
+class Target:
+    """One form to attack: where it posts, as whom, a valid submission and the form behind it."""
+
+    url: str
+    client: object
+    data: dict
+    form: forms.BaseForm
+    prefix: str = ""
+    # Pages that show what this form stores (checked for unescaped markup).
+    shows: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scenario:
+    url_name: str
+    form_class: str
+    build: Callable[..., Target]
+    # Fields that do not take typed text worth attacking, with the reason.
+    skip: dict[str, str] = field(default_factory=dict)
+    # Fields whose value is a lookup key (a case number), a secret, or ignored by this action: never stored.
+    lookup_only: tuple[str, ...] = ()
+    # Fields stored after a transformation other than stripping (furigana, tag lists).
+    transform: dict[str, Callable[[str], list[str]]] = field(default_factory=dict)
+    # Forms whose valid-looking submission is refused on purpose (a wrong code or password: no secrets here).
+    baseline_refused: bool = False
+    # Statuses the view answers by design besides a page, a redirect or a conflict.
+    also_status: tuple[int, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# Building the world each scenario needs
+# ---------------------------------------------------------------------------
+
+
+def _today():
+    return timezone.localdate().isoformat()
+
+
+def _case(w):
+    from tests.factories import make_case
+
+    return make_case(lead_organization=w.p.window_a, by=w.p.caseworker_a)
+
+
+def _person(case):
+    return case.subject_rows.first().person
+
+
+def _kana(value: str) -> list[str]:
+    return [to_katakana_reading(stored_form(value))]
+
+
+def _tags(value: str) -> list[str]:
+    from places.forms import _LIST_SPLIT
+
+    return [part for part in _LIST_SPLIT.split(stored_form(value)) if part]
+
+
+def _https(value: str) -> list[str]:
+    """A URL typed without a scheme is stored with https:// (Django's assume_scheme)."""
+    value = stored_form(value)
+    return [value if "://" in value else f"https://{value}"]
+
+
+PERSON_SKIP = {"link_person": "hidden choice of a duplicate, checked against the shown list"}
+
+
+def intake(w) -> Target:
+    from casework.forms import IntakeForm, MemberForm
+
+    data = {
+        "household_name": "山田さん世帯",
+        "domains": ["elderly"],
+        "main_category": "care",
+        "intake_route": "family",
+        "opened_on": "令和7年6月1日",
+        "summary": "主訴",
+        "p1-family_name": "山田",
+        "p1-given_name": "ハル",
+        "p1-family_name_kana": "ヤマダ",
+        "p1-given_name_kana": "ハル",
+        "p1-relationship": "self",
+        "p1-is_subject": "on",
+        # The blank second member as a browser sends it: its two checkboxes stay at their initial "on".
+        "p2-lives_together": "on",
+        "p2-is_subject": "on",
+    }
+    form = IntakeForm(organizations=[w.p.window_a])
+    for name, f in MemberForm(prefix="p1").fields.items():
+        form.fields[f"p1-{name}"] = f
+    return Target(reverse("casework:case_intake"), w.login(w.p.caseworker_a), data, form, shows=["/cases/"])
+
+
+def member_add(w) -> Target:
+    from casework.forms import MemberForm
+
+    case = _case(w)
+    data = {"p1-family_name": "山田", "p1-given_name": "次郎", "p1-relationship": "child", "p1-is_subject": "on"}
+    data |= {"p1-family_name_kana": "ヤマダ", "p1-given_name_kana": "ジロウ"}
+    return Target(
+        reverse("casework:member_add", args=[case.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        MemberForm(prefix="p1"),
+        prefix="p1-",
+        shows=[case.get_absolute_url()],
+    )
+
+
+def consent_create(w) -> Target:
+    from casework.forms import ConsentForm
+
+    case = _case(w)
+    data = {
+        "person": _person(case).pk,
+        "status": "given",
+        "given_by": "self",
+        "given_on": _today(),
+        "method": "written",
+        "scope_kind": "case_team",
+        "purposes": ["share_with_agencies"],
+    }
+    return Target(
+        reverse("casework:consent_create", args=[case.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        ConsentForm(people=[_person(case)]),
+        shows=[case.get_absolute_url()],
+    )
+
+
+def consent_withdraw(w) -> Target:
+    from casework.forms import WithdrawForm
+    from tests.factories import make_consent
+
+    case = _case(w)
+    consent = make_consent(
+        person=_person(case), organizations=[w.p.window_b], purposes=["share_with_agencies"], by=w.p.caseworker_a
+    )
+    return Target(
+        reverse("casework:consent_withdraw", args=[case.pk, consent.pk]),
+        w.login(w.p.caseworker_a),
+        {"withdrawn_on": _today(), "note": "撤回"},
+        WithdrawForm(),
+        shows=[case.get_absolute_url()],
+    )
+
+
+def assessment_create(w) -> Target:
+    from casework.forms import AssessmentForm
+
+    case = _case(w)
+    form = AssessmentForm()
+    data = {"assessed_on": _today(), "narrative": "見立て"} | {
+        name: "unknown" for name in form.fields if name.startswith("item_")
+    }
+    return Target(
+        reverse("casework:assessment_create", args=[case.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        form,
+        shows=[case.get_absolute_url()],
+    )
+
+
+def plan_create(w) -> Target:
+    from casework.forms import PlanForm
+
+    case = _case(w)
+    return Target(
+        reverse("casework:plan_create", args=[case.pk]),
+        w.login(w.p.caseworker_a),
+        {"goals": "目標"},
+        PlanForm(),
+        shows=[case.get_absolute_url()],
+    )
+
+
+def _draft_plan(w):
+    from casework import services as cw
+
+    case = _case(w)
+    return case, cw.plan_create(case=case, goals="目標", by=w.p.caseworker_a)
+
+
+def plan_edit(w) -> Target:
+    from casework.forms import PlanForm
+
+    case, plan = _draft_plan(w)
+    url = reverse("casework:plan_detail", args=[case.pk, plan.pk])
+    return Target(url, w.login(w.p.caseworker_a), {"form": "plan", "goals": "目標2"}, PlanForm(), shows=[url])
+
+
+def plan_role(w) -> Target:
+    from casework.forms import PlanRoleForm
+
+    case, plan = _draft_plan(w)
+    url = reverse("casework:plan_detail", args=[case.pk, plan.pk])
+    data = {"form": "role", "organization": w.p.window_a.pk, "role": "訪問", "actions": "週1回"}
+    return Target(url, w.login(w.p.caseworker_a), data, PlanRoleForm(), shows=[url])
+
+
+def plan_approve(w) -> Target:
+    from casework import services as cw
+    from casework.forms import PlanApproveForm
+
+    case, plan = _draft_plan(w)
+    cw.plan_propose(plan=plan, by=w.p.caseworker_a)
+    url = reverse("casework:plan_detail", args=[case.pk, plan.pk])
+    data = {"form": "approve", "decided_by_label": "重層的支援会議"}
+    return Target(url, w.login(w.p.caseworker_a), data, PlanApproveForm(), shows=[url, case.get_absolute_url()])
+
+
+def contact_create(w) -> Target:
+    from casework.forms import ContactForm
+
+    case = _case(w)
+    data = {"occurred_on": _today(), "occurred_time": "10:00", "kind": "phone", "summary": "電話"}
+    return Target(
+        reverse("casework:contact_create", args=[case.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        ContactForm(people=[_person(case)]),
+        shows=[case.get_absolute_url()],
+    )
+
+
+def team(w) -> Target:
+    from casework.forms import TeamAddForm
+
+    case = _case(w)
+    url = reverse("casework:team", args=[case.pk])
+    data = {"form": "add", "organization": w.p.window_b.pk, "note": "就労"}
+    return Target(url, w.login(w.p.caseworker_a), data, TeamAddForm(), shows=[url])
+
+
+def transition(w) -> Target:
+    from casework.forms import TransitionForm
+
+    case = _case(w)
+    data = {"to_state": "suspended", "reason": "連絡が取れない", "expected_version": case.version}
+    return Target(
+        reverse("casework:transition", args=[case.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        TransitionForm(),
+        shows=[case.get_absolute_url()],
+    )
+
+
+def break_glass(w) -> Target:
+    from casework.forms import BreakGlassForm
+
+    case = _case(w)
+    data = {"number": case.number, "reason": "夜間に本人から緊急の電話があったため"}
+    return Target(reverse("casework:break_glass"), w.login(w.p.caseworker_b), data, BreakGlassForm())
+
+
+def _place_data(w) -> dict:
+    return {
+        "operator": w.p.place_operator.pk,
+        "name": "ひだまり食堂",
+        "kind": "community_cafe",
+        "area": "中央",
+        "schedule_text": "毎週水曜 10:00-12:00",
+        "activities_text": "料理",
+        "target_groups": ["anyone"],
+        "accepts_referrals": "on",
+        "is_active": "on",
+    }
+
+
+def place_create(w) -> Target:
+    from places.forms import PlaceForm
+
+    return Target(
+        reverse("places:create"),
+        w.login(w.p.place_staff),
+        _place_data(w),
+        PlaceForm(operators=[w.p.place_operator]),
+        shows=[reverse("places:list")],
+    )
+
+
+def place_edit(w) -> Target:
+    from places.forms import PlaceForm
+    from tests.factories import PlaceFactory
+
+    place = PlaceFactory(operator=w.p.place_operator, name="ひだまり食堂")
+    return Target(
+        reverse("places:edit", args=[place.pk]),
+        w.login(w.p.place_staff),
+        _place_data(w),
+        PlaceForm(operators=[w.p.place_operator], instance=place),
+        shows=[reverse("places:detail", args=[place.pk]), reverse("places:list")],
+    )
+
+
+def _accepted_participation(w):
+    from referrals import services as rs
+    from tests.factories import PlaceFactory, make_referral
+
+    case = _case(w)
+    place = PlaceFactory(operator=w.p.place_operator, name="みんなの子ども食堂")
+    referral = make_referral(kind="participation", case=case, by=w.p.caseworker_a, sender=w.p.window_a, place=place)
+    referral = rs.referral_accept(referral=referral, by=w.p.place_staff)
+    return referral, place
+
+
+def place_attendance(w) -> Target:
+    from places import selectors as place_selectors
+    from places.forms import AttendanceForm
+    from referrals import services as rs
+
+    referral, place = _accepted_participation(w)
+    rs.referral_attendance_record(referral=referral, on=timezone.localdate(), status="attended", by=w.p.place_staff)
+    participants = place_selectors.participants_at(place)
+    url = reverse("places:attendance", args=[place.pk])
+    data = {"participant_ref": participants[0][0], "on": _today(), "status": "attended", "note": "元気"}
+    return Target(url, w.login(w.p.place_staff), data, AttendanceForm(participants=participants), shows=[url])
+
+
+def referral_new(kind: str):
+    def build(w) -> Target:
+        from referrals.forms import ReferralForm
+        from tests.factories import PlaceFactory, make_consent
+
+        if kind == "tsunagi":
+            data = {
+                "receiver_organization": w.p.window_a.pk,
+                "request_text": "元気がない",
+                "card_preferred_name": "ゆう",
+            }
+            form = ReferralForm(kind=kind, sender=w.p.place_operator)
+            return Target(reverse("referrals:new", args=[kind]), w.login(w.p.place_staff), data, form)
+        case = _case(w)
+        person = _person(case)
+        data = {"person": person.pk, "request_text": "依頼", "card_preferred_name": "たろう"}
+        if kind == "participation":
+            place = PlaceFactory(operator=w.p.place_operator, name="みんなの子ども食堂")
+            data["place"] = place.pk
+        else:
+            data["receiver_organization"] = w.p.window_b.pk
+            make_consent(
+                person=person, organizations=[w.p.window_b], purposes=["share_with_agencies"], by=w.p.caseworker_a
+            )
+        form = ReferralForm(kind=kind, sender=w.p.window_a, persons=[person])
+        url = reverse("referrals:new", args=[kind]) + f"?case={case.pk}"
+        return Target(url, w.login(w.p.caseworker_a), data, form, shows=[reverse("referrals:outbox")])
+
+    return build
+
+
+def _draft(w):
+    from tests.factories import make_referral
+
+    case = _case(w)
+    return make_referral(case=case, by=w.p.caseworker_a, sender=w.p.window_a, receiver=w.p.window_b, send=False)
+
+
+def referral_edit(w) -> Target:
+    from referrals.forms import ReferralForm
+
+    draft = _draft(w)
+    form = ReferralForm(kind=draft.kind, sender=w.p.window_a, editing=True)
+    data = {"request_text": "依頼", "card_preferred_name": "たろう", "card_name": "山田太郎"}
+    return Target(
+        reverse("referrals:edit", args=[draft.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        form,
+        shows=[draft.get_absolute_url()],
+    )
+
+
+def referral_send(w) -> Target:
+    from referrals.forms import SendForm
+
+    draft = _draft(w)
+    data = {"version": draft.version, "support_meeting_ref": "支援会議 R7.5.1"}
+    return Target(
+        reverse("referrals:send", args=[draft.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        SendForm(),
+        shows=[draft.get_absolute_url()],
+    )
+
+
+def referral_move(w) -> Target:
+    from referrals.forms import MoveForm
+    from tests.factories import make_referral
+
+    case = _case(w)
+    referral = make_referral(case=case, by=w.p.caseworker_a, sender=w.p.window_a, receiver=w.p.window_b)
+    data = {"version": referral.version, "reason": "情報が足りない"}
+    return Target(
+        reverse("referrals:move", args=[referral.pk, "return"]),
+        w.login(w.p.caseworker_b),
+        data,
+        MoveForm(),
+        shows=[referral.get_absolute_url()],
+    )
+
+
+def referral_stage(w) -> Target:
+    from referrals.forms import StageForm
+
+    referral, _place = _accepted_participation(w)
+    data = {"stage": "visit", "on": _today(), "accompanied_by": "担当者", "note": "見学"}
+    return Target(
+        reverse("referrals:stage", args=[referral.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        StageForm(),
+        shows=[referral.get_absolute_url()],
+    )
+
+
+def referral_attendance(w) -> Target:
+    from referrals import integration
+    from referrals.forms import AttendanceForm
+
+    referral, _place = _accepted_participation(w)
+    data = {"on": _today(), "status": "attended", "hours": "2", "note": "元気"}
+    form = AttendanceForm(status_choices=integration.attendance_status_choices())
+    return Target(
+        reverse("referrals:attendance", args=[referral.pk]),
+        w.login(w.p.place_staff),
+        data,
+        form,
+        shows=[referral.get_absolute_url()],
+    )
+
+
+def referral_note(w) -> Target:
+    from referrals.forms import NoteForm
+
+    referral, _place = _accepted_participation(w)
+    return Target(
+        reverse("referrals:note", args=[referral.pk]),
+        w.login(w.p.place_staff),
+        {"text": "ひとこと"},
+        NoteForm(),
+        shows=[referral.get_absolute_url()],
+    )
+
+
+def tsunagi_open_case(w) -> Target:
+    from referrals import services as rs
+    from referrals.forms import OpenCaseForm
+    from tests.factories import make_referral
+
+    referral = make_referral(kind="tsunagi", by=w.p.place_staff, sender=w.p.place_operator, receiver=w.p.window_a)
+    referral = rs.referral_accept(referral=referral, by=w.p.caseworker_a)
+    data = {"domains": ["child"], "main_category": "childcare", "family_name": "山田", "summary": "主訴"}
+    return Target(
+        reverse("referrals:open_case", args=[referral.pk]),
+        w.login(w.p.caseworker_a),
+        data,
+        OpenCaseForm(),
+        shows=[reverse("casework:case_list")],
+    )
+
+
+def _meeting(w):
+    from meetings import services as ms
+    from tests.factories import give_layered_consent, make_meeting, make_meeting_case
+
+    case = make_meeting_case(lead_organization=w.p.window_a, lead_worker=w.p.caseworker_a, state="planning")
+    give_layered_consent(case, by=w.p.caseworker_a)
+    from casework import services as cw
+
+    cw.plan_create(case=case, goals="目標", by=w.p.caseworker_a)
+    meeting = make_meeting(chair=w.p.chair, secretary=w.p.coordinator, participants=[w.p.caseworker_a])
+    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="plan_agreement", by=w.p.chair)
+    meeting.refresh_from_db()
+    return meeting, item, case
+
+
+def meeting_create(w) -> Target:
+    from meetings.forms import MeetingForm
+
+    starts = (timezone.localtime() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    data = {"kind": "layered_meeting", "title": "ケース会議", "starts_at": starts, "convened_by": w.p.municipal.pk}
+    data |= {"place": "3階会議室", "online_url": "https://meet.example.jp/a"}
+    return Target(
+        reverse("meetings:create"),
+        w.login(w.p.chair),
+        data,
+        MeetingForm(organizations=[w.p.municipal]),
+        shows=[reverse("meetings:list")],
+    )
+
+
+def agenda_add(w) -> Target:
+    from meetings.forms import AgendaAddForm
+    from tests.factories import give_layered_consent, make_meeting_case
+
+    meeting, _item, _case_ = _meeting(w)
+    other = make_meeting_case(
+        lead_organization=w.p.window_a, lead_worker=w.p.caseworker_a, state="planning", family_name="佐藤"
+    )
+    give_layered_consent(other, by=w.p.caseworker_a)
+    url = reverse("meetings:agenda", args=[meeting.pk])
+    data = {"action": "add", "case_number": other.number, "purpose": "progress_review", "summary": "概要"}
+    return Target(url, w.login(w.p.chair), data, AgendaAddForm(), shows=[url, meeting.get_absolute_url()])
+
+
+def item_notes(w) -> Target:
+    from meetings.forms import NoteForm
+
+    meeting, item, _case_ = _meeting(w)
+    url = reverse("meetings:notes", args=[meeting.pk, item.pk])
+    data = {"notes": "記録", "based_on_version": item.version}
+    shows = [url, meeting.get_absolute_url(), reverse("meetings:minutes", args=[meeting.pk])]
+    return Target(url, w.login(w.p.coordinator), data, NoteForm(), shows=shows)
+
+
+def item_decide(w) -> Target:
+    from meetings.forms import DecisionForm
+
+    meeting, item, _case_ = _meeting(w)
+    url = reverse("meetings:decide", args=[meeting.pk, item.pk])
+    data = {
+        "kind": "action",
+        "text": "訪問する",
+        "action_organization": w.p.window_a.pk,
+        "action_assignee_name": "佐藤",
+    }
+    shows = [meeting.get_absolute_url(), reverse("meetings:minutes", args=[meeting.pk])]
+    return Target(url, w.login(w.p.chair), data, DecisionForm(), shows=shows)
+
+
+def second_factor_setup(w) -> Target:
+    from casework.account_views import TokenForm
+
+    return Target(reverse("second_factor_setup"), w.login(w.p.caseworker_a), {"token": "123456"}, TokenForm())
+
+
+def second_factor_verify(w) -> Target:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from casework.account_views import TokenForm
+
+    TOTPDevice.objects.create(user=w.p.auditor, name="phone", confirmed=True)
+    client = w.login(w.p.auditor, second_factor=False)
+    return Target(reverse("second_factor_verify"), client, {"token": "123456"}, TokenForm())
+
+
+def password_change(w) -> Target:
+    from django.contrib.auth.forms import PasswordChangeForm
+
+    from tests.factories import PASSWORD
+
+    data = {"old_password": PASSWORD, "new_password1": "another-horse-battery-77", "new_password2": "x"}
+    return Target(reverse("password_change"), w.login(w.p.caseworker_a), data, PasswordChangeForm(w.p.caseworker_a))
+
+
+def login_form(w) -> Target:
+    from django.test import Client
+
+    from casework.forms import LoginForm
+
+    return Target(reverse("login"), Client(), {"username": "cw_a", "password": "wrong"}, LoginForm())
+
+
+SECRET = {"token": "a one-time code: never stored"}
+
+SCENARIOS = [
+    Scenario(
+        "casework:case_intake",
+        "IntakeForm",
+        intake,
+        skip=PERSON_SKIP | {"p1-link_person": "duplicate choice"},
+        transform={"p1-family_name_kana": _kana, "p1-given_name_kana": _kana},
+    ),
+    Scenario(
+        "casework:member_add",
+        "MemberForm",
+        member_add,
+        skip=PERSON_SKIP,
+        transform={"family_name_kana": _kana, "given_name_kana": _kana},
+    ),
+    Scenario("casework:consent_create", "ConsentForm", consent_create),
+    Scenario("casework:consent_withdraw", "WithdrawForm", consent_withdraw),
+    Scenario("casework:assessment_create", "AssessmentForm", assessment_create),
+    Scenario("casework:plan_create", "PlanForm", plan_create),
+    Scenario("casework:plan_detail", "PlanForm", plan_edit),
+    Scenario("casework:plan_detail#role", "PlanRoleForm", plan_role),
+    Scenario("casework:plan_detail#approve", "PlanApproveForm", plan_approve),
+    Scenario("casework:contact_create", "ContactForm", contact_create),
+    Scenario("casework:team", "TeamAddForm", team),
+    Scenario("casework:transition", "TransitionForm", transition),
+    Scenario("casework:break_glass", "BreakGlassForm", break_glass, lookup_only=("number",), also_status=(404,)),
+    Scenario("places:create", "PlaceForm", place_create, transform={"activities_text": _tags}),
+    Scenario("places:edit", "PlaceForm", place_edit, transform={"activities_text": _tags}),
+    Scenario(
+        "places:attendance",
+        "places.AttendanceForm",
+        place_attendance,
+        skip={"participant_ref": "a choice among the place's participants"},
+    ),
+    Scenario("referrals:new", "ReferralForm", referral_new("inter_agency")),
+    Scenario("referrals:new#participation", "ReferralForm", referral_new("participation")),
+    Scenario("referrals:new#tsunagi", "ReferralForm", referral_new("tsunagi")),
+    Scenario("referrals:edit", "ReferralForm", referral_edit),
+    Scenario("referrals:send", "SendForm", referral_send),
+    Scenario("referrals:move", "MoveForm", referral_move, lookup_only=("outcome",)),
+    Scenario("referrals:stage", "StageForm", referral_stage),
+    Scenario("referrals:attendance", "referrals.AttendanceForm", referral_attendance),
+    Scenario("referrals:note", "referrals.NoteForm", referral_note),
+    Scenario(
+        "referrals:open_case",
+        "OpenCaseForm",
+        tsunagi_open_case,
+        transform={"family_name_kana": _kana, "given_name_kana": _kana},
+    ),
+    Scenario("meetings:create", "MeetingForm", meeting_create, transform={"online_url": _https}),
+    Scenario("meetings:agenda", "AgendaAddForm", agenda_add, lookup_only=("case_number",)),
+    Scenario("meetings:notes", "meetings.NoteForm", item_notes),
+    Scenario("meetings:decide", "DecisionForm", item_decide),
+    Scenario("second_factor_setup", "TokenForm", second_factor_setup, lookup_only=("token",), baseline_refused=True),
+    Scenario("second_factor_verify", "TokenForm", second_factor_verify, lookup_only=("token",), baseline_refused=True),
+    Scenario(
+        "password_change",
+        "PasswordChangeForm",
+        password_change,
+        lookup_only=("old_password", "new_password1", "new_password2"),
+        baseline_refused=True,
+    ),
+    Scenario("login", "LoginForm", login_form, lookup_only=("username", "password"), baseline_refused=True),
+]
+
+
+# ---------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    p: object
+    login: Callable
+
+
+def _snapshot_sql() -> str:
+    """One query giving a digest of every table a form could change (volatile tables excluded)."""
+    tables = [t for t in connection.introspection.table_names() if not t.startswith(VOLATILE_TABLES)]
+    parts = [
+        f"SELECT '{t}' || ':' || coalesce((SELECT md5(string_agg(r::text, ',' ORDER BY r::text)) FROM \"{t}\" r), '')"
+        for t in tables
+    ]
+    return f"SELECT string_agg(x, ' ') FROM ({' UNION ALL '.join(parts)}) AS digest(x)"
+
+
+def _digest(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def _text_columns():
+    """(model, [text field names], [list field names]) of every model of the project's apps but the access log."""
+    result = []
+    for label in APPS:
+        for model in apps.get_app_config(label).get_models():
+            if model.__name__ == "AccessLog":
+                continue
+            texts = [f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)]
+            lists = [f.name for f in model._meta.concrete_fields if isinstance(f, models.JSONField)]
+            result.append((model, texts, lists))
+    return result
+
+
+def _stored_anywhere(columns, value: str) -> bool:
+    from django.db.models import Q
+
+    for model, texts, lists in columns:
+        query = Q()
+        for name in texts:
+            query |= Q(**{name: value})
+        for name in lists:
+            query |= Q(**{f"{name}__contains": [value]})
+        if query and model.objects.filter(query).exists():
+            return True
+    return False
+
+
+def _fuzzed_fields(target: Target, scenario: Scenario) -> list[tuple[str, forms.Field]]:
+    fields = []
+    for name, f in target.form.fields.items():
+        full = name if name.startswith(target.prefix) else target.prefix + name
+        if full in scenario.skip or name in scenario.skip:
+            continue
+        if isinstance(f, forms.ChoiceField | forms.ModelChoiceField | forms.BooleanField | forms.FileField):
+            continue
+        if isinstance(f, FUZZED_FIELDS):
+            fields.append((full, f))
+    return fields
+
+
+def _plan(fields) -> list[tuple[str, forms.Field, list[Hostile]]]:
+    """Which values go into which field.
+
+    HOSTILE_FULL=1: every value into every field. Otherwise (the default suite): every field gets the
+    values that must be refused plus a rotating share of the rest, and every form gets the whole corpus.
+    """
+    if os.environ.get("HOSTILE_FULL") == "1":
+        return [(name, f, list(CORPUS)) for name, f in fields]
+    refused = [h for h in CORPUS if h.label in {"nul", "lone_surrogate_high"}]
+    rest = [h for h in CORPUS if h not in refused]
+    share = max(2, math.ceil(len(rest) / len(fields)))
+    return [
+        (name, f, refused + [rest[(i * share + k) % len(rest)] for k in range(share)])
+        for i, (name, f) in enumerate(fields)
+    ]
+
+
+def _refusal_text(response) -> str:
+    """The Japanese messages a refused submission showed (form errors or error messages)."""
+    texts = [m.message for m in get_messages(response.wsgi_request) if m.level >= message_levels.WARNING]
+    if response.get("Content-Type", "").startswith("text/html"):
+        texts += ALERT.findall(response.content.decode())
+    return " ".join(str(t) for t in texts if JAPANESE.search(str(t)))
+
+
+def _assert_no_raw_markup(response, where: str) -> None:
+    if response.get("Content-Type", "").startswith("text/html"):
+        body = response.content.decode()
+        for needle in MARKUP_NEEDLES:
+            assert needle not in body, f"unescaped markup on {where}"
+
+
+def _attack(w: World, scenario: Scenario) -> dict:
+    target = scenario.build(w)
+    fields = _fuzzed_fields(target, scenario)
+    assert fields, f"{scenario.url_name}: no field to attack"
+    sql = _snapshot_sql()
+    columns = _text_columns()
+    for hostile in CORPUS:
+        # The storage check below is only meaningful when the data starts without the value.
+        assert hostile.must_refuse or not _stored_anywhere(columns, stored_form(hostile.value)), hostile.label
+    outcome = {"accepted": 0, "refused": 0}
+    client = target.client
+    # The baseline submission must save, or every refusal below would prove nothing.
+    with transaction.atomic():
+        before = _digest(sql)
+        response = client.post(target.url, urlencoded(target.data), content_type="application/x-www-form-urlencoded")
+        saved = _digest(sql) != before
+        transaction.set_rollback(True)
+    assert saved != scenario.baseline_refused, (scenario.url_name, response.status_code, _refusal_text(response))
+    for name, f, values in _plan(fields):
+        for hostile in values:
+            data = dict(target.data)
+            data[name] = hostile.value
+            with transaction.atomic():
+                before = _digest(sql)
+                client.cookies.pop("messages", None)
+                response = client.post(target.url, urlencoded(data), content_type="application/x-www-form-urlencoded")
+                TALLY["hostile form submissions"] += 1
+                where = f"{scenario.url_name} {name}={hostile.label}"
+                assert response.status_code < 500, where
+                assert response.status_code in {200, 302, 400, 409, *scenario.also_status}, (
+                    where,
+                    response.status_code,
+                )
+                _assert_no_raw_markup(response, where)
+                changed = _digest(sql) != before
+                if changed:
+                    outcome["accepted"] += 1
+                    _check_stored(w, scenario, target, name, f, hostile, columns, where)
+                else:
+                    outcome["refused"] += 1
+                    # A by-design 404 (an unknown case number) confirms nothing, so it carries no message.
+                    if response.status_code not in scenario.also_status:
+                        assert _refusal_text(response), f"{where}: nothing saved and no Japanese message"
+                transaction.set_rollback(True)
+    return outcome
+
+
+def _check_stored(w, scenario, target, name, f, hostile: Hostile, columns, where) -> None:
+    assert not hostile.must_refuse, f"{where}: stored a value that must be refused"
+    short = name.removeprefix(target.prefix)
+    if name in scenario.lookup_only or short in scenario.lookup_only:
+        return
+    if isinstance(f, forms.CharField) and not _is_date(f):
+        transform = scenario.transform.get(name) or scenario.transform.get(short)
+        expected = transform(hostile.value) if transform else [stored_form(hostile.value)]
+        for value in expected:
+            if value:
+                assert _stored_anywhere(columns, value), f"{where}: not stored exactly as typed ({value[:40]!r})"
+    if hostile.markup:
+        for url in target.shows:
+            page = target.client.get(url)
+            assert page.status_code == 200, (where, url, page.status_code)
+            _assert_no_raw_markup(page, f"{url} after {where}")
+            TALLY["pages checked for unescaped markup"] += 1
+
+
+def _is_date(f) -> bool:
+    return f.__class__.__name__ in {"WarekiDateField", "JapaneseDateField"}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.url_name for s in SCENARIOS])
+def test_every_corpus_value_in_every_field_is_refused_with_a_message_or_stored_as_typed(scenario, personas, login):
+    outcome = _attack(World(personas, login), scenario)
+    TALLY["hostile forms"] += 1
+    assert outcome["accepted"] + outcome["refused"] > 0
+
+
+# ---------------------------------------------------------------------------
+# Coverage: every URL and every form class is attacked here or named as not taking a POST form
+# ---------------------------------------------------------------------------
+
+# Views without a POST form of typed text, and why.
+NOT_A_FORM = {
+    "home": "page",
+    "healthz": "probe",
+    "logout": "POST without fields (see the unsafe-next tests)",
+    "password_change_done": "page",
+    "audit:log": "GET filters (test_hostile_get_filters)",
+    "audit:export": "GET filters (test_hostile_get_filters)",
+    "audit:person_history": "GET filters (test_hostile_get_filters)",
+    "audit:report": "GET filters (test_hostile_get_filters)",
+    "audit:chain": "page",
+    "casework:case_list": "GET filters (test_hostile_get_filters)",
+    "casework:case_mine": "GET filters",
+    "casework:case_detail": "page",
+    "casework:consent_form": "download",
+    "casework:assessment_detail": "page",
+    "places:list": "GET filters (test_hostile_get_filters)",
+    "places:detail": "page",
+    "places:match": "GET filters (test_hostile_get_filters)",
+    "places:import": "upload (test_hostile_imports)",
+    "places:import_job": "page",
+    "places:import_confirm": "POST without fields",
+    "places:export": "GET choices (test_hostile_exports)",
+    "places:hsds": "download",
+    "referrals:inbox": "page",
+    "referrals:inbox_csv": "download (test_hostile_exports)",
+    "referrals:outbox": "page",
+    "referrals:detail": "page",
+    "meetings:list": "page",
+    "meetings:detail": "page",
+    "meetings:live": "fragment",
+    "meetings:pledge": "POST of one fixed checkbox",
+    "meetings:participants": "POST of a choice among users",
+    "meetings:next": "POST without fields",
+    "meetings:status": "POST of a fixed action",
+    "meetings:minutes": "page",
+    "meetings:item": "page",
+    "indicators:dashboard": "GET filters (test_hostile_get_filters)",
+    "indicators:drill": "GET filters (test_hostile_get_filters)",
+    "indicators:export": "GET filters (test_hostile_exports)",
+}
+
+# Form classes with no typed text to attack in a POST, and why.
+NOT_ATTACKED_FORMS = {
+    "CleanTextForm": "base class",
+    "PersonForm": "base of MemberForm, attacked through the intake and member forms",
+    "ReauthTokenForm": "TokenForm plus the password, attacked through TokenForm",
+    "ParticipantAddForm": "a choice among users",
+    "DirectoryFilterForm": "GET filter (test_hostile_get_filters)",
+    "MatchForm": "GET filter (test_hostile_get_filters)",
+    "ImportForm": "upload (test_hostile_imports)",
+    "ExportForm": "export choices (test_hostile_exports)",
+    "DateRangeForm": "GET filter base",
+    "ReportRangeForm": "GET filter (test_hostile_get_filters)",
+    "LogFilterForm": "GET filter (test_hostile_get_filters)",
+    "PersonHistoryForm": "GET filter (test_hostile_get_filters)",
+    "BreakGlassReviewForm": "no view uses it yet (break_glass_review is called from tests only)",
+}
+
+FORM_MODULES = ("casework.forms", "casework.audit_forms", "casework.account_views", "places.forms")
+FORM_MODULES += ("referrals.forms", "meetings.forms")
+
+
+def test_every_url_of_the_project_is_attacked_or_named_as_not_a_form():
+    attacked = {s.url_name.split("#")[0] for s in SCENARIOS}
+    missing = [name for name, _path in all_urls() if name not in attacked and name not in NOT_A_FORM]
+    assert not missing, f"URLs neither attacked nor listed in NOT_A_FORM: {missing}"
+
+
+def test_every_form_class_is_attacked_or_named_as_not_taking_typed_text():
+    import importlib
+
+    attacked = {s.form_class.split(".")[-1] for s in SCENARIOS}
+    missing = []
+    for module_name in FORM_MODULES:
+        module = importlib.import_module(module_name)
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if obj.__module__ != module_name or not issubclass(obj, forms.BaseForm):
+                continue
+            if name not in attacked and name not in NOT_ATTACKED_FORMS:
+                missing.append(f"{module_name}.{name}")
+    assert not missing, f"forms neither attacked nor listed in NOT_ATTACKED_FORMS: {missing}"
