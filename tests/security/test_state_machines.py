@@ -46,6 +46,7 @@ REASONS = st.sampled_from(["", "   ", "本人の希望により", "<script>alert
 FLOW = [CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.IN_SUPPORT, CaseState.CLOSED, CaseState.PLANNING]
 FLOW += [CaseState.SUSPENDED]
 REASON_STATES_CASE = {CaseState.CLOSED, CaseState.SUSPENDED}
+MOVE_FLOW = ["accept", "start", "resume", "complete", "hold", "return", "reject", "cancel", "fail"]
 REASON_STATES_REFERRAL = {
     ReferralState.REJECTED,
     ReferralState.RETURNED,
@@ -318,9 +319,11 @@ class ReferralMachine(RuleBasedStateMachine):
         if r.state in {ReferralState.DRAFT, ReferralState.RETURNED}:
             rs.referral_send(referral=r, by=self.sender)
             self.rows += 1
+            self.ever_sent = True
             return
         methods = {t.name for t in r.get_available_state_transitions()}
-        moves = sorted(m for m, spec in rs.MOVES.items() if spec.method in methods and m not in {"send", "resend"})
+        # Small picks come first: forward moves first, so sequences reach the later states.
+        moves = [m for m in MOVE_FLOW if rs.MOVES[m].method in methods]
         if not moves:
             return
         move = moves[pick % len(moves)]
@@ -356,8 +359,9 @@ class ReferralMachine(RuleBasedStateMachine):
         p = self.personas
         r = self._fresh()
         receiver_sees = referral_access(self.receiver, r) is not None
-        # The receiver sees nothing of a draft; once sent, it keeps its card (a place: until its time ends).
-        assert receiver_sees == (r.state != ReferralState.DRAFT), r.state
+        # The receiver sees nothing until the referral is sent (a draft cancelled unsent stays invisible);
+        # once sent it keeps the card, a place until its time after the end (time does not pass here).
+        assert receiver_sees == (self.ever_sent and r.state != ReferralState.DRAFT), (r.state, self.ever_sent)
         if r.kind == "participation":
             # A place never sees the case itself, whatever the referral's state.
             assert case_access(p.place_staff, self.case) is None
