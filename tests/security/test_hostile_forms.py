@@ -299,6 +299,81 @@ def break_glass(w) -> Target:
     return Target(reverse("casework:break_glass"), w.login(w.p.caseworker_b), data, BreakGlassForm())
 
 
+def person_edit(w) -> Target:
+    from casework.forms import PersonEditForm
+
+    case = _case(w)
+    person = _person(case)
+    url = reverse("casework:person_edit", args=[case.pk, person.pk])
+    data = {"family_name": person.family_name, "given_name": "花子", "family_name_kana": "ヤマダ"}
+    data |= {"given_name_kana": "ハナコ", "gender": person.gender or "unanswered", "city": "みどり市"}
+    form = PersonEditForm(person=person, show_address=True)
+    return Target(url, w.login(w.p.caseworker_a), data, form, shows=[url, case.get_absolute_url()])
+
+
+def household_edit(w) -> Target:
+    from casework.forms import HouseholdForm
+
+    case = _case(w)
+    url = reverse("casework:household_edit", args=[case.pk])
+    data = {"name": "山田さん世帯", "tags": ["8050"], "note": "備考"}
+    return Target(url, w.login(w.p.caseworker_a), data, HouseholdForm(), shows=[url, case.get_absolute_url()])
+
+
+def household_member_edit(w) -> Target:
+    from casework.forms import MemberEditForm
+
+    case = _case(w)
+    member = case.household.members.first()
+    url = reverse("casework:household_member_edit", args=[case.pk, member.pk])
+    data = {"form": "member", "relationship": "self", "relationship_note": "本人", "lives_together": "on"}
+    return Target(url, w.login(w.p.caseworker_a), data, MemberEditForm(), shows=[url, case.get_absolute_url()])
+
+
+def household_member_end(w) -> Target:
+    from casework.forms import MemberEndForm
+
+    case = _case(w)
+    member = case.household.members.first()
+    url = reverse("casework:household_member_edit", args=[case.pk, member.pk])
+    return Target(url, w.login(w.p.caseworker_a), {"form": "end", "until": _today()}, MemberEndForm())
+
+
+def case_edit(w) -> Target:
+    from casework import selectors
+    from casework.forms import CaseEditForm
+
+    case = _case(w)
+    url = reverse("casework:case_edit", args=[case.pk])
+    data = {"domains": ["elderly"], "main_category": "care", "intake_route": "family", "summary": "主訴"}
+    data["expected_version"] = case.version
+    form = CaseEditForm(case=case, workers=selectors.lead_worker_candidates(case.lead_organization_id))
+    return Target(url, w.login(w.p.caseworker_a), data, form, shows=[case.get_absolute_url()])
+
+
+def case_change_lead(w) -> Target:
+    from casework.forms import LeadChangeForm
+    from casework.models import Organization
+
+    case = _case(w)
+    url = reverse("casework:case_change_lead", args=[case.pk])
+    data = {"organization": w.p.window_b.pk, "reason": "障害分野の支援が中心になったため"}
+    data["expected_version"] = case.version
+    form = LeadChangeForm(case=case, organizations=Organization.objects.all(), memberships=[])
+    return Target(url, w.login(w.p.caseworker_a), data, form, shows=[case.get_absolute_url()])
+
+
+def next_review(w) -> Target:
+    from casework import services as cw
+    from casework.forms import NextReviewForm
+
+    case, plan = _draft_plan(w)
+    cw.plan_approve(plan=plan, by=w.p.caseworker_a)
+    url = reverse("casework:plan_detail", args=[case.pk, plan.pk])
+    data = {"form": "next_review", "next_review_on": "令和20年4月1日"}
+    return Target(url, w.login(w.p.caseworker_a), data, NextReviewForm(), shows=[url, case.get_absolute_url()])
+
+
 def _place_data(w) -> dict:
     return {
         "operator": w.p.place_operator.pk,
@@ -521,6 +596,48 @@ def _meeting(w):
     return meeting, item, case
 
 
+def item_edit(w) -> Target:
+    from meetings.forms import AgendaItemEditForm
+
+    meeting, item, _case_ = _meeting(w)
+    url = reverse("meetings:item_edit", args=[meeting.pk, item.pk])
+    data = {"purpose": "plan_agreement", "summary": "概要", "based_on_version": item.version}
+    shows = [meeting.get_absolute_url(), reverse("meetings:minutes", args=[meeting.pk])]
+    return Target(url, w.login(w.p.chair), data, AgendaItemEditForm(), shows=shows)
+
+
+def _action(w):
+    from meetings import services as ms
+
+    meeting, item, _case_ = _meeting(w)
+    decision = ms.meeting_decide(
+        item=item, kind="action", text="訪問", actions=[{"organization": w.p.window_a, "text": "訪問"}], by=w.p.chair
+    )
+    return meeting, decision.actions.get()
+
+
+def action_done(w) -> Target:
+    from meetings.forms import ActionUpdateForm
+
+    meeting, action = _action(w)
+    url = reverse("meetings:action_done", args=[action.pk])
+    return Target(
+        url, w.login(w.p.caseworker_a), {"note": "訪問した"}, ActionUpdateForm(), shows=[meeting.get_absolute_url()]
+    )
+
+
+def action_reopen(w) -> Target:
+    from meetings import services as ms
+    from meetings.forms import ActionUpdateForm
+
+    meeting, action = _action(w)
+    ms.action_item_mark_done(action=action, by=w.p.caseworker_a)
+    url = reverse("meetings:action_reopen", args=[action.pk])
+    return Target(
+        url, w.login(w.p.caseworker_a), {"note": "再訪問"}, ActionUpdateForm(), shows=[meeting.get_absolute_url()]
+    )
+
+
 def meeting_create(w) -> Target:
     from meetings.forms import MeetingForm
 
@@ -633,6 +750,21 @@ SCENARIOS = [
     Scenario("casework:plan_detail#role", "PlanRoleForm", plan_role),
     Scenario("casework:plan_detail#approve", "PlanApproveForm", plan_approve),
     Scenario("casework:contact_create", "ContactForm", contact_create),
+    Scenario(
+        "casework:person_edit",
+        "PersonEditForm",
+        person_edit,
+        transform={"family_name_kana": _kana, "given_name_kana": _kana},
+    ),
+    Scenario("casework:household_edit", "HouseholdForm", household_edit),
+    Scenario("casework:household_member_edit", "MemberEditForm", household_member_edit),
+    Scenario("casework:household_member_edit#end", "MemberEndForm", household_member_end),
+    Scenario("casework:case_edit", "CaseEditForm", case_edit),
+    Scenario("casework:case_change_lead", "LeadChangeForm", case_change_lead),
+    Scenario("casework:plan_detail#next_review", "NextReviewForm", next_review),
+    Scenario("meetings:item_edit", "AgendaItemEditForm", item_edit),
+    Scenario("meetings:action_done", "ActionUpdateForm", action_done),
+    Scenario("meetings:action_reopen", "ActionUpdateForm", action_reopen),
     Scenario("casework:team", "TeamAddForm", team),
     Scenario("casework:transition", "TransitionForm", transition),
     Scenario("casework:break_glass", "BreakGlassForm", break_glass, lookup_only=("number",), also_status=(404,)),
