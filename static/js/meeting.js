@@ -27,9 +27,12 @@
     }
 
     // Swapping the fragment would throw away what someone is typing: wait until they leave the form.
+    // A form's button counts too: pressing it moves the focus there before the click lands, and a
+    // swap in between would submit the fresh, empty form instead (every form here posts and reloads).
     function editing() {
       const active = document.activeElement;
       if (!active || !root.contains(active)) return false;
+      if (active.tagName === "BUTTON" && active.form) return true;
       return ["TEXTAREA", "INPUT", "SELECT"].includes(active.tagName);
     }
 

@@ -51,6 +51,11 @@ def test_the_other_participant_follows_the_chair_live(daphne_servers, browser, p
     expect(other.locator(f"#item-{item2.pk} .case-state")).to_have_text("支援中")
     second.refresh_from_db()
     assert second.state == "in_support"
+    # The chair's own page refetches on the same broadcast: wait until it shows the saved version, or
+    # the form filled next may be replaced under the typing (seen once in a fresh-clone CI run).
+    layered.refresh_from_db()
+    expect(chair.locator("#meeting-version")).to_have_text(str(layered.version), timeout=10000)
+    expect(other.locator("#meeting-version")).to_have_text(str(layered.version), timeout=10000)
 
     # Roles: an action for window B, then the chair marks it done; the other page follows both.
     form = chair.locator(f"#item-{item2.pk} form.decision-form")
