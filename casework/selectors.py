@@ -161,12 +161,17 @@ def reviews_due(viewer: Viewer, *, limit: int = 10) -> list[Case]:
     return list(case_search(viewer, review_due=True).order_by("next_review_on", "id")[:limit])
 
 
+def household_members(household_id: int) -> list[HouseholdMember]:
+    """Return a household's members, current ones first, with their persons."""
+    return list(
+        HouseholdMember.objects.filter(household_id=household_id).select_related("person").order_by("until", "id")
+    )
+
+
 def case_detail_context(case: Case, *, show_secret_addresses: bool) -> dict:
     """Return what the case page shows: household members, consent per person, plan, records, history."""
     today = timezone.localdate()
-    members = list(
-        HouseholdMember.objects.filter(household_id=case.household_id).select_related("person").order_by("until", "id")
-    )
+    members = household_members(case.household_id)
     subject_ids = set(case.subject_rows.values_list("person_id", flat=True))
     people = {m.person_id: m.person for m in members}
     for person in Person.objects.filter(pk__in=subject_ids - set(people)):

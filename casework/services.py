@@ -318,6 +318,7 @@ def household_member_end(*, member: HouseholdMember, until: date, by, case: Case
 # ---------------------------------------------------------------------------
 
 CASE_PERMISSIONS = ("casework.view_case", "casework.change_case")
+CASE_CODENAMES = [perm.split(".", 1)[1] for perm in CASE_PERMISSIONS]
 
 
 def _allocate_case_number(opened_on: date) -> str:
@@ -332,8 +333,7 @@ def _allocate_case_number(opened_on: date) -> str:
 
 
 def _case_permissions() -> list[Permission]:
-    codenames = [perm.split(".", 1)[1] for perm in CASE_PERMISSIONS]
-    return list(Permission.objects.filter(content_type__app_label="casework", codename__in=codenames))
+    return list(Permission.objects.filter(content_type__app_label="casework", codename__in=CASE_CODENAMES))
 
 
 def _grant(case: Case, organization: Organization) -> None:
@@ -352,7 +352,7 @@ def _revoke(case: Case, organization: Organization) -> None:
         content_object=case,
         group_id=organization.group_id,
         permission__content_type__app_label="casework",
-        permission__codename__in=[perm.split(".", 1)[1] for perm in CASE_PERMISSIONS],
+        permission__codename__in=CASE_CODENAMES,
     ).delete()
 
 

@@ -671,14 +671,7 @@ def transition(request, pk: int):
                 decided_by_label=data["decided_by_label"],
             )
         except services.CaseChanged as exc:
-            if _wants_json(request):
-                return HttpResponse(
-                    json.dumps({"error": "conflict", "message": exc.message}, ensure_ascii=False),
-                    status=409,
-                    content_type="application/json",
-                )
-            messages.error(request, exc.message)
-            return redirect(case)
+            return _conflict(request, case, exc)
         except services.InvalidTransition as exc:
             if _wants_json(request):
                 return HttpResponse(
@@ -751,9 +744,7 @@ def household_edit(request, pk: int):
         else:
             messages.success(request, _("世帯の情報を保存しました。"))
             return redirect(case)
-    members = list(
-        HouseholdMember.objects.filter(household_id=household.pk).select_related("person").order_by("until", "id")
-    )
+    members = selectors.household_members(household.pk)
     return _form_page(request, case, "casework/household_form.html", form, members=members)
 
 
