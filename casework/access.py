@@ -2,119 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django.db.models import Model, QuerySet, Subquery
+from django.db.models import Model, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from casework import audit
-from casework.choices import Role
-from casework.models import (
-    AccessLog,
-    BreakGlassAccess,
-    Case,
-    CaseGroupObjectPermission,
-    CaseSubject,
-    HouseholdMember,
-    Person,
+from casework.disclosure import (
+    CASE_ROLES,
+    CHANGE_CASE,
+    VIEW_CASE,
+    CaseAccess,
+    Purpose,
+    active_break_glass,
+    case_basis,
+    cases_for_user,
+    is_lead_member,
 )
-from casework.selectors import Viewer, viewer_for
+from casework.models import AccessLog, Case, CaseSubject, HouseholdMember, Person
+from casework.selectors import viewer_for
 
-# Only these roles work cases; an administrator or auditor membership grants no case content.
-CASE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
-VIEW_CASE = "view_case"
-CHANGE_CASE = "change_case"
-
-
-@dataclass(frozen=True)
-class CaseAccess:
-    """Why a user may open a case, and whether they may change it."""
-
-    basis: str
-    basis_ref: str = ""
-    can_change: bool = False
-    organization_id: int | None = None
-    auth_strength: str | None = None
-    break_glass: BreakGlassAccess | None = None
-
-    @property
-    def read_only(self) -> bool:
-        return not self.can_change
-
-
-def _viewer(user_or_viewer) -> Viewer:
-    return user_or_viewer if isinstance(user_or_viewer, Viewer) else Viewer(user_or_viewer)
-
-
-def _case_groups(viewer: Viewer) -> dict[int, tuple[str, int]]:
-    """Return {group id: (role, organization id)} for the viewer's case-working memberships."""
-    groups: dict[int, tuple[str, int]] = {}
-    for m in viewer.memberships:
-        if m.role in CASE_ROLES:
-            # A caseworker membership wins over a supervisor one in the same organization.
-            if m.organization.group_id not in groups or m.role == Role.CASEWORKER:
-                groups[m.organization.group_id] = (m.role, m.organization_id)
-    return groups
-
-
-def active_break_glass(user, case_id: int) -> BreakGlassAccess | None:
-    """Return the user's break-glass access to the case that is running now, if any."""
-    now = timezone.now()
-    return (
-        BreakGlassAccess.objects.filter(user=user, case_id=case_id, started_at__lte=now, expires_at__gt=now)
-        .order_by("-expires_at")
-        .first()
-    )
+# Re-exported so callers keep one import for case access.
+__all__ = [
+    "CASE_ROLES",
+    "CHANGE_CASE",
+    "VIEW_CASE",
+    "CaseAccess",
+    "active_break_glass",
+    "cases_for_user",
+    "is_lead_member",
+]
 
 
 def case_access(user_or_viewer, case: Case) -> CaseAccess | None:
-    """Return how the user may access the case, or None when they may not (checked afresh each call)."""
-    viewer = _viewer(user_or_viewer)
-    groups = _case_groups(viewer)
-    if groups:
-        grants = list(
-            CaseGroupObjectPermission.objects.filter(content_object=case, group_id__in=groups).values_list(
-                "group_id", "permission__codename"
-            )
-        )
-        viewing = [gid for gid, codename in grants if codename == VIEW_CASE]
-        if viewing:
-            changing = {gid for gid, codename in grants if codename == CHANGE_CASE}
-            # Prefer the caseworker basis: supervision is recorded only when it is the only reason.
-            viewing.sort(key=lambda gid: groups[gid][0] != Role.CASEWORKER)
-            role, org_id = groups[viewing[0]]
-            basis = AccessLog.Basis.OWN_ORGANIZATION if role == Role.CASEWORKER else AccessLog.Basis.SUPERVISION
-            return CaseAccess(basis=basis, can_change=bool(changing), organization_id=org_id)
-    if viewer.works_cases:
-        grant = active_break_glass(viewer.user, case.pk)
-        if grant is not None:
-            return CaseAccess(
-                basis=AccessLog.Basis.BREAK_GLASS,
-                basis_ref=str(grant.pk),
-                can_change=False,
-                auth_strength=AccessLog.AuthStrength.BREAK_GLASS,
-                break_glass=grant,
-            )
-    return None
+    """Return how the user may see the case now, or None (the disclosure module decides)."""
+    return case_basis(user_or_viewer, case, Purpose.VIEW_CASE)
 
 
 def can_change_case(user_or_viewer, case: Case) -> bool:
-    """Whether the user may change the case and the records under it."""
-    access = case_access(user_or_viewer, case)
-    return bool(access and access.can_change)
-
-
-def cases_for_user(user_or_viewer) -> QuerySet[Case]:
-    """Return the cases in the user's caseload (lead or team organization grants; no break-glass)."""
-    viewer = _viewer(user_or_viewer)
-    groups = _case_groups(viewer)
-    if not groups:
-        return Case.objects.none()
-    granted = CaseGroupObjectPermission.objects.filter(
-        group_id__in=list(groups), permission__codename=VIEW_CASE, permission__content_type__app_label="casework"
-    ).values("content_object_id")
-    return Case.objects.filter(pk__in=Subquery(granted))
+    """Whether the user may write records under the case (the disclosure module decides)."""
+    return case_basis(user_or_viewer, case, Purpose.CHANGE_CASE) is not None
 
 
 def person_ids_for_case(case: Case) -> list[int]:
@@ -141,11 +66,6 @@ def log_case_access(
         organization_id=access.organization_id,
         auth_strength=access.auth_strength,
     )
-
-
-def is_lead_member(user_or_viewer, case: Case) -> bool:
-    """Whether the user is a caseworker or supervisor of the case's lead organization."""
-    return case.lead_organization_id in _viewer(user_or_viewer).organization_ids(*CASE_ROLES)
 
 
 def sees_secret_addresses(user_or_viewer, case: Case) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from casework import audit
 from casework.assessment import CURRENT_VERSION, validate_checklist
 from casework.choices import Domain, Role
+from casework.disclosure import ConsentAnswer, consent_check  # noqa: F401  (re-exported for callers)
 from casework.japanese import era_short_prefix, fiscal_year
 from casework.models import (
     AccessLog,
@@ -32,7 +32,6 @@ from casework.models import (
     CaseTeamMembership,
     CaseTransition,
     Consent,
-    ConsentPurpose,
     ConsultationCategory,
     ContactRecord,
     Household,
@@ -695,79 +694,6 @@ def consent_withdraw(*, consent: Consent, withdrawn_on: date, by, note: str = ""
     consent.save()
     _log(by, action=AccessLog.Action.CHANGE, obj=consent, person_ids=[consent.person_id], case=case or consent.case)
     return consent
-
-
-@dataclass(frozen=True)
-class ConsentAnswer:
-    """Whether data may go to an organization for a purpose on a day, and on what basis."""
-
-    allowed: bool
-    basis: str
-    consent_id: int | None
-    reason: str
-
-
-def _team_on(case_id: int, day: date) -> set[int]:
-    """Return the organizations on the case team on that day (the lead has a team row too)."""
-    rows = CaseTeamMembership.objects.filter(case_id=case_id)
-    return {row.organization_id for row in rows if row.active_on(day)}
-
-
-def consent_check(
-    *, person: Person, organization: Organization, purpose: str, on: date, case: Case | None = None
-) -> ConsentAnswer:
-    """Answer whether the organization may receive the person's data for the purpose on that day."""
-    if purpose not in ConsentPurpose.values:
-        raise ValueError(f"unknown purpose {purpose!r}")
-    purpose_label = ConsentPurpose(purpose).label
-    entries = (
-        Consent.objects.filter(person=person, given_on__lte=on)
-        .prefetch_related("organizations")
-        .order_by("-given_on", "-id")
-    )
-    last_problem = _("「%(p)s」についての同意の記録がありません。") % {"p": purpose_label}
-    for consent in entries:
-        if purpose not in consent.purposes:
-            continue
-        if consent.scope_kind == Consent.ScopeKind.CASE_TEAM:
-            if case is not None and consent.case_id != case.pk:
-                continue
-            covered = organization.pk in _team_on(consent.case_id, on)
-        else:
-            covered = any(org.pk == organization.pk for org in consent.organizations.all())
-        if not covered:
-            continue
-        state = consent.status_on(on)
-        if state == "given":
-            scope = (
-                _("ケースチーム（%(case)s）") % {"case": consent.case.number}
-                if consent.scope_kind == Consent.ScopeKind.CASE_TEAM
-                else _("指定機関")
-            )
-            return ConsentAnswer(
-                True,
-                AccessLog.Basis.CONSENT,
-                consent.pk,
-                _("%(d)sの本人同意（%(by)s・%(scope)s）に基づきます。")
-                % {"d": consent.given_on.isoformat(), "by": consent.get_given_by_display(), "scope": scope},
-            )
-        # A later refusal or withdrawal overrides earlier consents; an expired one does not.
-        if state == "refused":
-            return ConsentAnswer(
-                False,
-                AccessLog.Basis.NONE,
-                consent.pk,
-                _("%(d)sに同意を拒否しています。") % {"d": consent.given_on.isoformat()},
-            )
-        if state == "withdrawn":
-            return ConsentAnswer(
-                False,
-                AccessLog.Basis.NONE,
-                consent.pk,
-                _("%(d)sに同意が撤回されています。") % {"d": consent.withdrawn_on.isoformat()},
-            )
-        last_problem = _("同意の有効期限（%(d)s）が過ぎています。") % {"d": consent.valid_until.isoformat()}
-    return ConsentAnswer(False, AccessLog.Basis.NONE, None, str(last_problem))
 
 
 # ---------------------------------------------------------------------------
