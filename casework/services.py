@@ -108,10 +108,13 @@ def membership_add(*, user, organization: Organization, role: str, title: str = 
     This is the step after a grant is approved (membership_grant_approve), or the first administrator
     (create_administrator) and the demo; the admin site never calls it for a role needing approval.
     """
+    was_active = Membership.objects.filter(user=user, organization=organization, role=role, is_active=True).exists()
     membership, _created = Membership.objects.update_or_create(
         user=user, organization=organization, role=role, defaults={"is_active": True, "title": title}
     )
     user_sync_groups(user=user)
+    if was_active:
+        return membership
     audit.log_access(
         actor=by,
         action=AccessLog.Action.MEMBERSHIP_GRANT,
