@@ -270,3 +270,12 @@ def test_create_administrator_refuses_a_weak_password(monkeypatch):
     with pytest.raises(CommandError, match="パスワードが条件を満たしていません"):
         call_command("create_administrator", "kanri2", "--organization", "市", "--password-env", "WEAK")
     assert not Membership.objects.filter(user__username="kanri2").exists()
+
+
+def test_check_deploy_warns_about_an_active_superuser(personas):
+    from casework.checks import no_superuser_in_normal_operation
+
+    assert no_superuser_in_normal_operation(None, databases=["default"]) == []
+    UserFactory(username="root", is_superuser=True)
+    warnings = no_superuser_in_normal_operation(None, databases=["default"])
+    assert [w.id for w in warnings] == ["casework.W010"] and "root" in warnings[0].msg
