@@ -279,3 +279,15 @@ def test_check_deploy_warns_about_an_active_superuser(personas):
     UserFactory(username="root", is_superuser=True)
     warnings = no_superuser_in_normal_operation(None, databases=["default"])
     assert [w.id for w in warnings] == ["casework.W010"] and "root" in warnings[0].msg
+
+
+def test_the_auditor_sees_the_grant_trail_in_a_review_report(personas, login, second_admin, newcomer):
+    grant = services.membership_grant_request(
+        user=newcomer, organization=personas.window_a, role=Role.CASEWORKER, reason="着任", by=personas.administrator
+    )
+    services.membership_grant_approve(grant=grant, by=second_admin)
+    page = login(personas.auditor).get("/audit/reports/role-changes/").content.decode()
+    assert "権限の付与と終了" in page
+    for label in ("権限付与の申請", "権限付与の承認", "所属・役割の付与"):
+        assert label in page
+    assert "admin2" in page and f"user={newcomer.pk}" in page
