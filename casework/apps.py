@@ -7,4 +7,4 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("ケース管理")
 
     def ready(self):
-        from casework import sessions, signals  # noqa: F401 - connects session and group handlers
+        from casework import checks, sessions, signals  # noqa: F401 - registers checks, session and group handlers

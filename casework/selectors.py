@@ -289,7 +289,12 @@ def home_panels(request, viewer: Viewer) -> list:
 
     panels = [Panel(_("所属"), "casework/panels/memberships.html", {"memberships": viewer.memberships}, order=90)]
     if viewer.is_administrator:
-        panels.append(Panel(_("利用者と機関の管理"), "casework/panels/administration.html", order=10))
+        from casework.models import MembershipGrant
+
+        pending = MembershipGrant.objects.filter(status=MembershipGrant.Status.PENDING).count()
+        panels.append(
+            Panel(_("利用者と機関の管理"), "casework/panels/administration.html", {"pending_grants": pending}, order=10)
+        )
     if viewer.works_cases:
         mine, due = my_cases(viewer), reviews_due(viewer)
         shown = case_list_person_ids([*mine, *due])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +25,26 @@ class PledgeRequired(Exception):
         self.participant = participant
 
 
+# Who may sit in a case conference: case workers of the organization they take part for.
+PARTICIPANT_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+
+
+def active_participations():
+    """Return participations still backed by an active case-role membership of the participant's organization.
+
+    Ending that membership (or deactivating the account or the organization) ends the participation on
+    the next request and the next socket message, without anyone removing the participant by hand.
+    """
+    backed = Membership.objects.filter(
+        user_id=OuterRef("user_id"),
+        organization_id=OuterRef("organization_id"),
+        role__in=PARTICIPANT_ROLES,
+        is_active=True,
+        organization__is_active=True,
+    )
+    return MeetingParticipant.objects.filter(removed_at__isnull=True, user__is_active=True).filter(Exists(backed))
+
+
 def participant_for(user, meeting_id) -> MeetingParticipant | None:
     """Return the user's active participation in the meeting, or None (checked afresh on every call)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -31,8 +52,9 @@ def participant_for(user, meeting_id) -> MeetingParticipant | None:
     if not str(meeting_id).isdigit():
         return None
     return (
-        MeetingParticipant.objects.select_related("meeting", "organization")
-        .filter(meeting_id=meeting_id, user=user, removed_at__isnull=True, user__is_active=True)
+        active_participations()
+        .select_related("meeting", "organization")
+        .filter(meeting_id=meeting_id, user=user)
         .first()
     )
 
