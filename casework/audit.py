@@ -142,7 +142,8 @@ def log_access(
         ip=context.ip if context else None,
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
+        # An id typed into a URL can be any length; the column holds 40 characters.
+        object_id=str(object_id)[:40],
         person_ids=sorted({int(pid) for pid in person_ids if pid is not None}),
         basis=basis,
         basis_ref=str(basis_ref),
@@ -188,7 +189,10 @@ def verify_day(day: date) -> tuple[int, ChainProblem | None]:
     for row in AccessLog.objects.filter(day=day).order_by("seq").iterator(chunk_size=5000):
         if row.seq != expected_seq:
             return checked, ChainProblem(
-                day, expected_seq, row.id, f"{day.isoformat()} の{_seq_range(expected_seq, row.seq - 1)} がありません（削除の疑い）"
+                day,
+                expected_seq,
+                row.id,
+                f"{day.isoformat()} の{_seq_range(expected_seq, row.seq - 1)} がありません（削除の疑い）",
             )
         if row.prev_hash != prev:
             return checked, ChainProblem(day, row.seq, row.id, "直前のハッシュが一致しません")

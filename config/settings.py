@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Cache-Control: no-store on every response to a signed-in user (pages and exports).
+    "casework.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "casework.sessions.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
