@@ -11,6 +11,7 @@ import re
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import DatabaseError
 
@@ -73,7 +74,9 @@ def role_problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
         if superuser:
             problems.append(f"ロール {role} はスーパーユーザーです（トリガーを無効にできます）")
         if owner:
-            problems.append(f"ロール {role} は {ACCESS_LOG_TABLE} の所有者（またはそのメンバー）です（トリガーを外せます）")
+            problems.append(
+                f"ロール {role} は {ACCESS_LOG_TABLE} の所有者（またはそのメンバー）です（トリガーを外せます）"
+            )
         for allowed, verb in ((update, "UPDATE"), (delete, "DELETE"), (truncate, "TRUNCATE")):
             if allowed:
                 problems.append(f"ロール {role} は {ACCESS_LOG_TABLE} を {verb} できます")
@@ -146,6 +149,20 @@ def access_log_role_startup_check(app_configs=None, databases=None, **kwargs):
         # The owner running migrate or grant_app_role: it may alter the table by design.
         return []
     return _check()
+
+
+def refuse_to_serve_if_unbound() -> None:
+    """Stop a server process (gunicorn, daphne) at start-up when its role could shorten the access log.
+
+    Management commands get the same refusal from the system check; server processes run no checks.
+    """
+    try:
+        errors = access_log_role_startup_check()
+    finally:
+        # Do not keep the start-up thread's connection (a pool slot) for the life of the process.
+        connections[DEFAULT_DB_ALIAS].close()
+    if errors:
+        raise ImproperlyConfigured("; ".join(f"{e.id}: {e.msg}" for e in errors))
 
 
 def grant_after_migrate(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:

@@ -149,6 +149,22 @@ def test_row_15_with_database_app_role_set_every_command_checks_that_role(person
         assert e015(deploy=True) == []  # the grants took UPDATE away again
 
 
+def test_row_15_a_server_process_refuses_to_start_as_a_role_that_can_shorten_the_log(personas, settings, monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from casework.audit_roles import refuse_to_serve_if_unbound
+
+    monkeypatch.setattr(connection, "close", lambda: None)  # keep the test's transaction open
+    role = AppRole()
+    settings.DATABASE_APP_ROLE = role.name
+    with role:
+        refuse_to_serve_if_unbound()  # bound: starts
+    with connection.cursor() as cursor:
+        cursor.execute(f'GRANT DELETE ON casework_accesslog TO "{role.name}"')
+    with role, pytest.raises(ImproperlyConfigured, match="casework.E015.*DELETE"):
+        refuse_to_serve_if_unbound()
+
+
 def test_row_15_a_deleted_tail_is_named_by_verify_with_anchors(personas, tmp_path):
     rows = write_rows(personas.caseworker_a, 5)
     day = rows[0].day.isoformat()
