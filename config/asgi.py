@@ -8,6 +8,10 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from casework.audit_roles import refuse_to_serve_if_unbound  # noqa: E402
+
+refuse_to_serve_if_unbound()  # with DATABASE_APP_ROLE set: never serve as a role that can shorten the log
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

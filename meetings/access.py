@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework import audit
+from casework.access import object_pk
 from casework.choices import Role
 from casework.models import AccessLog, Case, CaseSubject, ConsentPurpose, Membership
 from casework.services import consent_check
@@ -49,7 +50,9 @@ def participant_for(user, meeting_id) -> MeetingParticipant | None:
     """Return the user's active participation in the meeting, or None (checked afresh on every call)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    if not str(meeting_id).isdigit():
+    # A foreign-key lookup does not guard against ids past 64 bits (SQLite would raise OverflowError).
+    meeting_id = object_pk(meeting_id)
+    if meeting_id is None:
         return None
     return (
         active_participations()
@@ -95,8 +98,10 @@ def get_item_for_user(request, meeting_pk, item_pk, *, need_pledge: bool = True)
     """Return (meeting, item) when the item belongs to a meeting the user takes part in; else 404."""
     meeting = get_meeting_for_user(request, meeting_pk, need_pledge=need_pledge)
     item = (
-        AgendaItem.objects.select_related("case", "case__lead_organization").filter(pk=item_pk, meeting=meeting).first()
-        if str(item_pk).isdigit()
+        AgendaItem.objects.select_related("case", "case__lead_organization")
+        .filter(pk=object_pk(item_pk), meeting=meeting)
+        .first()
+        if object_pk(item_pk) is not None
         else None
     )
     if item is None:
@@ -139,8 +144,10 @@ def action_actor_organization(user, action: ActionItem) -> int | None:
 def get_action_for_user(request, action_pk) -> ActionItem:
     """Return the action item when the user may update it; else 404 (and a denied row)."""
     action = (
-        ActionItem.objects.select_related("item__meeting", "item__case", "organization").filter(pk=action_pk).first()
-        if str(action_pk).isdigit()
+        ActionItem.objects.select_related("item__meeting", "item__case", "organization")
+        .filter(pk=object_pk(action_pk))
+        .first()
+        if object_pk(action_pk) is not None
         else None
     )
     organization_id = action_actor_organization(request.user, action) if action is not None else None
