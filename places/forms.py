@@ -84,10 +84,20 @@ class PlaceForm(forms.ModelForm):
             "honorarium_terms",
             "contact_name",
             "contact_phone",
+            "contact_phone_public",
             "contact_email",
+            "contact_email_public",
             "is_active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {
+            "contact_phone_public": _(
+                "チェックすると公開データ（HSDS）に載ります。しないときは職員の画面にだけ表示します。"
+            ),
+            "contact_email_public": _(
+                "チェックすると公開データ（HSDS）に載ります。しないときは職員の画面にだけ表示します。"
+            ),
+        }
 
     def __init__(self, *args, operators, **kwargs):
         super().__init__(*args, **kwargs)
