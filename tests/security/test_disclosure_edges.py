@@ -289,3 +289,172 @@ def test_row_17_a_real_server_closes_an_oversize_frame_with_1009_without_a_trace
     one_daphne.log.seek(0)
     log = one_daphne.log.read().decode(errors="replace")
     assert "Traceback" not in log and "invalid close code" not in log and "No route found" not in log
+
+
+# ---------------------------------------------------------------------------
+# Row 12: withheld words in the 参加支援 request text, the referrer's cancel reason and notes
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_row_12_withheld_words_are_refused_in_the_request_text_and_cancel_reason_a_place_reads(
+    personas,
+    case_a,  # noqa: F811
+    place,
+    login,
+):
+    from referrals.models import Referral, ReferralState
+    from tests.factories import make_consent, make_referral
+
+    worker, staff = login(personas.caseworker_a), login(personas.place_staff)
+    person = case_a.subject_rows.first().person
+    make_consent(person=person, organizations=[place.operator], purposes=["place_referral"], by=personas.caseworker_a)
+
+    # 1. The request text of a new 参加支援 referral.
+    response = worker.post(
+        reverse("referrals:new", args=["participation"]) + f"?case={case_a.pk}",
+        {
+            "person": person.pk,
+            "place": place.pk,
+            "request_text": "統合失調症で服薬中のため、静かな席をお願いします",
+            "card_preferred_name": "たろうさん",
+            "card_accommodations": "大人数が苦手",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "居場所には診断名や制度・家計・家族の事情を伝えません" in page and "統合失調" in page
+    assert not Referral.objects.exists()
+
+    # 2. Editing a draft's request text, and a draft saved before the rule covered it, cannot be sent.
+    referral = make_referral(
+        kind="participation", case=case_a, by=personas.caseworker_a, sender=personas.window_a, place=place, send=False
+    )
+    response = worker.post(
+        reverse("referrals:edit", args=[referral.pk]),
+        {"request_text": "生活保護を受けています", "card_preferred_name": "たろうさん"},
+    )
+    assert response.status_code == 200 and "生活保護" in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.request_text == "参加の受け入れをお願いします"
+    Referral.objects.filter(pk=referral.pk).update(request_text="借金の返済に追われています")
+    response = worker.post(reverse("referrals:send", args=[referral.pk]), {"version": referral.version})
+    assert response.status_code == 400 and "借金" in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.state == ReferralState.DRAFT
+    assert not staff.get(reverse("referrals:detail", args=[referral.pk])).status_code == 200
+
+    # 3. The referrer's cancel reason, which the place reads on its card's timeline.
+    sent = make_referral(
+        kind="participation", case=case_a, by=personas.caseworker_a, sender=personas.window_a, place=place
+    )
+    response = worker.post(
+        reverse("referrals:move", args=[sent.pk, "cancel"]),
+        {"version": sent.version, "reason": "統合失調症が悪化し入院"},
+    )
+    assert response.status_code == 400
+    assert "居場所には診断名や制度・家計・家族の事情を伝えません" in response.content.decode()
+    sent.refresh_from_db()
+    assert sent.state == ReferralState.REQUESTED and not sent.transitions.filter(to_state="cancelled").exists()
+    assert "統合失調症" not in staff.get(reverse("referrals:detail", args=[sent.pk])).content.decode()
+
+    # 4. The referrer's note to the place.
+    response = worker.post(reverse("referrals:note", args=[sent.pk]), {"text": "うつ病の通院日は休みます"})
+    assert response.status_code == 400 and "うつ" in response.content.decode()
+    assert not sent.notes.exists()
+
+    # A reason without the details goes through.
+    response = worker.post(
+        reverse("referrals:move", args=[sent.pk, "cancel"]), {"version": sent.version, "reason": "本人の都合により"}
+    )
+    assert response.status_code == 302
+    sent.refresh_from_db()
+    assert sent.state == ReferralState.CANCELLED
+    assert "本人の都合により" in staff.get(reverse("referrals:detail", args=[sent.pk])).content.decode()
+
+
+# ---------------------------------------------------------------------------
+# Row 14: the place attendance screen logs whom it shows; an expired card can no longer be recorded
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_row_14_attendance_page_logs_its_persons_and_refuses_an_expired_card(personas, case_a, place, login):  # noqa: F811
+    import datetime
+
+    from django.utils import timezone
+
+    from casework.models import AccessLog
+    from places.models import Attendance
+    from referrals import services as rs
+    from referrals.models import Referral
+    from tests.factories import make_referral
+
+    referral = make_referral(
+        kind="participation",
+        case=case_a,
+        by=personas.caseworker_a,
+        sender=personas.window_a,
+        place=place,
+        card_preferred_name="はなこさん",
+    )
+    referral = rs.referral_accept(referral=referral, by=personas.place_staff)
+    rs.referral_attendance_record(
+        referral=referral,
+        on=timezone.localdate() - datetime.timedelta(days=7),
+        status="attended",
+        by=personas.place_staff,
+    )
+    staff = login(personas.place_staff)
+    url = reverse("places:attendance", args=[place.pk])
+
+    def last_row():
+        return AccessLog.objects.filter(object_type="places.attendance", object_id=str(place.pk)).latest("id")
+
+    page = staff.get(url).content.decode()
+    assert "はなこさん" in page
+    # The page names the referral's person: the log row says which person (it said person_ids=[]).
+    assert last_row().person_ids == [referral.person_id]
+
+    # The referrer ends the referral; the place keeps the card for its access period, then loses it.
+    referral = rs.referral_cancel(referral=referral, by=personas.caseworker_a, reason="本人の都合により")
+    ended = staff.post(url, {"participant_ref": referral.participant_ref, "on": "2025-06-01", "status": "attended"})
+    assert ended.status_code == 200 and "受諾後・対応中の紹介にだけ出欠を記録できます" in ended.content.decode()
+    Referral.objects.filter(pk=referral.pk).update(place_access_until=timezone.now() - datetime.timedelta(minutes=1))
+
+    before = list(Attendance.objects.values_list("id", "on", "status", "participant_label", "note"))
+    response = staff.post(
+        url,
+        {
+            "participant_ref": referral.participant_ref,
+            "on": timezone.localdate().isoformat(),
+            "status": "attended",
+            "note": "来ました",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "閲覧期限" in body and "出欠は記録できません" in body
+    assert list(Attendance.objects.values_list("id", "on", "status", "participant_label", "note")) == before
+    # The label of the expired card's person is gone from the page (the row stays, unnamed), and the
+    # log row names no person.
+    page = staff.get(url).content.decode()
+    assert "はなこさん" not in page and "閲覧期限切れの参加者" in page
+    assert last_row().person_ids == []
+    # The service refuses it too, whoever calls it.
+    from django.core.exceptions import ValidationError
+
+    from places.services import attendance_record
+
+    with pytest.raises(ValidationError):
+        attendance_record(
+            place=place,
+            participant_ref=referral.participant_ref,
+            participant_label="はなこさん",
+            on=timezone.localdate(),
+            status="attended",
+            hours=None,
+            note="",
+            by=personas.place_staff,
+        )
+    assert list(Attendance.objects.values_list("id", "on", "status", "participant_label", "note")) == before
