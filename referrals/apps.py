@@ -7,7 +7,12 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("つなぎ・紹介")
 
     def ready(self):
+        from casework import disclosure
         from casework.ui import register_case_panel
         from referrals.selectors import case_panel
+        from referrals.services import referrals_consent_lapsed
 
         register_case_panel(case_panel)
+        # Withdrawing or narrowing a consent withdraws the referrals resting on it, in the same transaction.
+        if referrals_consent_lapsed not in disclosure.CONSENT_LAPSED_HANDLERS:
+            disclosure.CONSENT_LAPSED_HANDLERS.append(referrals_consent_lapsed)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.disclosure import Basis
 from casework.models import AccessLog, Organization
 from casework.selectors import Viewer
-from referrals.access import acting_organization_ids, referrals_for_user
+from referrals.access import acting_organization_ids, received_bases, receiver_bases, referrals_for_user
 from referrals.models import ACTIVE_STATES, Referral, ReferralKind, ReferralState
 
 # Rows per inbox/outbox page; the state counts give the total, so paging needs no COUNT(*).
@@ -28,6 +29,8 @@ class Box:
     page: int = 1
     pages: int = 1
     total: int = 0
+    # {referral id: the basis the viewer sees it on}, for the rows an inbox shows (the log rows carry it).
+    bases: dict[int, Basis] = field(default_factory=dict)
 
 
 def _rows(qs: QuerySet[Referral]) -> QuerySet[Referral]:
@@ -36,18 +39,12 @@ def _rows(qs: QuerySet[Referral]) -> QuerySet[Referral]:
     )
 
 
-def _not_expired_for_places(qs: QuerySet[Referral]) -> QuerySet[Referral]:
-    """Drop 参加支援 cards whose place access has run out."""
-    return qs.exclude(
-        receiver_organization__kind=Organization.Kind.PLACE_OPERATOR, place_access_until__lte=timezone.now()
-    )
-
-
 def inbox(viewer: Viewer, *, state: str = "", overdue: bool = False, page: int = 1, size: int | None = 200) -> Box:
-    """Return the referrals sent to the viewer's organizations (never drafts); size None: every row."""
-    orgs = acting_organization_ids(viewer)
-    qs = referrals_for_user(viewer).filter(receiver_organization_id__in=orgs).exclude(state=ReferralState.DRAFT)
-    return _box(_not_expired_for_places(qs), state=state, overdue=overdue, page=page, size=size)
+    """Return the cards sent to the viewer's organizations whose basis holds now (never drafts); size None: every row."""
+    bases = received_bases(viewer, acting_organization_ids(viewer))
+    box = _box(Referral.objects.filter(pk__in=list(bases)), state=state, overdue=overdue, page=page, size=size)
+    box.bases = {r.pk: bases[r.pk] for r in box.rows}
+    return box
 
 
 def outbox(viewer: Viewer, *, state: str = "", overdue: bool = False, page: int = 1, size: int | None = 200) -> Box:
@@ -88,6 +85,31 @@ def person_ids_shown(rows) -> list[int]:
     return sorted({r.person_id for r in rows if r.person_id})
 
 
+def log_received(actor, *, action: str, object_type: str, rows, bases: dict[int, Basis]) -> None:
+    """Log a list of received cards: one row per basis kind, with its persons and the module's references."""
+    from casework import audit
+
+    groups: dict[str, tuple[set[int], set[str]]] = {}
+    for r in rows:
+        basis = bases[r.pk]
+        persons, refs = groups.setdefault(basis.kind, (set(), set()))
+        if r.person_id:
+            persons.add(r.person_id)
+        if basis.ref:
+            refs.add(basis.ref)
+    if not groups:
+        audit.log_access(actor=actor, action=action, object_type=object_type, basis=AccessLog.Basis.NONE)
+    for kind, (persons, refs) in sorted(groups.items()):
+        audit.log_access(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            person_ids=sorted(persons),
+            basis=kind,
+            basis_ref=",".join(sorted(refs))[:60],
+        )
+
+
 def overdue_by_organization(*, on=None) -> dict[Organization, list[Referral]]:
     """Return requested referrals past their due date, grouped by receiving organization."""
     on = on or timezone.localdate()
@@ -95,8 +117,12 @@ def overdue_by_organization(*, on=None) -> dict[Organization, list[Referral]]:
     qs = Referral.objects.filter(state=ReferralState.REQUESTED, due_on__lt=on).select_related(
         "receiver_organization", "sender_organization"
     )
-    for referral in qs.order_by("receiver_organization__name", "due_on", "id"):
-        result.setdefault(referral.receiver_organization, []).append(referral)
+    rows = list(qs.select_related("case").order_by("receiver_organization__name", "due_on", "id"))
+    # A card whose basis lapsed is no longer the receiver's to answer.
+    holding = receiver_bases(rows, on=on)
+    for referral in rows:
+        if referral.pk in holding:
+            result.setdefault(referral.receiver_organization, []).append(referral)
     return result
 
 
@@ -133,15 +159,10 @@ def home_panels(request, viewer: Viewer) -> list:
         return []
     box = inbox(viewer)
     active = [r for r in box.rows if r.state in ACTIVE_STATES or r.state == ReferralState.REQUESTED]
-    shown = person_ids_shown(active)
     try:
         if active:
-            audit.log_access(
-                actor=request.user,
-                action=AccessLog.Action.LIST,
-                object_type="referral_home",
-                person_ids=shown,
-                basis=AccessLog.Basis.CONSENT,
+            log_received(
+                request.user, action=AccessLog.Action.LIST, object_type="referral_home", rows=active, bases=box.bases
             )
         unavailable = False
     except audit.AccessLogUnavailable:
