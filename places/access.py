@@ -47,6 +47,15 @@ def get_place_for_attendance(request, pk: int, *, action: str = AccessLog.Action
     )
     if place is None:
         raise Http404
+    # Only participants whose referral card the staff may still see (its basis holds); each logged on that basis.
+    place.visible_participants = selectors.visible_participants(viewer, place)
+    groups: dict[str, tuple[set[int], set[str]]] = {}
+    for person_id, basis in place.visible_participants.values():
+        persons, refs = groups.setdefault(basis.kind, (set(), set()))
+        if person_id:
+            persons.add(person_id)
+        if basis.ref:
+            refs.add(basis.ref)
     try:
         log_access(
             actor=request.user,
@@ -56,6 +65,16 @@ def get_place_for_attendance(request, pk: int, *, action: str = AccessLog.Action
             basis=AccessLog.Basis.OWN_ORGANIZATION,
             basis_ref=f"organization:{place.operator_id}",
         )
+        for kind, (persons, refs) in sorted(groups.items()):
+            log_access(
+                actor=request.user,
+                action=action,
+                object_type="places.attendance",
+                object_id=place.pk,
+                person_ids=sorted(persons),
+                basis=kind,
+                basis_ref=",".join(sorted(refs))[:60],
+            )
     except AccessLogUnavailable:
         raise Http404 from None
     return place

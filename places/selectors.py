@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.choices import Role
+from casework.disclosure import Basis
 from casework.selectors import Viewer
 from casework.ui import Panel
 from places.models import Attendance, Place, PlaceSchedule
@@ -104,17 +107,34 @@ def attendance_for(participant_ref: str) -> QuerySet[Attendance]:
     return Attendance.objects.filter(participant_ref=participant_ref).select_related("place").order_by("-on", "id")
 
 
-def attendance_at(place: Place, *, on=None) -> QuerySet[Attendance]:
+def attendance_at(place: Place, *, on=None, refs=None) -> QuerySet[Attendance]:
     queryset = Attendance.objects.filter(place=place).select_related("recorded_by")
+    if refs is not None:
+        queryset = queryset.filter(participant_ref__in=list(refs))
     if on is not None:
         queryset = queryset.filter(on=on)
     return queryset.order_by("-on", "participant_label", "id")
 
 
-def participants_at(place: Place) -> list[tuple[str, str]]:
-    """(participant_ref, label) of everyone with attendance at the place, latest label first."""
+# Who a place's staff may still see, by participant_ref: filled by referrals (AppConfig.ready), which knows
+# whose card rests on a basis that still holds. (viewer, place, refs) -> {participant_ref: (person id, basis)}.
+# With no provider nobody is listed: the place sees a participant only while the referral's basis holds.
+PARTICIPANT_ACCESS: list[Callable[[Viewer, Place, list[str]], dict[str, tuple[int | None, Basis]]]] = []
+
+
+def visible_participants(viewer: Viewer, place: Place) -> dict[str, tuple[int | None, Basis]]:
+    """Return {participant_ref: (person id, basis)} for the participants the viewer may still see at the place."""
+    refs = list(Attendance.objects.filter(place=place).values_list("participant_ref", flat=True).distinct())
+    allowed: dict[str, tuple[int | None, Basis]] = {}
+    for provider in PARTICIPANT_ACCESS:
+        allowed.update(provider(viewer, place, refs))
+    return allowed
+
+
+def participants_at(place: Place, visible) -> list[tuple[str, str]]:
+    """(participant_ref, label) of the visible participants with attendance at the place, latest label first."""
     seen: dict[str, str] = {}
-    for ref, label in attendance_at(place).values_list("participant_ref", "participant_label"):
+    for ref, label in attendance_at(place, refs=visible).values_list("participant_ref", "participant_label"):
         seen.setdefault(ref, label)
     return sorted(seen.items(), key=lambda item: item[1])
 

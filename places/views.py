@@ -222,7 +222,7 @@ def attendance(request, pk: int):
     """Record attendance at a place (its operator's staff only); lists recent records."""
     action = AccessLog.Action.CHANGE if request.method == "POST" else AccessLog.Action.VIEW
     place = access.get_place_for_attendance(request, pk, action=action)
-    participants = selectors.participants_at(place)
+    participants = selectors.participants_at(place, place.visible_participants)
     form = AttendanceForm(
         request.POST or None, participants=participants, initial={"on": timezone.localdate().isoformat()}
     )
@@ -244,7 +244,7 @@ def attendance(request, pk: int):
         else:
             messages.success(request, _("出欠を記録しました。"))
             return redirect("places:attendance", pk=place.pk)
-    records = selectors.attendance_at(place)[:100]
+    records = selectors.attendance_at(place, refs=place.visible_participants)[:100]
     return render(
         request,
         "places/attendance.html",

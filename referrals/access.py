@@ -247,3 +247,19 @@ def get_referral_for_user(
     if log:
         log_referral_access(request, referral, access, action=action)
     return referral
+
+
+def place_participants(viewer: Viewer, place, refs: list[str]) -> dict[str, tuple[int | None, Basis]]:
+    """Return {participant_ref: (person id, basis)} for the place's referral participants the viewer still sees.
+
+    Filled into places.selectors.PARTICIPANT_ACCESS: a place lists and records attendance only for
+    cards whose basis holds now (and not after place_access_until).
+    """
+    wanted = {int(ref.split(":", 1)[1]) for ref in refs if ref.startswith("referral:") and ref[9:].isdigit()}
+    if not wanted:
+        return {}
+    bases = received_bases(viewer)
+    rows = Referral.objects.filter(pk__in=[pk for pk in wanted if pk in bases], place=place).values_list(
+        "pk", "person_id"
+    )
+    return {f"referral:{pk}": (person_id, bases[pk]) for pk, person_id in rows}

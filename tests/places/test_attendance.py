@@ -57,10 +57,17 @@ def test_attendance_for_lists_a_participants_history_newest_first(personas, plac
     assert [a.on.day for a in attendance_for("referral:3")] == [15, 8, 1]
 
 
-def test_operator_staff_record_attendance_on_the_screen(personas, login, place):
+def test_operator_staff_record_attendance_on_the_screen(personas, login, place, case_a):
+    from referrals.services import referral_accept
+    from tests.factories import make_referral
+
+    referral = make_referral(
+        kind="participation", case=case_a, by=personas.caseworker_a, sender=personas.window_a, place=place
+    )
+    referral_accept(referral=referral, by=personas.place_staff)
     attendance_record(
         place=place,
-        participant_ref="referral:7",
+        participant_ref=referral.participant_ref,
         participant_label="はなこさん",
         on=date(2025, 6, 1),
         status="attended",
@@ -74,7 +81,7 @@ def test_operator_staff_record_attendance_on_the_screen(personas, login, place):
     response = client.post(
         url,
         {
-            "participant_ref": "referral:7",
+            "participant_ref": referral.participant_ref,
             "on": "令和7年6月8日",
             "status": "attended",
             "hours": "1.5",
@@ -85,6 +92,30 @@ def test_operator_staff_record_attendance_on_the_screen(personas, login, place):
     record = Attendance.objects.get(on=date(2025, 6, 8))
     assert record.note == "料理を担当" and record.participant_label == "はなこさん"
     assert AccessLog.objects.filter(object_type="places.attendance", object_id=str(place.pk)).count() >= 2
+    # The participant is logged on the consent the referral rests on.
+    assert AccessLog.objects.filter(
+        object_type="places.attendance", basis="consent", basis_ref=str(referral.consent_id)
+    ).exists()
+
+
+def test_a_participant_whose_card_is_not_the_places_is_not_listed(personas, login, place):
+    # An attendance row whose referral this place cannot see (no such card): neither listed nor recordable.
+    attendance_record(
+        place=place,
+        participant_ref="referral:7",
+        participant_label="はなこさん",
+        on=date(2025, 6, 1),
+        status="attended",
+        hours=2,
+        note="",
+        by=personas.place_staff,
+    )
+    client = login(personas.place_staff)
+    url = reverse("places:attendance", args=[place.pk])
+    assert "はなこさん" not in client.get(url).content.decode()
+    response = client.post(url, {"participant_ref": "referral:7", "on": "2025-06-08", "status": "attended"})
+    assert response.status_code == 200
+    assert Attendance.objects.count() == 1
 
 
 def test_the_screen_refuses_an_unknown_participant_and_a_nul(personas, login, place):

@@ -211,6 +211,42 @@ def test_row_2_a_place_loses_an_accepted_card_at_once_when_consent_is_withdrawn(
     assert not participation.place.attendances.exists()
 
 
+def test_row_2_the_place_attendance_screen_drops_a_participant_whose_consent_was_withdrawn(
+    personas, participation, login
+):
+    place = login(personas.place_staff)
+    assert (
+        place.post(
+            reverse("referrals:move", args=[participation.pk, "accept"]), {"version": participation.version}
+        ).status_code
+        == 302
+    )
+    place.post(
+        reverse("referrals:attendance", args=[participation.pk]),
+        {"on": timezone.localdate().isoformat(), "status": "attended", "hours": "1"},
+    )
+    url = reverse("places:attendance", args=[participation.place_id])
+    assert PREFERRED in place.get(url).content.decode()
+    row = AccessLog.objects.filter(object_type="places.attendance", basis=AccessLog.Basis.CONSENT).get()
+    assert (row.person_ids, row.basis_ref) == ([participation.person_id], str(participation.consent_id))
+
+    assert _withdraw(login(personas.caseworker_a), participation).status_code == 302
+
+    assert PREFERRED not in place.get(url).content.decode()
+    response = place.post(
+        url,
+        {
+            "participant_ref": participation.participant_ref,
+            "on": timezone.localdate().isoformat(),
+            "status": "absent",
+        },
+    )
+    assert response.status_code == 200
+    assert participation.place.attendances.get().status == "attended"
+    # Nothing more is logged on the withdrawn consent.
+    assert AccessLog.objects.filter(object_type="places.attendance", basis=AccessLog.Basis.CONSENT).count() == 1
+
+
 def test_row_2_a_place_loses_the_card_when_consent_expires(personas, participation, login):
     place = login(personas.place_staff)
     assert (
