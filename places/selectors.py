@@ -131,8 +131,8 @@ def visible_participants(viewer: Viewer, place: Place) -> dict[str, tuple[int | 
     return allowed
 
 
-def participants_at(place: Place, visible) -> list[tuple[str, str]]:
-    """(participant_ref, label) of the visible participants with attendance at the place, latest label first."""
+def participants_at(place: Place, visible=None) -> list[tuple[str, str]]:
+    """(participant_ref, label) of the participants with attendance at the place (only the visible ones, when given)."""
     seen: dict[str, str] = {}
     for ref, label in attendance_at(place, refs=visible).values_list("participant_ref", "participant_label"):
         seen.setdefault(ref, label)
