@@ -215,6 +215,29 @@ def log_referral_access(request, referral: Referral, access: ReferralAccess, *, 
     )
 
 
+def log_received(actor, *, action: str, object_type: str, rows, bases: dict[int, Basis]) -> None:
+    """Log a list of received cards: one row per basis kind, with its persons and the module's references."""
+    groups: dict[str, tuple[set[int], set[str]]] = {}
+    for r in rows:
+        basis = bases[r.pk]
+        persons, refs = groups.setdefault(basis.kind, (set(), set()))
+        if r.person_id:
+            persons.add(r.person_id)
+        if basis.ref:
+            refs.add(basis.ref)
+    if not groups:
+        audit.log_access(actor=actor, action=action, object_type=object_type, basis=AccessLog.Basis.NONE)
+    for kind, (persons, refs) in sorted(groups.items()):
+        audit.log_access(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            person_ids=sorted(persons),
+            basis=kind,
+            basis_ref=",".join(sorted(refs))[:60],
+        )
+
+
 def deny(request, *, object_id) -> None:
     """Log the refused access, then answer 404 as if nothing were there."""
     audit.log_access(

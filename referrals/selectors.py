@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 from casework.disclosure import Basis
 from casework.models import AccessLog, Organization
 from casework.selectors import Viewer
-from referrals.access import acting_organization_ids, received_bases, receiver_bases, referrals_for_user
+from referrals.access import (
+    acting_organization_ids,
+    log_received,
+    received_bases,
+    receiver_bases,
+    referrals_for_user,
+)
 from referrals.models import ACTIVE_STATES, Referral, ReferralKind, ReferralState
 
 # Rows per inbox/outbox page; the state counts give the total, so paging needs no COUNT(*).
@@ -83,31 +89,6 @@ def _box(qs: QuerySet[Referral], *, state: str, overdue: bool, page: int = 1, si
 def person_ids_shown(rows) -> list[int]:
     """Return the persons whose cards a list shows."""
     return sorted({r.person_id for r in rows if r.person_id})
-
-
-def log_received(actor, *, action: str, object_type: str, rows, bases: dict[int, Basis]) -> None:
-    """Log a list of received cards: one row per basis kind, with its persons and the module's references."""
-    from casework import audit
-
-    groups: dict[str, tuple[set[int], set[str]]] = {}
-    for r in rows:
-        basis = bases[r.pk]
-        persons, refs = groups.setdefault(basis.kind, (set(), set()))
-        if r.person_id:
-            persons.add(r.person_id)
-        if basis.ref:
-            refs.add(basis.ref)
-    if not groups:
-        audit.log_access(actor=actor, action=action, object_type=object_type, basis=AccessLog.Basis.NONE)
-    for kind, (persons, refs) in sorted(groups.items()):
-        audit.log_access(
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            person_ids=sorted(persons),
-            basis=kind,
-            basis_ref=",".join(sorted(refs))[:60],
-        )
 
 
 def overdue_by_organization(*, on=None) -> dict[Organization, list[Referral]]:

@@ -18,7 +18,7 @@ from casework.models import AccessLog, Organization, Person
 from casework.selectors import viewer_for
 from casework.spreadsheets import encode_csv
 from referrals import integration, selectors, services
-from referrals.access import RECEIVER, SENDER, acting_organization_ids, get_referral_for_user
+from referrals.access import RECEIVER, SENDER, acting_organization_ids, get_referral_for_user, log_received
 from referrals.forms import AttendanceForm, MoveForm, NoteForm, OpenCaseForm, ReferralForm, SendForm, StageForm
 from referrals.models import ReferralKind, ReferralState
 
@@ -65,7 +65,7 @@ def _box_page(request, *, which: str):
     query = request.GET.copy()
     query.pop("page", None)
     if which == "inbox":
-        selectors.log_received(
+        log_received(
             request.user, action=AccessLog.Action.LIST, object_type="referral_inbox", rows=box.rows, bases=box.bases
         )
     else:
@@ -108,7 +108,7 @@ def outbox(request):
 def inbox_csv(request):
     """Download the inbox cards as CSV for Excel (formula-escaped; only what the cards show)."""
     box = selectors.inbox(viewer_for(request), size=None)
-    selectors.log_received(
+    log_received(
         request.user, action=AccessLog.Action.EXPORT, object_type="referral_inbox", rows=box.rows, bases=box.bases
     )
     header = [
