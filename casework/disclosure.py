@@ -12,7 +12,7 @@ share this case with that organization?"), so the rule stays here and the layeri
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -191,18 +191,41 @@ def consent_check(
     return ConsentAnswer(False, AccessLog.Basis.NONE, None, str(last_problem))
 
 
-def consent_holds(consent_id: int | None, *, organization_id: int | None = None, on: date | None = None) -> bool:
-    """Whether that consent is in force today (and names the organization, when one is given)."""
-    if not consent_id:
+def _consent_holds(consent: Consent, organization_id: int | None, day: date, purpose: str | None) -> bool:
+    if consent.status_on(day) != "given":
         return False
-    consent = Consent.objects.filter(pk=consent_id).prefetch_related("organizations").first()
-    if consent is None or consent.status_on(on or timezone.localdate()) != "given":
+    # A narrowed consent no longer covers a purpose it dropped.
+    if purpose is not None and purpose not in (consent.purposes or []):
         return False
     if organization_id is None:
         return True
     if consent.scope_kind == Consent.ScopeKind.CASE_TEAM:
-        return organization_id in team_on(consent.case_id, on or timezone.localdate())
+        return organization_id in team_on(consent.case_id, day)
     return any(org.pk == organization_id for org in consent.organizations.all())
+
+
+def consent_holds(
+    consent_id: int | None, *, organization_id: int | None = None, on: date | None = None, purpose: str | None = None
+) -> bool:
+    """Whether that consent is in force today (naming the organization and purpose, when given)."""
+    if not consent_id:
+        return False
+    consent = Consent.objects.filter(pk=consent_id).prefetch_related("organizations").first()
+    if consent is None:
+        return False
+    return _consent_holds(consent, organization_id, on or timezone.localdate(), purpose)
+
+
+def consents_holding(
+    wanted: Iterable[tuple[int, int | None, str | None]], *, on: date | None = None
+) -> set[tuple[int, int | None, str | None]]:
+    """Return those (consent id, organization id, purpose) triples whose consent holds (consent_holds, batched)."""
+    wanted = {w for w in wanted if w[0]}
+    if not wanted:
+        return set()
+    day = on or timezone.localdate()
+    consents = Consent.objects.filter(pk__in={w[0] for w in wanted}).prefetch_related("organizations").in_bulk()
+    return {w for w in wanted if w[0] in consents and _consent_holds(consents[w[0]], w[1], day, w[2])}
 
 
 # ---------------------------------------------------------------------------

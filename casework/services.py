@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework import audit
+from casework import audit, disclosure
 from casework.assessment import CURRENT_VERSION, validate_checklist
 from casework.choices import Domain, Role
 from casework.disclosure import ConsentAnswer, consent_check  # noqa: F401  (re-exported for callers)
@@ -906,6 +906,7 @@ def consent_withdraw(*, consent: Consent, withdrawn_on: date, by, note: str = ""
     consent.withdrawal_recorded_by = by
     consent.withdrawal_note = note
     consent.save()
+    disclosure.consent_lapsed(consent, by=by)
     _log(by, action=AccessLog.Action.CHANGE, obj=consent, person_ids=[consent.person_id], case=case or consent.case)
     return consent
 

@@ -51,16 +51,22 @@ def get_place_for_attendance(
     if place is None:
         raise Http404
     page = selectors.attendance_page(place)
+    # One row per basis the shown participants are seen on (the card's consent or 支援会議 decision);
+    # a page showing nobody is logged on the place's own organization.
+    rows = [(kind, persons, ",".join(refs)[:60]) for kind, (persons, refs) in sorted(page.bases.items())] or [
+        (AccessLog.Basis.OWN_ORGANIZATION, [], f"organization:{place.operator_id}")
+    ]
     try:
-        log_access(
-            actor=request.user,
-            action=action,
-            object_type="places.attendance",
-            object_id=place.pk,
-            person_ids=page.person_ids,
-            basis=AccessLog.Basis.OWN_ORGANIZATION,
-            basis_ref=f"organization:{place.operator_id}",
-        )
+        for basis, person_ids, basis_ref in rows:
+            log_access(
+                actor=request.user,
+                action=action,
+                object_type="places.attendance",
+                object_id=place.pk,
+                person_ids=person_ids,
+                basis=basis,
+                basis_ref=basis_ref,
+            )
     except AccessLogUnavailable:
         raise Http404 from None
     return place, page

@@ -25,6 +25,9 @@ class Participant:
     # Attendance may be recorded now; refusal says why not (Japanese).
     recordable: bool = False
     refusal: str = ""
+    # The disclosure basis the place sees them on (AccessLog.Basis value and its reference), for the log row.
+    basis: str = ""
+    basis_ref: str = ""
 
 
 # source(place, refs): the participants at the place the source owns; refs None: every one of them,

@@ -123,6 +123,8 @@ class AttendancePage:
     refusals: dict[str, str]
     records: list[Attendance]
     person_ids: list[int]
+    # {basis: (person ids, basis refs)} of the participants shown, one access-log row each.
+    bases: dict[str, tuple[list[int], list[str]]]
 
 
 def attendance_page(place: Place, *, limit: int = 100) -> AttendancePage:
@@ -153,7 +155,16 @@ def attendance_page(place: Place, *, limit: int = 100) -> AttendancePage:
         else:
             shown.add(record.participant_ref)
     person_ids = sorted({pid for ref in shown if ref in known for pid in known[ref].person_ids})
+    bases: dict[str, tuple[set[int], set[str]]] = {}
+    for ref in shown:
+        participant = known.get(ref)
+        if participant is not None and participant.person_ids:
+            persons, refs = bases.setdefault(participant.basis, (set(), set()))
+            persons.update(participant.person_ids)
+            if participant.basis_ref:
+                refs.add(participant.basis_ref)
     return AttendancePage(
+        bases={kind: (sorted(persons), sorted(refs)) for kind, (persons, refs) in bases.items()},
         participants=sorted(choices.items(), key=lambda item: item[1]),
         refusals=refusals,
         records=records,

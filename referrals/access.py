@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from casework import audit
+from casework import audit, disclosure
 from casework.access import CASE_ROLES, object_pk
 from casework.choices import Role
-from casework.models import AccessLog, Organization
+from casework.disclosure import Basis
+from casework.models import AccessLog, ConsentPurpose, Organization
 from casework.selectors import Viewer, viewer_for
-from referrals.models import LegalBasis, Referral, ReferralGroupObjectPermission, ReferralState
+from referrals.models import LegalBasis, Referral, ReferralGroupObjectPermission, ReferralKind, ReferralState
 
 VIEW_REFERRAL = "view_referral"
 SENDER = "sender"
@@ -61,13 +62,20 @@ def acting_groups(viewer: Viewer) -> dict[int, int]:
     }
 
 
-def receiver_basis(referral: Referral) -> tuple[str, str]:
-    """Return the access-log basis the receiver sees the card on (what was recorded at send time)."""
-    if referral.legal_basis == LegalBasis.SUPPORT_MEETING:
-        return AccessLog.Basis.SUPPORT_MEETING, referral.legal_basis_ref[:60]
-    if referral.legal_basis in {LegalBasis.CONSENT, LegalBasis.PERSON_AGREED}:
-        return AccessLog.Basis.CONSENT, str(referral.consent_id or referral.legal_basis)
-    return AccessLog.Basis.NONE, referral.legal_basis
+def consent_purpose_for(referral: Referral) -> str:
+    """Return the consent purpose a referral needs: place referral or sharing with agencies."""
+    if referral.kind == ReferralKind.PARTICIPATION:
+        return ConsentPurpose.PLACE_REFERRAL
+    return ConsentPurpose.SHARE_WITH_AGENCIES
+
+
+# つなぎ: a place passes on a few words with the person's knowledge, or to protect them; no consent record exists.
+TSUNAGI_BASES = (LegalBasis.PERSON_AGREED, LegalBasis.VITAL_INTEREST)
+
+
+def _tsunagi_basis(referral: Referral) -> Basis:
+    kind = AccessLog.Basis.CONSENT if referral.legal_basis == LegalBasis.PERSON_AGREED else AccessLog.Basis.NONE
+    return Basis(kind, referral.legal_basis, organization_id=referral.receiver_organization_id)
 
 
 def place_access_expired(referral: Referral, organization: Organization) -> bool:
@@ -77,8 +85,56 @@ def place_access_expired(referral: Referral, organization: Organization) -> bool
     return referral.place_access_until is not None and timezone.now() >= referral.place_access_until
 
 
+def receiver_bases(referrals, *, on=None) -> dict[int, Basis]:
+    """Return {referral id: basis} for the received referrals whose basis holds now; the others are left out.
+
+    The disclosure module answers: the referral's consent must still be in force, name the receiver
+    and cover the purpose (withdrawal, expiry and narrowing take effect at once), or a recorded
+    支援会議 decision to share the case with the receiver must still be on record. A draft never
+    reaches the receiver, and a place's card also ends at place_access_until. Each referral needs
+    case and receiver_organization loaded; one query for the consents, one 支援会議 question per
+    (case, organization) pair.
+    """
+    rows = [r for r in referrals if r.state != ReferralState.DRAFT]
+    holding = disclosure.consents_holding(
+        ((r.consent_id, r.receiver_organization_id, consent_purpose_for(r)) for r in rows if r.consent_id),
+        on=on,
+    )
+    meeting_refs: dict[tuple[int, int], str] = {}
+    bases: dict[int, Basis] = {}
+    for r in rows:
+        if place_access_expired(r, r.receiver_organization):
+            continue
+        receiver_id = r.receiver_organization_id
+        if r.legal_basis in TSUNAGI_BASES:
+            bases[r.pk] = _tsunagi_basis(r)
+        elif r.legal_basis == LegalBasis.CONSENT:
+            if (r.consent_id, receiver_id, consent_purpose_for(r)) in holding:
+                bases[r.pk] = Basis(AccessLog.Basis.CONSENT, str(r.consent_id), organization_id=receiver_id)
+        elif r.legal_basis == LegalBasis.SUPPORT_MEETING and r.case_id:
+            key = (r.case_id, receiver_id)
+            if key not in meeting_refs:
+                meeting_refs[key] = disclosure.support_meeting_decision(r.case, r.receiver_organization, on=on)
+            if meeting_refs[key]:
+                bases[r.pk] = Basis(
+                    AccessLog.Basis.SUPPORT_MEETING, meeting_refs[key][:60], organization_id=receiver_id
+                )
+    return bases
+
+
+def receiver_basis(referral: Referral, *, on=None) -> Basis | None:
+    """Return the basis on which the receiver may see the card now, or None when it no longer holds."""
+    return receiver_bases([referral], on=on).get(referral.pk)
+
+
 def referral_access(user_or_viewer, referral: Referral) -> ReferralAccess | None:
-    """Return the viewer's side of the referral, or None when they may not see it (checked afresh)."""
+    """Return the viewer's side of the referral, or None when they may not see it (checked afresh).
+
+    The sender's organization sees its own referral. The receiver sees the card only while the
+    basis it was sent on still holds (receiver_basis), before and after acceptance alike: once the
+    basis lapses the card disappears from the receiver. An accepted 機関間 receiver reaches the
+    case through its team grant, which casework checks on its own basis.
+    """
     viewer = _viewer(user_or_viewer)
     groups = acting_groups(viewer)
     if not groups:
@@ -91,24 +147,53 @@ def referral_access(user_or_viewer, referral: Referral) -> ReferralAccess | None
     orgs = {groups[g] for g in granted}
     if referral.sender_organization_id in orgs:
         return ReferralAccess(SENDER, referral.sender_organization_id, AccessLog.Basis.OWN_ORGANIZATION)
-    if referral.receiver_organization_id in orgs and referral.state != ReferralState.DRAFT:
-        if place_access_expired(referral, referral.receiver_organization):
+    if referral.receiver_organization_id in orgs:
+        basis = receiver_basis(referral)
+        if basis is None:
             return None
-        basis, ref = receiver_basis(referral)
-        return ReferralAccess(RECEIVER, referral.receiver_organization_id, basis, ref)
+        return ReferralAccess(RECEIVER, referral.receiver_organization_id, basis.kind, basis.ref)
     return None
 
 
-def referrals_for_user(user_or_viewer) -> QuerySet[Referral]:
-    """Return every referral granted to an organization the viewer acts for (expiry is checked per side)."""
-    viewer = _viewer(user_or_viewer)
+def _granted(viewer: Viewer) -> Subquery | None:
     groups = acting_groups(viewer)
     if not groups:
+        return None
+    return Subquery(
+        ReferralGroupObjectPermission.objects.filter(
+            group_id__in=list(groups), permission__codename=VIEW_REFERRAL
+        ).values("content_object_id")
+    )
+
+
+def received_bases(user_or_viewer, organization_ids=None) -> dict[int, Basis]:
+    """Return {referral id: basis} for the cards received by the viewer's organizations that they may see now."""
+    viewer = _viewer(user_or_viewer)
+    granted = _granted(viewer)
+    if granted is None:
+        return {}
+    orgs = acting_organization_ids(viewer) if organization_ids is None else set(organization_ids)
+    candidates = (
+        Referral.objects.filter(pk__in=granted, receiver_organization_id__in=list(orgs))
+        .exclude(state=ReferralState.DRAFT)
+        .exclude(legal_basis="")
+        .select_related("receiver_organization", "case")
+        .only("id", "state", "kind", "consent_id", "legal_basis", "case", "receiver_organization", "place_access_until")
+    )
+    return receiver_bases(candidates)
+
+
+def referrals_for_user(user_or_viewer) -> QuerySet[Referral]:
+    """Return the referrals the viewer may see: their organizations' own, and received cards whose basis holds."""
+    viewer = _viewer(user_or_viewer)
+    granted = _granted(viewer)
+    if granted is None:
         return Referral.objects.none()
-    granted = ReferralGroupObjectPermission.objects.filter(
-        group_id__in=list(groups), permission__codename=VIEW_REFERRAL
-    ).values("content_object_id")
-    return Referral.objects.filter(pk__in=Subquery(granted))
+    orgs = acting_organization_ids(viewer)
+    received = received_bases(viewer, orgs)
+    return Referral.objects.filter(pk__in=granted).filter(
+        Q(sender_organization_id__in=list(orgs)) | Q(pk__in=list(received))
+    )
 
 
 def person_ids_for_referral(referral: Referral) -> list[int]:
@@ -128,6 +213,29 @@ def log_referral_access(request, referral: Referral, access: ReferralAccess, *, 
         basis_ref=access.basis_ref,
         organization_id=access.organization_id,
     )
+
+
+def log_received(actor, *, action: str, object_type: str, rows, bases: dict[int, Basis]) -> None:
+    """Log a list of received cards: one row per basis kind, with its persons and the module's references."""
+    groups: dict[str, tuple[set[int], set[str]]] = {}
+    for r in rows:
+        basis = bases[r.pk]
+        persons, refs = groups.setdefault(basis.kind, (set(), set()))
+        if r.person_id:
+            persons.add(r.person_id)
+        if basis.ref:
+            refs.add(basis.ref)
+    if not groups:
+        audit.log_access(actor=actor, action=action, object_type=object_type, basis=AccessLog.Basis.NONE)
+    for kind, (persons, refs) in sorted(groups.items()):
+        audit.log_access(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            person_ids=sorted(persons),
+            basis=kind,
+            basis_ref=",".join(sorted(refs))[:60],
+        )
 
 
 def deny(request, *, object_id) -> None:

@@ -7,10 +7,15 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("つなぎ・紹介")
 
     def ready(self):
+        from casework import disclosure
         from casework.ui import register_case_panel
         from places.participants import register_participant_source
         from referrals.selectors import case_panel, place_participants
+        from referrals.services import referrals_consent_lapsed
 
         register_case_panel(case_panel)
-        # The places attendance screen asks referrals who its "referral:N" participants are.
+        # The places attendance screen asks referrals who its "referral:N" participants are (while the card's basis holds).
         register_participant_source("referral", place_participants)
+        # Withdrawing or narrowing a consent withdraws the referrals resting on it, in the same transaction.
+        if referrals_consent_lapsed not in disclosure.CONSENT_LAPSED_HANDLERS:
+            disclosure.CONSENT_LAPSED_HANDLERS.append(referrals_consent_lapsed)

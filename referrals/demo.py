@@ -149,14 +149,17 @@ def seed(stdout, base) -> None:
         services.referral_send(referral=r, by=sato)
         Referral.objects.filter(pk=r.pk).update(due_on=timezone.localdate() - timedelta(days=2))
 
-    # 4. 機関間 declined by the coordinator (with a support-meeting basis).
+    # 4. 機関間 declined by the coordinator (on a recorded 支援会議 decision when the meetings demo made one).
     r, created = _referral(
         f"{DEMO_TAG}多機関協働での役割分担をお願いします",
         kind="inter_agency", by=sato, sender_organization=orgs["houkatsu"], receiver_organization=orgs["shakyo"],
         case=case, person=person, **inter_card,
     )  # fmt: skip
     if created:
-        services.referral_send(referral=r, by=sato, support_meeting_ref="第2回支援会議（デモ）")
+        decisions = services.support_meeting_choices(r)
+        if not decisions:
+            _consent(person, orgs["shakyo"], "share_with_agencies", sato, case)
+        services.referral_send(referral=r, by=sato, support_meeting_ref=decisions[0] if decisions else "")
         services.referral_reject(referral=r, by=users["shakyo_watanabe"], reason="現在は主担当機関の支援で足りるため")
 
     # 5. つなぎ from the salon to the 自立相談 window, waiting to be accepted.

@@ -83,14 +83,17 @@ class ReferralForm(CleanTextForm):
 
 
 class SendForm(CleanTextForm):
-    """The basis for sending when consent alone does not allow it."""
+    """The basis for sending when consent alone does not allow it: a recorded 支援会議 decision, never free text."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
-    support_meeting_ref = forms.CharField(
-        label=_("支援会議の決定（会議名・開催日）"),
-        max_length=200,
+    support_meeting_ref = forms.ChoiceField(
+        label=_("支援会議の決定"),
+        choices=[],
         required=False,
-        help_text=_("本人同意がない場合だけ。法第106条の6の支援会議で共有を決定したときに記入します。"),
+        help_text=_("本人同意がない場合だけ。法第106条の6の支援会議で、この紹介先との共有を決定した記録から選びます。"),
+        error_messages={
+            "invalid_choice": _("支援会議の決定は、記録された決定の一覧から選んでください（自由記述は使えません）。")
+        },
     )
     tsunagi_basis = forms.ChoiceField(
         label=_("つなぎの根拠"),
@@ -101,6 +104,15 @@ class SendForm(CleanTextForm):
         ],
         required=False,
     )
+
+    def __init__(self, *args, decisions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # The decisions the disclosure module finds on record for this case and receiver.
+        self.fields["support_meeting_ref"].choices = [("", "―")] + [(ref, ref) for ref in decisions]
+        if not decisions:
+            self.fields["support_meeting_ref"].help_text = _(
+                "この紹介先との共有を決定した支援会議の記録はありません。本人同意を記録してください。"
+            )
 
 
 class MoveForm(CleanTextForm):

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.disclosure import Basis
 from casework.models import AccessLog, Organization
 from casework.selectors import Viewer
 from places.participants import Participant
-from referrals.access import VIEW_REFERRAL, acting_organization_ids, place_access_expired, referrals_for_user
+from referrals.access import (
+    VIEW_REFERRAL,
+    acting_organization_ids,
+    log_received,
+    place_access_expired,
+    received_bases,
+    receiver_bases,
+    referrals_for_user,
+)
 from referrals.models import ACTIVE_STATES, Referral, ReferralGroupObjectPermission, ReferralKind, ReferralState
 
 # Rows per inbox/outbox page; the state counts give the total, so paging needs no COUNT(*).
@@ -29,6 +38,8 @@ class Box:
     page: int = 1
     pages: int = 1
     total: int = 0
+    # {referral id: the basis the viewer sees it on}, for the rows an inbox shows (the log rows carry it).
+    bases: dict[int, Basis] = field(default_factory=dict)
 
 
 def _rows(qs: QuerySet[Referral]) -> QuerySet[Referral]:
@@ -37,18 +48,12 @@ def _rows(qs: QuerySet[Referral]) -> QuerySet[Referral]:
     )
 
 
-def _not_expired_for_places(qs: QuerySet[Referral]) -> QuerySet[Referral]:
-    """Drop 参加支援 cards whose place access has run out."""
-    return qs.exclude(
-        receiver_organization__kind=Organization.Kind.PLACE_OPERATOR, place_access_until__lte=timezone.now()
-    )
-
-
 def inbox(viewer: Viewer, *, state: str = "", overdue: bool = False, page: int = 1, size: int | None = 200) -> Box:
-    """Return the referrals sent to the viewer's organizations (never drafts); size None: every row."""
-    orgs = acting_organization_ids(viewer)
-    qs = referrals_for_user(viewer).filter(receiver_organization_id__in=orgs).exclude(state=ReferralState.DRAFT)
-    return _box(_not_expired_for_places(qs), state=state, overdue=overdue, page=page, size=size)
+    """Return the cards sent to the viewer's organizations whose basis holds now (never drafts); size None: every row."""
+    bases = received_bases(viewer, acting_organization_ids(viewer))
+    box = _box(Referral.objects.filter(pk__in=list(bases)), state=state, overdue=overdue, page=page, size=size)
+    box.bases = {r.pk: bases[r.pk] for r in box.rows}
+    return box
 
 
 def outbox(viewer: Viewer, *, state: str = "", overdue: bool = False, page: int = 1, size: int | None = 200) -> Box:
@@ -96,8 +101,12 @@ def overdue_by_organization(*, on=None) -> dict[Organization, list[Referral]]:
     qs = Referral.objects.filter(state=ReferralState.REQUESTED, due_on__lt=on).select_related(
         "receiver_organization", "sender_organization"
     )
-    for referral in qs.order_by("receiver_organization__name", "due_on", "id"):
-        result.setdefault(referral.receiver_organization, []).append(referral)
+    rows = list(qs.select_related("case").order_by("receiver_organization__name", "due_on", "id"))
+    # A card whose basis lapsed is no longer the receiver's to answer.
+    holding = receiver_bases(rows, on=on)
+    for referral in rows:
+        if referral.pk in holding:
+            result.setdefault(referral.receiver_organization, []).append(referral)
     return result
 
 
@@ -134,15 +143,10 @@ def home_panels(request, viewer: Viewer) -> list:
         return []
     box = inbox(viewer)
     active = [r for r in box.rows if r.state in ACTIVE_STATES or r.state == ReferralState.REQUESTED]
-    shown = person_ids_shown(active)
     try:
         if active:
-            audit.log_access(
-                actor=request.user,
-                action=AccessLog.Action.LIST,
-                object_type="referral_home",
-                person_ids=shown,
-                basis=AccessLog.Basis.CONSENT,
+            log_received(
+                request.user, action=AccessLog.Action.LIST, object_type="referral_home", rows=active, bases=box.bases
             )
         unavailable = False
     except audit.AccessLogUnavailable:
@@ -192,9 +196,19 @@ def place_participants(place, refs=None) -> list:
     if refs is not None:
         ids = [int(ref[len("referral:") :]) for ref in refs if ref[len("referral:") :].isdigit()]
         qs = qs.filter(pk__in=[i for i in ids if i < 2**63])
+    referrals = list(qs.select_related("case").order_by("id"))
+    bases = receiver_bases(referrals)
     result = []
-    for referral in qs.order_by("id"):
+    for referral in referrals:
         ref = referral.participant_ref
+        basis = bases.get(referral.pk)
+        if basis is None and not place_access_expired(referral, referral.receiver_organization):
+            # The consent or decision the card rested on no longer holds: the place may not see who it was.
+            refusal = _(
+                "この紹介の根拠（本人同意など）が失効したため、出欠は記録できません。紹介元に確認してください。"
+            )
+            result.append(Participant(ref=ref, refusal=refusal))
+            continue
         if place_access_expired(referral, referral.receiver_organization):
             until = timezone.localtime(referral.place_access_until)
             refusal = _(
@@ -211,6 +225,8 @@ def place_participants(place, refs=None) -> list:
                 visible=True,
                 recordable=recordable,
                 refusal="" if recordable else _("受諾後・対応中の紹介にだけ出欠を記録できます。"),
+                basis=basis.kind,
+                basis_ref=basis.ref,
             )
         )
     return result

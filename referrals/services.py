@@ -12,13 +12,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
-from casework import audit
+from casework import audit, disclosure
 from casework.access import can_change_case, person_ids_for_case
-from casework.models import AccessLog, Case, ConsentPurpose, IntakeRoute, Organization, Person
+from casework.models import AccessLog, Case, Consent, IntakeRoute, Organization, Person
 from casework.services import case_team_add, case_team_remove, consent_check
 from referrals import integration
-from referrals.access import RECEIVER, SENDER, ReferralAccess, acting_organization_ids, referral_access
+from referrals.access import (
+    RECEIVER,
+    SENDER,
+    ReferralAccess,
+    acting_organization_ids,
+    consent_purpose_for,
+    receiver_basis,
+    referral_access,
+)
 from referrals.models import (
+    ENDED_STATES,
     PLACE_ACCESS_DAYS,
     LegalBasis,
     ParticipationStage,
@@ -189,6 +198,11 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
 
 def _side_access(by, referral: Referral, side: str | None) -> ReferralAccess:
     access = referral_access(by, referral)
+    if access is None and referral.receiver_organization_id in acting_organization_ids(_viewer(by)):
+        if referral.state != ReferralState.DRAFT and receiver_basis(referral) is None:
+            raise InvalidMove(
+                _("この紹介の根拠（本人同意または支援会議の決定）が失われたため、受け取った側では扱えません。")
+            )
     if access is None or (side is not None and access.side != side):
         raise InvalidMove(_("この紹介でこの操作をする権限がありません。"))
     return access
@@ -379,11 +393,12 @@ def referral_update(*, referral: Referral, by, expected_version: int | None = No
     return locked
 
 
-def consent_purpose_for(referral: Referral) -> str:
-    """Return the consent purpose a referral needs: place referral or sharing with agencies."""
-    if referral.kind == ReferralKind.PARTICIPATION:
-        return ConsentPurpose.PLACE_REFERRAL
-    return ConsentPurpose.SHARE_WITH_AGENCIES
+def support_meeting_choices(referral: Referral) -> list[str]:
+    """Return the recorded 支援会議 decisions the sender may cite to share this case with the receiver."""
+    if referral.kind != ReferralKind.INTER_AGENCY or referral.case_id is None:
+        return []
+    ref = disclosure.support_meeting_decision(referral.case, referral.receiver_organization)
+    return [ref] if ref else []
 
 
 def send_check(referral: Referral, *, on: date | None = None):
@@ -437,7 +452,15 @@ def referral_send(
             locked.legal_basis_note = answer.reason[:500]
             log_basis, log_ref = AccessLog.Basis.CONSENT, answer.consent_id
         elif support_meeting_ref and locked.kind == ReferralKind.INTER_AGENCY:
-            # 支援会議 (art. 106-6) may share without consent; its members carry statutory secrecy.
+            # 支援会議 (art. 106-6) may share without consent; its members carry statutory secrecy. The
+            # basis must be a decision recorded in this system that the disclosure module finds, never free text.
+            if support_meeting_ref not in support_meeting_choices(locked):
+                raise ReferralBlocked(
+                    _(
+                        "支援会議の決定は、この紹介先との共有を決めた記録済みの決定から選んでください"
+                        "（自由記述は根拠になりません）。"
+                    )
+                )
             locked.consent = None
             locked.legal_basis = LegalBasis.SUPPORT_MEETING
             locked.legal_basis_ref = support_meeting_ref[:200]
@@ -714,3 +737,85 @@ def tsunagi_open_case(
         reason=f"linked_case={case.pk}",
     )
     return case
+
+
+# ---------------------------------------------------------------------------
+# A consent lapsed (withdrawn or narrowed): called by casework inside that transaction
+# ---------------------------------------------------------------------------
+
+PENDING_STATES = {ReferralState.REQUESTED, ReferralState.RETURNED}
+
+
+def _cascade_organization_id(by, referral: Referral, consent: Consent) -> int:
+    """Return the organization the withdrawing user acts for here (the sender's, else the case's lead)."""
+    orgs = acting_organization_ids(_viewer(by))
+    lead_id = consent.case.lead_organization_id if consent.case_id else None
+    for candidate in (referral.sender_organization_id, lead_id):
+        if candidate in orgs:
+            return candidate
+    return lead_id or referral.sender_organization_id
+
+
+def referrals_consent_lapsed(consent: Consent, *, by) -> None:
+    """Withdraw the unanswered referrals resting on the consent and end places' sight of the others.
+
+    Registered in disclosure.CONSENT_LAPSED_HANDLERS. A withdrawal cancels every referral sent on the
+    consent that is not yet accepted (依頼中・差戻し), with its timeline and access-log rows; a narrowed
+    consent cancels those it no longer covers. A place's card resting on it ends at once (whatever its
+    state). Accepted 機関間 referrals keep their state for the sender to close; the receiver no longer
+    sees the card (receiver_basis), and casework ends the team grant.
+    """
+    withdrawn = consent.status == Consent.Status.WITHDRAWN
+    reason = _("本人同意の撤回により取り下げ") if withdrawn else _("本人同意の範囲の変更により取り下げ")
+    now = timezone.now()
+    rows = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("sender_organization", "receiver_organization", "case")
+        .filter(consent=consent)
+        .exclude(state=ReferralState.DRAFT)
+        .order_by("id")
+    )
+    for locked in rows:
+        if not withdrawn and receiver_basis(locked) is not None:
+            continue
+        organization_id = _cascade_organization_id(by, locked, consent)
+        to_place = locked.receiver_organization.kind == Organization.Kind.PLACE_OPERATOR
+        if locked.state in PENDING_STATES:
+            from_state = locked.state
+            locked.cancel()
+            locked.ended_at = now
+            if to_place:
+                locked.place_access_until = now
+            locked.version += 1
+            locked.save()
+            ReferralTransition.objects.create(
+                referral=locked,
+                from_state=from_state,
+                to_state=locked.state,
+                by=by,
+                organization_id=organization_id,
+                reason=reason,
+            )
+            _log(
+                by,
+                locked,
+                action=AccessLog.Action.TRANSITION,
+                organization_id=organization_id,
+                basis=AccessLog.Basis.OWN_ORGANIZATION,
+                basis_ref=f"consent_lapsed:{consent.pk}",
+                reason=f"{from_state}→{locked.state}",
+            )
+        elif to_place and (locked.place_access_until is None or locked.place_access_until > now):
+            locked.place_access_until = now
+            if locked.state not in ENDED_STATES:
+                locked.version += 1
+            locked.save()
+            _log(
+                by,
+                locked,
+                action=AccessLog.Action.CHANGE,
+                organization_id=organization_id,
+                basis=AccessLog.Basis.OWN_ORGANIZATION,
+                basis_ref=f"consent_lapsed:{consent.pk}",
+                reason="place_access_ended",
+            )

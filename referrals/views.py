@@ -23,6 +23,7 @@ from referrals.access import (
     SENDER,
     acting_organization_ids,
     get_referral_for_user,
+    log_received,
     may_still_see_referral,
 )
 from referrals.forms import AttendanceForm, MoveForm, NoteForm, OpenCaseForm, ReferralForm, SendForm, StageForm
@@ -70,13 +71,18 @@ def _box_page(request, *, which: str):
     )
     query = request.GET.copy()
     query.pop("page", None)
-    audit.log_access(
-        actor=request.user,
-        action=AccessLog.Action.LIST,
-        object_type=f"referral_{which}",
-        person_ids=selectors.person_ids_shown(box.rows),
-        basis=AccessLog.Basis.CONSENT if which == "inbox" else AccessLog.Basis.OWN_ORGANIZATION,
-    )
+    if which == "inbox":
+        log_received(
+            request.user, action=AccessLog.Action.LIST, object_type="referral_inbox", rows=box.rows, bases=box.bases
+        )
+    else:
+        audit.log_access(
+            actor=request.user,
+            action=AccessLog.Action.LIST,
+            object_type="referral_outbox",
+            person_ids=selectors.person_ids_shown(box.rows),
+            basis=AccessLog.Basis.OWN_ORGANIZATION,
+        )
     return render(
         request,
         "referrals/box.html",
@@ -109,12 +115,8 @@ def outbox(request):
 def inbox_csv(request):
     """Download the inbox cards as CSV for Excel (formula-escaped; only what the cards show)."""
     box = selectors.inbox(viewer_for(request), size=None)
-    audit.log_access(
-        actor=request.user,
-        action=AccessLog.Action.EXPORT,
-        object_type="referral_inbox",
-        person_ids=selectors.person_ids_shown(box.rows),
-        basis=AccessLog.Basis.CONSENT,
+    log_received(
+        request.user, action=AccessLog.Action.EXPORT, object_type="referral_inbox", rows=box.rows, bases=box.bases
     )
     header = [
         _("番号"),
@@ -268,9 +270,10 @@ def referral_edit(request, pk: int):
 
 def _detail(request, referral, *, status: int = 200, error: str = "", **forms):
     access = referral.access
-    consent_answer = None
+    consent_answer, decisions = None, []
     if access.is_sender and referral.state in {ReferralState.DRAFT, ReferralState.RETURNED}:
         consent_answer = services.send_check(referral)
+        decisions = services.support_meeting_choices(referral)
     is_place_side = (
         access.is_receiver and referral.receiver_organization.kind == Organization.Kind.PLACE_OPERATOR
     ) or (access.is_sender and referral.sender_organization.kind == Organization.Kind.PLACE_OPERATOR)
@@ -288,7 +291,7 @@ def _detail(request, referral, *, status: int = 200, error: str = "", **forms):
         "is_place_side": is_place_side,
         "error": error,
         "move_form": forms.get("move_form") or MoveForm(initial={"version": referral.version}),
-        "send_form": forms.get("send_form") or SendForm(initial={"version": referral.version}),
+        "send_form": forms.get("send_form") or SendForm(initial={"version": referral.version}, decisions=decisions),
         "stage_form": forms.get("stage_form") or StageForm(initial={"on": timezone.localdate()}),
         "attendance_form": forms.get("attendance_form")
         or AttendanceForm(initial={"on": timezone.localdate()}, status_choices=integration.attendance_status_choices()),
@@ -315,7 +318,7 @@ def referral_detail(request, pk: int):
 def referral_send(request, pk: int):
     """Send through the consent gate (or with a recorded 支援会議 decision)."""
     referral = get_referral_for_user(request, pk, side=SENDER)
-    form = SendForm(request.POST)
+    form = SendForm(request.POST, decisions=services.support_meeting_choices(referral))
     if not form.is_valid():
         return _detail(request, referral, status=400, send_form=form)
     try:

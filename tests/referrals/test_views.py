@@ -10,6 +10,7 @@ from casework.services import assessment_record, contact_record_create, househol
 from referrals import services
 from referrals.models import ReferralState
 from tests.factories import make_consent, make_referral
+from tests.fake_decisions import record_decision
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_bad_characters_get_a_message(personas, participation, login):
     assert "使用できない文字" in response.content.decode()
 
 
-def test_send_form_blocks_without_consent_and_explains(personas, case_a, login):
+def test_send_form_blocks_without_consent_and_explains(personas, case_a, login, monkeypatch):
     draft = make_referral(
         case=case_a, by=personas.caseworker_a, sender=personas.window_a, receiver=personas.window_b, send=False
     )
@@ -126,8 +127,11 @@ def test_send_form_blocks_without_consent_and_explains(personas, case_a, login):
     response = client.post(reverse("referrals:send", args=[draft.pk]), {"version": draft.version})
     assert response.status_code == 400
     assert "同意の記録がありません" in response.content.decode()
+    decision = record_decision(monkeypatch, case_a, personas.window_b)
+    page = client.get(reverse("referrals:detail", args=[draft.pk])).content.decode()
+    assert f'<option value="{decision.ref}">' in page
     response = client.post(
-        reverse("referrals:send", args=[draft.pk]), {"version": draft.version, "support_meeting_ref": "支援会議 R7.5.1"}
+        reverse("referrals:send", args=[draft.pk]), {"version": draft.version, "support_meeting_ref": decision.ref}
     )
     assert response.status_code == 302
     draft.refresh_from_db()

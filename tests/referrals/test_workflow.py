@@ -11,6 +11,7 @@ from casework.services import consent_withdraw
 from referrals import services
 from referrals.models import LegalBasis, Referral, ReferralState
 from tests.factories import make_consent, make_referral
+from tests.fake_decisions import record_decision
 
 
 def _log_rows(referral, action=None):
@@ -104,22 +105,31 @@ def test_consent_out_of_scope_blocks_sending(personas, case_a, scope):
         services.referral_send(referral=referral, by=personas.caseworker_a)
 
 
-def test_a_support_meeting_decision_is_a_recorded_basis_for_inter_agency(personas, case_a):
+def test_a_support_meeting_decision_is_a_recorded_basis_for_inter_agency(personas, case_a, monkeypatch):
     referral = _draft(personas, case_a)
-    sent = services.referral_send(
-        referral=referral, by=personas.caseworker_a, support_meeting_ref="第3回支援会議 R7.6.1"
-    )
-    assert sent.legal_basis == LegalBasis.SUPPORT_MEETING
+    decision = record_decision(monkeypatch, case_a, referral.receiver_organization)
+    sent = services.referral_send(referral=referral, by=personas.caseworker_a, support_meeting_ref=decision.ref)
+    assert sent.legal_basis == LegalBasis.SUPPORT_MEETING and sent.legal_basis_ref == decision.ref
     share = _log_rows(sent, AccessLog.Action.SHARE).get()
-    assert share.basis == AccessLog.Basis.SUPPORT_MEETING and share.basis_ref == "第3回支援会議 R7.6.1"
+    assert share.basis == AccessLog.Basis.SUPPORT_MEETING and share.basis_ref == decision.ref[:60]
 
 
-def test_a_support_meeting_decision_does_not_send_to_a_place_without_consent(personas, case_a, place):
+def test_typed_text_is_not_a_support_meeting_basis(personas, case_a, monkeypatch):
+    referral = _draft(personas, case_a)
+    record_decision(monkeypatch, case_a, referral.receiver_organization)
+    with pytest.raises(services.ReferralBlocked, match="記録済みの決定から選んでください"):
+        services.referral_send(referral=referral, by=personas.caseworker_a, support_meeting_ref="第3回支援会議 R7.6.1")
+    referral.refresh_from_db()
+    assert referral.state == ReferralState.DRAFT and referral.legal_basis == ""
+
+
+def test_a_support_meeting_decision_does_not_send_to_a_place_without_consent(personas, case_a, place, monkeypatch):
     referral = make_referral(
         kind="participation", case=case_a, by=personas.caseworker_a, sender=personas.window_a, place=place, send=False
     )
+    decision = record_decision(monkeypatch, case_a, place.operator)
     with pytest.raises(services.ReferralBlocked):
-        services.referral_send(referral=referral, by=personas.caseworker_a, support_meeting_ref="支援会議")
+        services.referral_send(referral=referral, by=personas.caseworker_a, support_meeting_ref=decision.ref)
 
 
 def test_a_place_card_refuses_diagnosis_words(personas, case_a, place):

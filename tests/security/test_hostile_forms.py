@@ -493,9 +493,18 @@ def referral_edit(w) -> Target:
 
 def referral_send(w) -> Target:
     from referrals.forms import SendForm
+    from tests.factories import make_consent
 
     draft = _draft(w)
-    data = {"version": draft.version, "support_meeting_ref": "支援会議 R7.5.1"}
+    # Sent on the person's consent: a 支援会議 basis is a choice among recorded decisions, never typed text.
+    make_consent(
+        person=draft.person,
+        organizations=[w.p.window_b],
+        purposes=["share_with_agencies"],
+        by=w.p.caseworker_a,
+        case=draft.case,
+    )
+    data = {"version": draft.version}
     return Target(
         reverse("referrals:send", args=[draft.pk]),
         w.login(w.p.caseworker_a),
