@@ -86,17 +86,28 @@ def _deny(request, *, object_type: str, object_id) -> None:
 
 
 def get_case_for_user(
-    request, pk, *, action: str = AccessLog.Action.VIEW, for_change: bool = False, log: bool = True
+    request,
+    pk,
+    *,
+    action: str = AccessLog.Action.VIEW,
+    for_change: bool = False,
+    log: bool = True,
+    purpose: str | None = None,
 ) -> Case:
-    """Return the case if the user may see it (or change it), logging the access; else log and 404."""
+    """Return the case if the user may use it for the purpose, logging the access; else log and 404.
+
+    purpose defaults to VIEW_CASE (CHANGE_CASE with for_change); LEAD_CHANGE is the lead
+    organization's own: team, state, persons, household, consents.
+    """
     case = (
         Case.objects.select_related("household", "lead_organization", "lead_worker").filter(pk=pk).first()
         if str(pk).isdigit()
         else None
     )
     viewer = viewer_for(request)
-    access = case_access(viewer, case) if case is not None else None
-    if access is None or (for_change and not access.can_change):
+    purpose = purpose or (Purpose.CHANGE_CASE if for_change else Purpose.VIEW_CASE)
+    access = case_basis(viewer, case, purpose) if case is not None else None
+    if access is None:
         _deny(request, object_type="case", object_id=pk)
     case.access = access
     if log:
@@ -106,11 +117,7 @@ def get_case_for_user(
 
 def get_case_for_lead_member(request, pk, *, action: str = AccessLog.Action.VIEW) -> Case:
     """Return the case when the user works for its lead organization and may change it; else log and 404."""
-    case = get_case_for_user(request, pk, action=action, for_change=True, log=False)
-    if not is_lead_member(viewer_for(request), case):
-        _deny(request, object_type="case", object_id=pk)
-    log_case_access(request, case, case.access, action=action)
-    return case
+    return get_case_for_user(request, pk, action=action, purpose=Purpose.LEAD_CHANGE)
 
 
 def get_case_record_for_user(
@@ -123,9 +130,10 @@ def get_case_record_for_user(
     for_change: bool = False,
     log: bool = True,
     queryset: QuerySet | None = None,
+    purpose: str | None = None,
 ) -> tuple[Case, Model]:
     """Return (case, record) when the record belongs to that case and the user may see it; else 404."""
-    case = get_case_for_user(request, case_pk, action=action, for_change=for_change, log=False)
+    case = get_case_for_user(request, case_pk, action=action, for_change=for_change, log=False, purpose=purpose)
     records = queryset if queryset is not None else model.objects.all()
     record = records.filter(pk=record_pk, **_case_filter(model, case)).first() if str(record_pk).isdigit() else None
     object_type = model._meta.model_name
@@ -147,12 +155,15 @@ def get_case_record_for_user(
 
 
 def _case_filter(model: type[Model], case: Case) -> dict:
-    """How a record hangs under a case: directly, through its plan or household, or through the case's persons."""
-    from casework.models import Consent, PlanRole
+    """How a record hangs under a case: directly, through its plan or household, or through the case's persons.
 
-    if model is Consent or model is Person:
-        key = "person_id__in" if model is Consent else "pk__in"
-        return {key: person_ids_for_case(case)}
+    A consent belongs to the case that recorded it: a person shared with another case does not
+    open that case's consents (read, withdraw, download) to this one.
+    """
+    from casework.models import PlanRole
+
+    if model is Person:
+        return {"pk__in": person_ids_for_case(case)}
     if model is HouseholdMember:
         return {"household_id": case.household_id}
     if model is PlanRole:
