@@ -369,6 +369,14 @@ def consent_create(request, pk: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         person = next(p for p in people if p.pk == data["person"])
+        organizations = list(data["organizations"])
+        if data["scope_kind"] == Consent.ScopeKind.NAMED and organizations:
+            # The lead organization holds the case: a named scope never leaves it out silently.
+            if all(org.pk != case.lead_organization_id for org in organizations):
+                organizations.append(case.lead_organization)
+                messages.info(
+                    request, _("提供先に主担当機関（%(org)s）を加えました。") % {"org": case.lead_organization.name}
+                )
         try:
             services.consent_record(
                 person=person,
@@ -380,7 +388,7 @@ def consent_create(request, pk: int):
                 explained_by=request.user,
                 document_version=data["document_version"],
                 scope_kind=data["scope_kind"],
-                organizations=list(data["organizations"]),
+                organizations=organizations,
                 purposes=data["purposes"],
                 valid_until=data["valid_until"],
                 status=data["status"],
