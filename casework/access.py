@@ -98,8 +98,12 @@ def _deny(request, *, object_type: str, object_id) -> None:
     raise Http404
 
 
-def _authorized_case(request, pk, *, for_change: bool = False) -> Case:
-    """Fetch the case and attach the user's access, or log the refusal and 404; writes no allowed row."""
+def _authorized_case(request, pk, *, for_change: bool = False, purpose: str | None = None) -> Case:
+    """Fetch the case and attach the user's basis for the purpose, or log the refusal and 404; writes no allowed row.
+
+    purpose defaults to VIEW_CASE (CHANGE_CASE with for_change); LEAD_CHANGE is the lead
+    organization's own: team, state, persons, household, consents.
+    """
     case_id = object_pk(pk)
     case = (
         Case.objects.select_related("household", "lead_organization", "lead_worker").filter(pk=case_id).first()
@@ -107,25 +111,26 @@ def _authorized_case(request, pk, *, for_change: bool = False) -> Case:
         else None
     )
     viewer = viewer_for(request)
-    access = case_access(viewer, case) if case is not None else None
-    if access is None or (for_change and not access.can_change):
+    purpose = purpose or (Purpose.CHANGE_CASE if for_change else Purpose.VIEW_CASE)
+    access = case_basis(viewer, case, purpose) if case is not None else None
+    if access is None:
         _deny(request, object_type="case", object_id=pk)
     case.access = access
     return case
 
 
-def get_case_for_user(request, pk, *, action: str = AccessLog.Action.VIEW, for_change: bool = False) -> Case:
-    """Return the case if the user may see it (or change it), logging the access; else log and 404."""
-    case = _authorized_case(request, pk, for_change=for_change)
+def get_case_for_user(
+    request, pk, *, action: str = AccessLog.Action.VIEW, for_change: bool = False, purpose: str | None = None
+) -> Case:
+    """Return the case if the user may use it for the purpose, logging the access; else log and 404."""
+    case = _authorized_case(request, pk, for_change=for_change, purpose=purpose)
     log_case_access(request, case, case.access, action=action)
     return case
 
 
 def get_case_for_lead_member(request, pk, *, action: str = AccessLog.Action.VIEW) -> Case:
     """Return the case when the user works for its lead organization and may change it; else log and 404."""
-    case = _authorized_case(request, pk, for_change=True)
-    if not is_lead_member(viewer_for(request), case):
-        _deny(request, object_type="case", object_id=pk)
+    case = _authorized_case(request, pk, purpose=Purpose.LEAD_CHANGE)
     log_case_access(request, case, case.access, action=action)
     return case
 
@@ -139,10 +144,11 @@ def get_case_record_for_user(
     action: str = AccessLog.Action.VIEW,
     for_change: bool = False,
     queryset: QuerySet | None = None,
+    purpose: str | None = None,
 ) -> tuple[Case, Model]:
-    """Return (case, record) when the record belongs to that case and the user may see it, logging it
+    """Return (case, record) when the record belongs to that case and the user may use it, logging it
     once with the record's person (or the case's persons); else log the refusal and 404."""
-    case = _authorized_case(request, case_pk, for_change=for_change)
+    case = _authorized_case(request, case_pk, for_change=for_change, purpose=purpose)
     records = queryset if queryset is not None else model.objects.all()
     record_id = object_pk(record_pk)
     record = records.filter(pk=record_id, **_case_filter(model, case)).first() if record_id is not None else None
@@ -164,12 +170,15 @@ def get_case_record_for_user(
 
 
 def _case_filter(model: type[Model], case: Case) -> dict:
-    """How a record hangs under a case: directly, through its plan or household, or through the case's persons."""
-    from casework.models import Consent, PlanRole
+    """How a record hangs under a case: directly, through its plan or household, or through the case's persons.
 
-    if model is Consent or model is Person:
-        key = "person_id__in" if model is Consent else "pk__in"
-        return {key: person_ids_for_case(case)}
+    A consent belongs to the case that recorded it: a person shared with another case does not
+    open that case's consents (read, withdraw, download) to this one.
+    """
+    from casework.models import PlanRole
+
+    if model is Person:
+        return {"pk__in": person_ids_for_case(case)}
     if model is HouseholdMember:
         return {"household_id": case.household_id}
     if model is PlanRole:

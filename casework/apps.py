@@ -9,6 +9,9 @@ class CaseworkConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from casework import audit_roles, checks, sessions, signals  # noqa: F401 - connects handlers, registers checks
+        from casework import audit_roles, checks, disclosure, services, sessions, signals  # noqa: F401 - handlers, checks
 
         post_migrate.connect(audit_roles.grant_after_migrate, sender=self)
+        # casework's own reaction to a withdrawn consent comes first: the team grants resting on it end.
+        if services.case_team_end_lapsed not in disclosure.CONSENT_LAPSED_HANDLERS:
+            disclosure.CONSENT_LAPSED_HANDLERS.insert(0, services.case_team_end_lapsed)

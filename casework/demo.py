@@ -205,10 +205,11 @@ def seed_cases(stdout, base) -> dict:
             summary="民生委員から、80代の母の物忘れが進み、50代の息子が長年ひきこもっていて家計が心配との相談。",
             by=sato,
         )
-        case_team_add(case=case, organization=orgs["jiritsu"], note="家計・就労", by=sato)
-        case_team_add(case=case, organization=orgs["shakyo"], note="多機関協働", by=sato)
+        # Consent first: adding an organization to the team is a share and needs its basis.
         consent(mother, case, sato, ["share_with_agencies", "layered_meeting"])
         consent(son, case, sato, ["share_with_agencies"], method=Consent.Method.ORAL)
+        case_team_add(case=case, organization=orgs["jiritsu"], note="家計・就労", by=sato)
+        case_team_add(case=case, organization=orgs["shakyo"], note="多機関協働", by=sato)
         case_transition(case=case, to_state="assessment", by=sato)
         assessment_record(
             case=case,
@@ -324,11 +325,11 @@ def seed_cases(stdout, base) -> dict:
             summary="子育てと実母の介護が重なり、疲れ切っているとの本人からの相談。",
             by=tanaka,
         )
-        case_team_add(case=case, organization=orgs["houkatsu"], note="祖母の介護", by=tanaka)
         consent(mum, case, tanaka, ["share_with_agencies", "layered_meeting", "place_referral"])
         consent(
             grandma, case, tanaka, ["share_with_agencies"], given_by=Consent.GivenBy.SELF, method=Consent.Method.ORAL
         )
+        case_team_add(case=case, organization=orgs["houkatsu"], note="祖母の介護", by=tanaka)
         case_transition(case=case, to_state="assessment", by=tanaka)
         assessment_record(
             case=case,
@@ -405,7 +406,6 @@ def seed_cases(stdout, base) -> dict:
             summary="中学校から、遅刻と欠席が増えている生徒が母と弟の世話をしているようだとの連絡。",
             by=tanaka,
         )
-        case_team_add(case=case, organization=orgs["shougai"], note="母の障害福祉サービス", by=tanaka)
         consent(mother, case, tanaka, ["share_with_agencies"], given_on=today - timedelta(days=8))
         consent(
             pupil,
@@ -416,6 +416,7 @@ def seed_cases(stdout, base) -> dict:
             giver_name="𠮷田 真理",
             given_on=today - timedelta(days=8),
         )
+        case_team_add(case=case, organization=orgs["shougai"], note="母の障害福祉サービス", by=tanaka)
         contact_record_create(
             case=case,
             occurred_at=at(9, 16),

@@ -135,9 +135,19 @@ def team_on(case_id: int, day: date) -> set[int]:
 
 
 def consent_check(
-    *, person: Person, organization: Organization, purpose: str, on: date, case: Case | None = None
+    *,
+    person: Person,
+    organization: Organization,
+    purpose: str,
+    on: date,
+    case: Case | None = None,
+    joining_team: bool = False,
 ) -> ConsentAnswer:
-    """Answer whether the organization may receive the person's data for the purpose on that day."""
+    """Answer whether the organization may receive the person's data for the purpose on that day.
+
+    A consent scoped to the case team covers the organizations on that case's team; with
+    joining_team it also covers an organization the lead is adding to that team now.
+    """
     if purpose not in ConsentPurpose.values:
         raise ValueError(f"unknown purpose {purpose!r}")
     purpose_label = ConsentPurpose(purpose).label
@@ -153,7 +163,7 @@ def consent_check(
         if consent.scope_kind == Consent.ScopeKind.CASE_TEAM:
             if case is not None and consent.case_id != case.pk:
                 continue
-            covered = organization.pk in team_on(consent.case_id, on)
+            covered = (joining_team and case is not None) or organization.pk in team_on(consent.case_id, on)
         else:
             covered = any(org.pk == organization.pk for org in consent.organizations.all())
         if not covered:
@@ -256,7 +266,12 @@ def share_basis(case: Case, organization: Organization, *, on: date | None = Non
     consent_ids = []
     for person in subjects:
         answer = consent_check(
-            person=person, organization=organization, purpose=ConsentPurpose.SHARE_WITH_AGENCIES, on=day, case=case
+            person=person,
+            organization=organization,
+            purpose=ConsentPurpose.SHARE_WITH_AGENCIES,
+            on=day,
+            case=case,
+            joining_team=True,
         )
         if not answer.allowed:
             break
@@ -270,12 +285,53 @@ def share_basis(case: Case, organization: Organization, *, on: date | None = Non
     return None
 
 
+FORMER_LEAD = "former_lead"
+
+
+def recorded_basis_holds(
+    case: Case, organization_id: int, kind: str, ref: str, *, on: date | None = None
+) -> Basis | None:
+    """Return the basis a team grant was recorded on when it still holds on that day, else None.
+
+    A consent basis holds while every consent it names is in force and still covers the
+    organization (withdrawn, expired or narrowed: it ends). A 支援会議 basis holds while its
+    decision reference is on record. own_org is the lead's (or a former lead's, which collected the
+    data itself and keeps its own records after handing the case over).
+    """
+    day = on or timezone.localdate()
+    if kind == AccessLog.Basis.OWN_ORGANIZATION:
+        return Basis(AccessLog.Basis.OWN_ORGANIZATION, FORMER_LEAD, organization_id=organization_id)
+    if kind == AccessLog.Basis.CONSENT:
+        ids = [int(part) for part in ref.split(",") if part.strip().isdigit()]
+        if ids and all(consent_holds(cid, organization_id=organization_id, on=day) for cid in ids):
+            return Basis(AccessLog.Basis.CONSENT, ref, organization_id=organization_id)
+        return None
+    if kind == AccessLog.Basis.SUPPORT_MEETING:
+        # A recorded 支援会議 decision does not lapse like a consent; the lead ends it by removing
+        # the organization. It was checked against the meeting records when the grant was made.
+        return Basis(AccessLog.Basis.SUPPORT_MEETING, ref, organization_id=organization_id) if ref else None
+    return None
+
+
 def team_grant_basis(case: Case, organization_id: int, *, on: date | None = None) -> Basis | None:
-    """Return the current basis of an organization's case-team grant, or None when it no longer holds."""
+    """Return the current basis of an organization's case-team grant, or None when it no longer holds.
+
+    The lead organization holds its own case. Any other organization holds a grant only through a
+    current team row whose recorded basis still holds; a row written before bases were recorded
+    (blank kind) falls back to the basis the organization would have if added now (share_basis).
+    """
     if organization_id == case.lead_organization_id:
         return Basis(AccessLog.Basis.OWN_ORGANIZATION, organization_id=organization_id, is_lead=True)
-    organization = Organization.objects.filter(pk=organization_id).first()
-    return share_basis(case, organization, on=on) if organization is not None else None
+    row = (
+        CaseTeamMembership.objects.filter(case_id=case.pk, organization_id=organization_id, ended_at__isnull=True)
+        .order_by("-added_at", "-id")
+        .first()
+    )
+    if row is None:
+        return None
+    if row.basis_kind:
+        return recorded_basis_holds(case, organization_id, row.basis_kind, row.basis_ref, on=on)
+    return share_basis(case, row.organization, on=on)
 
 
 # ---------------------------------------------------------------------------
@@ -300,8 +356,10 @@ def case_basis(user_or_viewer, case: Case, purpose: str = Purpose.VIEW_CASE) -> 
         viewing.sort(key=lambda gid: (groups[gid][1] != case.lead_organization_id, groups[gid][0] != Role.CASEWORKER))
         for gid in viewing:
             role, org_id = groups[gid]
-            # TODO(disclosure-core): check team_grant_basis(case, org_id) here once team adds record their basis.
-            team = Basis(AccessLog.Basis.OWN_ORGANIZATION, organization_id=org_id)
+            # A non-lead organization's grant counts only while the basis it was added on holds.
+            team = team_grant_basis(case, org_id)
+            if team is None:
+                continue
             is_lead = org_id == case.lead_organization_id
             if role == Role.SUPERVISOR and team.kind == AccessLog.Basis.OWN_ORGANIZATION:
                 kind, ref = AccessLog.Basis.SUPERVISION, ""
@@ -329,8 +387,8 @@ def case_basis(user_or_viewer, case: Case, purpose: str = Purpose.VIEW_CASE) -> 
 def cases_for_user(user_or_viewer) -> QuerySet[Case]:
     """Return the cases in the viewer's caseload (lead or team grants; no break-glass).
 
-    A team grant whose basis lapsed still lists here until the lead or the withdrawal service ends
-    it; opening the case checks the basis afresh (case_basis).
+    A team grant whose basis lapsed without an event (a consent that expired) still lists here;
+    opening the case checks the basis afresh (case_basis). A withdrawal ends the grants at once.
     """
     viewer = _viewer(user_or_viewer)
     groups = case_groups(viewer)
@@ -340,6 +398,28 @@ def cases_for_user(user_or_viewer) -> QuerySet[Case]:
         group_id__in=list(groups), permission__codename=VIEW_CASE, permission__content_type__app_label="casework"
     ).values("content_object_id")
     return Case.objects.filter(pk__in=Subquery(granted))
+
+
+def lead_change_refusal(by, case: Case, *, decision: Basis | None = None) -> str:
+    """Return why `by` may not change the case's team, state, persons or consents ('' when allowed).
+
+    Only the lead organization does that. A meeting decision applies to the case through the
+    services with the basis this module gave for the meeting item (decision), not the chair's own.
+    """
+    if decision is not None and decision.kind in DECISION_BASES:
+        return ""
+    if case_basis(by, case, Purpose.LEAD_CHANGE) is not None:
+        return ""
+    return _("この変更は主担当機関（%(org)s）の職員だけが行えます。") % {"org": case.lead_organization.name}
+
+
+# The bases on which a meeting's decision may change a case (a 支援会議, or a 重層的支援会議 on consent).
+DECISION_BASES = (AccessLog.Basis.SUPPORT_MEETING, AccessLog.Basis.CONSENT)
+
+
+def case_organization_ids(user_or_viewer) -> set[int]:
+    """Return the organizations the viewer works cases for (active caseworker or supervisor memberships)."""
+    return _viewer(user_or_viewer).organization_ids(*CASE_ROLES)
 
 
 def is_lead_member(user_or_viewer, case: Case) -> bool:
@@ -358,6 +438,24 @@ CONSENT_LAPSED_HANDLERS: list[Callable] = []
 
 
 def consent_lapsed(consent: Consent, *, by) -> None:
-    """Let every app stop what rested on the consent (referrals withdrawn, cards hidden, grants ended)."""
+    """Let every app stop what rested on the consent (referrals withdrawn, cards hidden, grants ended).
+
+    casework's own handler (registered first, in CaseworkConfig.ready) ends the case-team grants
+    resting on it; the lead keeps its own.
+    """
     for handler in CONSENT_LAPSED_HANDLERS:
         handler(consent, by=by)
+
+
+def team_grants_lapsed(consent: Consent, *, on: date | None = None) -> list[CaseTeamMembership]:
+    """Return the current non-lead team rows whose basis no longer holds after the consent changed."""
+    case_ids = set(CaseSubject.objects.filter(person_id=consent.person_id).values_list("case_id", flat=True))
+    if consent.case_id:
+        case_ids.add(consent.case_id)
+    rows = (
+        CaseTeamMembership.objects.filter(case_id__in=case_ids, ended_at__isnull=True)
+        .exclude(organization_id=models.F("case__lead_organization_id"))
+        .select_related("case", "organization")
+        .order_by("case_id", "id")
+    )
+    return [row for row in rows if team_grant_basis(row.case, row.organization_id, on=on) is None]

@@ -677,6 +677,12 @@ class CaseTeamMembership(models.Model):
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The basis the organization was added on, checked again at every read (casework.disclosure):
+    # own_org for the lead (and a former lead), consent with the consent ids, or support_meeting with
+    # the decision's reference. Blank on rows written before bases were recorded.
+    basis_kind = models.CharField(_("参加の根拠"), max_length=20, blank=True)  # an AccessLog.Basis value
+    basis_ref = models.CharField(_("根拠の参照"), max_length=60, blank=True)
+    end_reason = models.CharField(_("離脱の理由"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("ケースチーム")

@@ -177,7 +177,8 @@ def case_detail_context(case: Case, *, show_secret_addresses: bool) -> dict:
     for person in Person.objects.filter(pk__in=subject_ids - set(people)):
         people[person.pk] = person
     consents: dict[int, list[Consent]] = {pid: [] for pid in people}
-    for consent in Consent.objects.filter(person_id__in=list(people)).prefetch_related("organizations"):
+    # Only the consents this case recorded: another case's consents stay with that case.
+    for consent in Consent.objects.filter(case=case, person_id__in=list(people)).prefetch_related("organizations"):
         consents.setdefault(consent.person_id, []).append(consent)
     plans = list(case.plans.prefetch_related("roles__organization").order_by("-version"))
     current_plan = next((p for p in plans if p.status == SupportPlan.Status.APPROVED), None) or (

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from casework import audit, disclosure
 from casework.assessment import CURRENT_VERSION, validate_checklist
 from casework.choices import Domain, Role
-from casework.disclosure import ConsentAnswer, consent_check  # noqa: F401  (re-exported for callers)
+from casework.disclosure import Basis, ConsentAnswer, consent_check  # noqa: F401  (re-exported for callers)
 from casework.japanese import era_short_prefix, fiscal_year
 from casework.models import (
     AccessLog,
@@ -365,15 +365,32 @@ def _basis(by, case: Case | None) -> dict:
     }
 
 
-def _log(by, *, action: str, obj, person_ids, case: Case | None = None) -> None:
+def _log(by, *, action: str, obj, person_ids, case: Case | None = None, decision: Basis | None = None) -> None:
+    fields = _basis(by, case)
+    if decision is not None and fields["basis"] == AccessLog.Basis.NONE:
+        # A meeting decision applied by its chair: the log names the meeting's basis.
+        fields = {"basis": decision.kind, "basis_ref": decision.ref, "organization_id": decision.organization_id}
     audit.log_access(
         actor=by,
         action=action,
         object_type=obj._meta.model_name,
         object_id=obj.pk,
         person_ids=person_ids,
-        **_basis(by, case),
+        **fields,
     )
+
+
+def _require_lead(by, case: Case | None, *, decision: Basis | None = None) -> None:
+    """Refuse (nothing changed) unless `by` works for the case's lead organization.
+
+    Only the lead organization changes a case's team, state (reopening included), persons,
+    household and consents; a meeting decision passes the basis the disclosure module gave it.
+    """
+    if case is None:
+        return
+    problem = disclosure.lead_change_refusal(by, case, decision=decision)
+    if problem:
+        raise ValidationError(problem)
 
 
 def _case_person_ids(case: Case) -> list[int]:
@@ -426,6 +443,7 @@ def person_update(*, person: Person, by, case: Case | None = None, **fields) -> 
     unknown = set(fields) - PERSON_FIELDS
     if unknown:
         raise TypeError(f"unknown person fields: {sorted(unknown)}")
+    _require_lead(by, case)
     for name, value in fields.items():
         setattr(person, name, value)
     person.full_clean(exclude=["search_key"])
@@ -447,6 +465,7 @@ def household_create(*, name: str, by, tags: list[str] | None = None, note: str 
 @transaction.atomic
 def household_update(*, household: Household, by, case: Case | None = None, **fields) -> Household:
     """Change a household's name, tags or note."""
+    _require_lead(by, case)
     for name in ("name", "tags", "note"):
         if name in fields:
             setattr(household, name, fields[name])
@@ -471,6 +490,7 @@ def household_add_member(
     case: Case | None = None,
 ) -> HouseholdMember:
     """Add a person to a household (a person may be in several households over time)."""
+    _require_lead(by, case)
     if HouseholdMember.objects.filter(household=household, person=person, until__isnull=True).exists():
         raise ValidationError(_("この方はすでにこの世帯の世帯員です。"))
     member = HouseholdMember(
@@ -497,6 +517,7 @@ def household_member_update(*, member: HouseholdMember, by, case: Case | None = 
     unknown = set(fields) - MEMBER_FIELDS
     if unknown:
         raise TypeError(f"unknown member fields: {sorted(unknown)}")
+    _require_lead(by, case)
     member = HouseholdMember.objects.select_for_update().get(pk=member.pk)
     for name, value in fields.items():
         setattr(member, name, value)
@@ -511,6 +532,7 @@ def household_member_update(*, member: HouseholdMember, by, case: Case | None = 
 @transaction.atomic
 def household_member_end(*, member: HouseholdMember, until: date, by, case: Case | None = None) -> HouseholdMember:
     """Record that a person left the household on a date; the row stays as history, nothing is deleted."""
+    _require_lead(by, case)
     member = HouseholdMember.objects.select_for_update().get(pk=member.pk)
     if until is None:
         raise ValidationError({"until": _("世帯員でなくなった日を入力してください。")})
@@ -616,7 +638,13 @@ def case_open(
     case.save()
     CaseSubject.objects.bulk_create([CaseSubject(case=case, person=p) for p in dict.fromkeys(subjects)])
     CaseDomain.objects.bulk_create([CaseDomain(case=case, domain=d) for d in dict.fromkeys(domains)])
-    CaseTeamMembership.objects.create(case=case, organization=lead_organization, role_note=_("主担当"), added_by=by)
+    CaseTeamMembership.objects.create(
+        case=case,
+        organization=lead_organization,
+        role_note=_("主担当"),
+        added_by=by,
+        basis_kind=AccessLog.Basis.OWN_ORGANIZATION,
+    )
     _grant(case, lead_organization)
     _log(by, action=AccessLog.Action.CREATE, obj=case, person_ids=_case_person_ids(case), case=case)
     return case
@@ -651,9 +679,10 @@ def case_update(
     The state, number, lead organization and version are not parameters: they change only through
     case_transition, case_change_lead and this function's own version bump.
     """
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.select_for_update().select_related("lead_organization").get(pk=case.pk)
     if expected_version is not None and locked.version != expected_version:
         raise CaseChanged()
+    _require_lead(by, locked)
     if domains is not None:
         domains = list(dict.fromkeys(domains))
         if not domains or any(d not in Domain.values for d in domains):
@@ -705,6 +734,7 @@ def case_change_lead(
     locked = Case.objects.select_for_update().select_related("lead_organization").get(pk=case.pk)
     if expected_version is not None and locked.version != expected_version:
         raise CaseChanged()
+    _require_lead(by, locked)
     reason = (reason or "").strip()
     errors = {}
     if not reason:
@@ -718,15 +748,26 @@ def case_change_lead(
     _check_lead_worker(lead_worker, organization.pk)
     old_organization, old_worker = locked.lead_organization, locked.lead_worker
     # The outgoing lead stays on the team under a note saying what it was; the incoming one joins as lead.
+    # The former lead collected the data itself: its row rests on its own organization.
+    CaseTeamMembership.objects.filter(case=locked, organization=old_organization, ended_at__isnull=True).update(
+        basis_kind=AccessLog.Basis.OWN_ORGANIZATION, basis_ref=""
+    )
     CaseTeamMembership.objects.filter(
         case=locked, organization=old_organization, ended_at__isnull=True, role_note=_("主担当")
     ).update(role_note=_("前主担当"))
     incoming = CaseTeamMembership.objects.filter(case=locked, organization=organization, ended_at__isnull=True).first()
     if incoming is None:
-        CaseTeamMembership.objects.create(case=locked, organization=organization, role_note=_("主担当"), added_by=by)
+        CaseTeamMembership.objects.create(
+            case=locked,
+            organization=organization,
+            role_note=_("主担当"),
+            added_by=by,
+            basis_kind=AccessLog.Basis.OWN_ORGANIZATION,
+        )
     else:
         incoming.role_note = _("主担当")
-        incoming.save(update_fields=["role_note"])
+        incoming.basis_kind, incoming.basis_ref = AccessLog.Basis.OWN_ORGANIZATION, ""
+        incoming.save(update_fields=["role_note", "basis_kind", "basis_ref"])
     _grant(locked, organization)
     _grant(locked, old_organization)
     locked.lead_organization = organization
@@ -750,34 +791,94 @@ def case_change_lead(
 @transaction.atomic
 def case_add_subject(*, case: Case, person: Person, by) -> None:
     """Name one more person as a subject of the case."""
+    _require_lead(by, case)
     CaseSubject.objects.get_or_create(case=case, person=person)
     _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=[person.pk], case=case)
 
 
 @transaction.atomic
-def case_team_add(*, case: Case, organization: Organization, by, note: str = "") -> CaseTeamMembership:
-    """Put an organization on the case team and grant its group access (effective on the next request)."""
+def case_team_add(
+    *, case: Case, organization: Organization, by, note: str = "", basis: Basis | None = None
+) -> CaseTeamMembership:
+    """Put an organization on the case team on a recorded basis and grant its group access.
+
+    Adding an organization is a share: the lead organization adds it only on a current basis for
+    that organization (every subject's consent naming it or the case team, or a recorded 支援会議
+    decision), found by the disclosure module and recorded on the team row, which is checked again
+    at every read. A referral accepted by its receiver passes the basis the referral was sent on
+    (basis); it must still hold. Effective on the next request.
+    """
+    case = Case.objects.select_related("lead_organization").get(pk=case.pk)
+    if basis is None:
+        _require_lead(by, case)
+        basis = disclosure.share_basis(case, organization)
+        if basis is None:
+            raise ValidationError(
+                _(
+                    "%(org)sをケースチームに加える根拠がありません。対象者全員の本人同意（この機関または"
+                    "ケースチームへの提供）を記録するか、支援会議の決定を記録してください。"
+                )
+                % {"org": organization.name}
+            )
+    elif organization.pk != case.lead_organization_id and (
+        disclosure.recorded_basis_holds(case, organization.pk, basis.kind, basis.ref) is None
+    ):
+        raise ValidationError(_("%(org)sと共有する根拠（同意）が失われています。") % {"org": organization.name})
     membership = CaseTeamMembership.objects.filter(case=case, organization=organization, ended_at__isnull=True).first()
     if membership is None:
         membership = CaseTeamMembership.objects.create(
-            case=case, organization=organization, role_note=note, added_by=by
+            case=case,
+            organization=organization,
+            role_note=note,
+            added_by=by,
+            basis_kind=basis.kind,
+            basis_ref=basis.ref[:60],
         )
+    elif organization.pk != case.lead_organization_id:
+        membership.basis_kind, membership.basis_ref = basis.kind, basis.ref[:60]
+        membership.save(update_fields=["basis_kind", "basis_ref"])
     _grant(case, organization)
     _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=[], case=case)
     return membership
 
 
 @transaction.atomic
-def case_team_remove(*, case: Case, organization: Organization, by) -> None:
-    """Take an organization off the case team and revoke its access (effective on the next request)."""
+def case_team_remove(
+    *, case: Case, organization: Organization, by, reason: str = "", undoing_share: bool = False
+) -> None:
+    """Take an organization off the case team and revoke its access (effective on the next request).
+
+    The lead organization changes the team; an organization may also leave on its own, and a
+    share that put it there may be taken back by whoever made it (undoing_share: a referral
+    cancelled after acceptance). The lead itself is never removed.
+    """
+    case = Case.objects.select_related("lead_organization").get(pk=case.pk)
     if organization.pk == case.lead_organization_id:
         raise ValidationError(_("主担当機関はケースチームから外せません。"))
+    leaving = organization.pk in disclosure.case_organization_ids(by)
+    if not (undoing_share or leaving):
+        _require_lead(by, case)
     # Log before revoking so the remover's own basis is still known if they leave with it.
     _log(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=[], case=case)
+    _end_team_rows(case, organization, by=by, reason=reason)
+
+
+def _end_team_rows(case: Case, organization: Organization, *, by, reason: str) -> None:
     CaseTeamMembership.objects.filter(case=case, organization=organization, ended_at__isnull=True).update(
-        ended_at=timezone.now(), ended_by=by
+        ended_at=timezone.now(), ended_by=by, end_reason=(reason or "")[:200]
     )
     _revoke(case, organization)
+
+
+def case_team_end_lapsed(consent: Consent, *, by) -> None:
+    """End the team grants that rested on a consent just withdrawn (the lead keeps its own).
+
+    Registered first in disclosure.CONSENT_LAPSED_HANDLERS; runs inside the withdrawal's transaction.
+    """
+    reason = _("同意の撤回（同意 #%(id)s）により共有の根拠がなくなりました。") % {"id": consent.pk}
+    for row in disclosure.team_grants_lapsed(consent):
+        _log(by, action=AccessLog.Action.CHANGE, obj=row.case, person_ids=[], case=row.case)
+        _end_team_rows(row.case, row.organization, by=by, reason=reason)
 
 
 # Which @transition method leads to each target state.
@@ -801,11 +902,17 @@ def case_transition(
     expected_version: int | None = None,
     decided_by_label: str = "",
     decided_by_ref: str = "",
+    decision: Basis | None = None,
 ) -> Case:
-    """Move the case to another state, logging who, when and why; raise CaseChanged when stale."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    """Move the case to another state, logging who, when and why; raise CaseChanged when stale.
+
+    Only the lead organization moves its case (reopening included); a meeting's decision passes
+    the basis the disclosure module gave for the meeting item (decision) with its reference.
+    """
+    locked = Case.objects.select_for_update().select_related("lead_organization").get(pk=case.pk)
     if expected_version is not None and locked.version != expected_version:
         raise CaseChanged()
+    _require_lead(by, locked, decision=decision if decided_by_ref else None)
     from_state = locked.state
     label = dict(CaseState.choices)
     if to_state not in label:
@@ -835,7 +942,14 @@ def case_transition(
         decided_by_label=decided_by_label,
         decided_by_ref=decided_by_ref,
     )
-    _log(by, action=AccessLog.Action.TRANSITION, obj=locked, person_ids=_case_person_ids(locked), case=locked)
+    _log(
+        by,
+        action=AccessLog.Action.TRANSITION,
+        obj=locked,
+        person_ids=_case_person_ids(locked),
+        case=locked,
+        decision=decision,
+    )
     return locked
 
 
@@ -864,6 +978,7 @@ def consent_record(
     scanned_form=None,
 ) -> Consent:
     """Add an entry to the person's consent ledger (given or refused)."""
+    _require_lead(by, case)
     if status not in {Consent.Status.GIVEN, Consent.Status.REFUSED}:
         raise ValidationError({"status": _("同意または不同意を選んでください。")})
     consent = Consent(
@@ -895,8 +1010,16 @@ def consent_record(
 
 @transaction.atomic
 def consent_withdraw(*, consent: Consent, withdrawn_on: date, by, note: str = "", case: Case | None = None) -> Consent:
-    """Record a withdrawal: sharing stops from that date; what was shared before stays on record."""
+    """Record a withdrawal: sharing stops from that date; what was shared before stays on record.
+
+    Only the lead organization of the case that recorded the consent withdraws it. Inside the same
+    transaction every app stops what rested on it (disclosure.consent_lapsed): team grants end,
+    referrals not yet accepted are withdrawn.
+    """
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if case is not None and consent.case_id is not None and consent.case_id != case.pk:
+        raise ValidationError(_("この同意は別のケースで記録されたものです。"))
+    _require_lead(by, case or consent.case)
     if consent.status != Consent.Status.GIVEN:
         raise ValidationError(_("この同意はすでに撤回されているか、不同意です。"))
     if withdrawn_on < consent.given_on:
@@ -908,6 +1031,7 @@ def consent_withdraw(*, consent: Consent, withdrawn_on: date, by, note: str = ""
     consent.save()
     disclosure.consent_lapsed(consent, by=by)
     _log(by, action=AccessLog.Action.CHANGE, obj=consent, person_ids=[consent.person_id], case=case or consent.case)
+    disclosure.consent_lapsed(consent, by=by)
     return consent
 
 
@@ -1043,9 +1167,14 @@ def plan_approve(
     decided_by_label: str = "",
     decided_by_ref: str = "",
     approved_on: date | None = None,
+    decision: Basis | None = None,
 ) -> SupportPlan:
-    """Approve a plan: supersede the previous one and, from planning, move the case to in support."""
-    case = Case.objects.select_for_update().get(pk=plan.case_id)
+    """Approve a plan: supersede the previous one and, from planning, move the case to in support.
+
+    The lead organization approves (team members propose); a meeting passes its decision's basis.
+    """
+    case = Case.objects.select_for_update().select_related("lead_organization").get(pk=plan.case_id)
+    _require_lead(by, case, decision=decision if decided_by_ref else None)
     plan = SupportPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}:
         raise ValidationError(_("このプランはすでに承認済みか終了しています。"))
@@ -1058,7 +1187,7 @@ def plan_approve(
     plan.approved_by_ref = decided_by_ref
     plan.save()
     Case.objects.filter(pk=case.pk).update(next_review_on=plan.next_review_on, version=case.version + 1)
-    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=_case_person_ids(case), case=case)
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=_case_person_ids(case), case=case, decision=decision)
     if case.state == CaseState.PLANNING:
         case.version += 1
         case_transition(
@@ -1068,6 +1197,7 @@ def plan_approve(
             reason=_("支援プラン第%(v)s版の承認") % {"v": plan.version},
             decided_by_label=decided_by_label,
             decided_by_ref=decided_by_ref,
+            decision=decision,
         )
     return plan
 

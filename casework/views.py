@@ -29,6 +29,7 @@ from casework.access import (
 )
 from casework.assessment import checklist_rows
 from casework.choices import Domain
+from casework.disclosure import Purpose, case_basis
 from casework.forms import (
     AssessmentForm,
     BreakGlassForm,
@@ -176,6 +177,7 @@ def case_detail(request, pk: int):
     viewer = viewer_for(request)
     case = get_case_for_user(request, pk)
     is_lead = is_lead_member(viewer, case)
+    lead_change = case_basis(viewer, case, Purpose.LEAD_CHANGE) is not None
     context = selectors.case_detail_context(case, show_secret_addresses=sees_secret_addresses(viewer, case))
     labels = dict(CaseState.choices)
     context.update(
@@ -183,7 +185,9 @@ def case_detail(request, pk: int):
             "case": case,
             "access": case.access,
             "is_lead": is_lead,
-            "targets": [(s, labels[s]) for s in case.target_states()] if case.access.can_change else [],
+            # Team, state, persons, household and consents: buttons only for the lead organization.
+            "lead_change": lead_change,
+            "targets": [(s, labels[s]) for s in case.target_states()] if lead_change else [],
             "panels": case_panels(request, case, viewer),
             "assessment_rows": [(a, checklist_rows(a.checklist, a.schema_version)) for a in context["assessments"][:1]],
         }
@@ -309,12 +313,17 @@ def _change_case(request, pk) -> Case:
     return get_case_for_user(request, pk, action=action, for_change=True)
 
 
+def _lead_change_case(request, pk) -> Case:
+    """Fetch the case for a screen only its lead organization uses (team, state, persons, consents)."""
+    return get_case_for_lead_member(request, pk, action=_action(request))
+
+
 @case_view
 @require_http_methods(["GET", "POST"])
 def member_add(request, pk: int):
     """Add a member to the case's household (optionally naming them a subject)."""
     viewer = viewer_for(request)
-    case = _change_case(request, pk)
+    case = _lead_change_case(request, pk)
     form = MemberForm(request.POST or None, prefix="p1")
     form.duplicates = []
     if request.method == "POST" and form.is_valid():
@@ -348,12 +357,20 @@ def member_add(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def consent_create(request, pk: int):
     """Record a consent (or refusal) for one person of the case."""
-    case = _change_case(request, pk)
+    case = _lead_change_case(request, pk)
     people = _people(case)
     form = ConsentForm(request.POST or None, request.FILES or None, people=people)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         person = next(p for p in people if p.pk == data["person"])
+        organizations = list(data["organizations"])
+        if data["scope_kind"] == Consent.ScopeKind.NAMED and organizations:
+            # The lead organization holds the case: a named scope never leaves it out silently.
+            if all(org.pk != case.lead_organization_id for org in organizations):
+                organizations.append(case.lead_organization)
+                messages.info(
+                    request, _("提供先に主担当機関（%(org)s）を加えました。") % {"org": case.lead_organization.name}
+                )
         try:
             services.consent_record(
                 person=person,
@@ -365,7 +382,7 @@ def consent_create(request, pk: int):
                 explained_by=request.user,
                 document_version=data["document_version"],
                 scope_kind=data["scope_kind"],
-                organizations=list(data["organizations"]),
+                organizations=organizations,
                 purposes=data["purposes"],
                 valid_until=data["valid_until"],
                 status=data["status"],
@@ -385,7 +402,9 @@ def consent_create(request, pk: int):
 def consent_withdraw(request, pk: int, consent_pk: int):
     """Record the withdrawal of a consent."""
     action = AccessLog.Action.CHANGE if request.method == "POST" else AccessLog.Action.VIEW
-    case, consent = get_case_record_for_user(request, pk, Consent, consent_pk, action=action, for_change=True)
+    case, consent = get_case_record_for_user(
+        request, pk, Consent, consent_pk, action=action, purpose=Purpose.LEAD_CHANGE
+    )
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -537,6 +556,7 @@ def plan_detail(request, pk: int, plan_pk: int):
             "approve_form": approve_form,
             "can_set_review": can_set_review,
             "review_form": review_form,
+            "lead_change": case_basis(viewer_for(request), case, Purpose.LEAD_CHANGE) is not None,
         },
     )
 
@@ -613,22 +633,30 @@ def contact_create(request, pk: int):
 @case_view
 @require_http_methods(["GET", "POST"])
 def team(request, pk: int):
-    """Add organizations to the case team or remove them."""
-    case = _change_case(request, pk)
+    """List the case team; its lead organization adds organizations (on a basis) or removes them."""
+    if request.method == "POST":
+        case = _lead_change_case(request, pk)
+    else:
+        case = get_case_for_user(request, pk)
+    can_edit = case_basis(viewer_for(request), case, Purpose.LEAD_CHANGE) is not None
     rows = list(case.team_rows.filter(ended_at__isnull=True).select_related("organization"))
     form = TeamAddForm(
         request.POST if request.POST.get("form") == "add" else None, exclude_ids=[r.organization_id for r in rows]
     )
     if request.method == "POST":
         if request.POST.get("form") == "add" and form.is_valid():
-            services.case_team_add(
-                case=case,
-                organization=form.cleaned_data["organization"],
-                note=form.cleaned_data["note"],
-                by=request.user,
-            )
-            messages.success(request, _("ケースチームに追加しました。"))
-            return redirect("casework:team", pk=case.pk)
+            try:
+                services.case_team_add(
+                    case=case,
+                    organization=form.cleaned_data["organization"],
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                form.add_error(None, " ".join(exc.messages))
+            else:
+                messages.success(request, _("ケースチームに追加しました。"))
+                return redirect("casework:team", pk=case.pk)
         if request.POST.get("form") == "remove":
             row = next((r for r in rows if str(r.organization_id) == request.POST.get("organization")), None)
             if row is None:
@@ -640,14 +668,14 @@ def team(request, pk: int):
             else:
                 messages.success(request, _("ケースチームから外しました。"))
             return redirect("casework:team", pk=case.pk)
-    return _form_page(request, case, "casework/team.html", form, rows=rows)
+    return _form_page(request, case, "casework/team.html", form, rows=rows, can_edit=can_edit)
 
 
 @case_view
 @require_http_methods(["GET", "POST"])
 def transition(request, pk: int):
-    """Move the case; a stale form gets a message (HTML) or 409 (htmx / JSON)."""
-    case = _change_case(request, pk)
+    """Move the case (its lead organization only); a stale form gets a message (HTML) or 409 (htmx / JSON)."""
+    case = _lead_change_case(request, pk)
     labels = dict(CaseState.choices)
     form = TransitionForm(
         request.POST or None,
@@ -706,7 +734,9 @@ def _conflict(request, case, exc: services.CaseChanged):
 @require_http_methods(["GET", "POST"])
 def person_edit(request, pk: int, person_pk: int):
     """Change a subject or household member of the case; a 住所秘匿 address stays with the lead organization."""
-    case, person = get_case_record_for_user(request, pk, Person, person_pk, action=_action(request), for_change=True)
+    case, person = get_case_record_for_user(
+        request, pk, Person, person_pk, action=_action(request), purpose=Purpose.LEAD_CHANGE
+    )
     form = PersonEditForm(
         request.POST or None, person=person, show_address=sees_secret_addresses(viewer_for(request), case)
     )
@@ -725,7 +755,7 @@ def person_edit(request, pk: int, person_pk: int):
 @require_http_methods(["GET", "POST"])
 def household_edit(request, pk: int):
     """Change the household's name, tags and note; list its members (past ones too) with their edit links."""
-    case = _change_case(request, pk)
+    case = _lead_change_case(request, pk)
     household = case.household
     form = HouseholdForm(
         request.POST or None, initial={"name": household.name, "tags": household.tags, "note": household.note}
@@ -752,7 +782,7 @@ def household_member_edit(request, pk: int, member_pk: int):
         HouseholdMember,
         member_pk,
         action=_action(request),
-        for_change=True,
+        purpose=Purpose.LEAD_CHANGE,
         queryset=HouseholdMember.objects.select_related("person"),
     )
     which = request.POST.get("form")
@@ -782,7 +812,7 @@ def household_member_edit(request, pk: int, member_pk: int):
 @require_http_methods(["GET", "POST"])
 def case_edit(request, pk: int):
     """Change the case's domains, categories, route, lead worker and summary against its version."""
-    case = _change_case(request, pk)
+    case = _lead_change_case(request, pk)
     form = CaseEditForm(
         request.POST or None, case=case, workers=selectors.lead_worker_candidates(case.lead_organization_id)
     )

@@ -70,7 +70,6 @@ def _demo_case(spec, base) -> Case:
         summary=summary,
         by=worker,
     )
-    cw.case_team_add(case=case, organization=base["organizations"]["shakyo"], by=worker, note="多機関協働")
     cw.consent_record(
         person=person,
         case=case,
@@ -83,6 +82,8 @@ def _demo_case(spec, base) -> Case:
         document_version="R7-1",
         by=worker,
     )
+    # After the consent: adding an organization to the team is a share and needs its basis.
+    cw.case_team_add(case=case, organization=base["organizations"]["shakyo"], by=worker, note="多機関協働")
     for step in (CaseState.ASSESSMENT, CaseState.PLANNING):
         case = cw.case_transition(case=case, to_state=step, by=worker)
     plan = cw.plan_create(case=case, goals=goals, by=worker, next_review_on=timezone.localdate() + timedelta(days=90))

@@ -14,6 +14,7 @@ from guardian.shortcuts import assign_perm
 
 from casework import audit, disclosure
 from casework.access import can_change_case, person_ids_for_case
+from casework.disclosure import Basis, share_basis
 from casework.models import AccessLog, Case, Consent, IntakeRoute, Organization, Person
 from casework.services import case_team_add, case_team_remove, consent_check
 from referrals import integration
@@ -536,18 +537,39 @@ def referral_move(
             locked.outcome = reason
     if move == "accept" and locked.kind == ReferralKind.INTER_AGENCY and locked.case_id:
         if not integration.case_team_has(locked.case, locked.receiver_organization):
-            case_team_add(
-                case=locked.case,
-                organization=locked.receiver_organization,
-                by=by,
-                note=_("紹介 #%(id)s の受諾") % {"id": locked.pk},
-            )
+            try:
+                case_team_add(
+                    case=locked.case,
+                    organization=locked.receiver_organization,
+                    by=by,
+                    note=_("紹介 #%(id)s の受諾") % {"id": locked.pk},
+                    basis=_team_basis(locked),
+                )
+            except ValidationError as exc:
+                raise InvalidMove(" ".join(exc.messages)) from exc
             locked.team_added = True
     if move in {"reject", "cancel"} and locked.team_added and locked.case_id:
-        case_team_remove(case=locked.case, organization=locked.receiver_organization, by=by)
+        case_team_remove(
+            case=locked.case,
+            organization=locked.receiver_organization,
+            by=by,
+            reason=_("紹介 #%(id)s の取下げ") % {"id": locked.pk},
+            undoing_share=True,
+        )
         locked.team_added = False
     _record(locked, from_state=from_state, by=by, access=access, reason=reason or outcome)
     return locked
+
+
+def _team_basis(referral: Referral) -> Basis:
+    """Return the basis the receiver joins the case team on: the case's own now, else the referral's."""
+    current = share_basis(referral.case, referral.receiver_organization)
+    if current is not None:
+        return current
+    org_id = referral.receiver_organization_id
+    if referral.legal_basis == LegalBasis.SUPPORT_MEETING:
+        return Basis(AccessLog.Basis.SUPPORT_MEETING, (referral.legal_basis_ref or "")[:60], organization_id=org_id)
+    return Basis(AccessLog.Basis.CONSENT, str(referral.consent_id or ""), organization_id=org_id)
 
 
 def referral_accept(*, referral: Referral, by, expected_version: int | None = None) -> Referral:

@@ -165,6 +165,56 @@ def make_consent(*, person, organizations, purposes, by, case=None, given_on=Non
     )
 
 
+def give_sharing_consent(case, *, organization, by, given_on=None, valid_until=None, scope="named"):
+    """Record every subject's consent to share the case with the organization (a team add needs it).
+
+    scope="case_team" records a consent to share with the case team instead of naming the organization.
+    """
+    from casework import services as cw
+    from casework.models import Consent, ConsentPurpose
+
+    case_team = scope == "case_team"
+    return [
+        make_consent(
+            person=person,
+            organizations=[] if case_team else [organization],
+            purposes=[ConsentPurpose.SHARE_WITH_AGENCIES],
+            by=by,
+            case=case,
+            given_on=given_on,
+            valid_until=valid_until,
+        )
+        if not case_team
+        else cw.consent_record(
+            person=person,
+            case=case,
+            given_on=given_on or datetime_today_minus(10),
+            method=Consent.Method.WRITTEN,
+            explained_by=by,
+            scope_kind=Consent.ScopeKind.CASE_TEAM,
+            purposes=[ConsentPurpose.SHARE_WITH_AGENCIES],
+            valid_until=valid_until,
+            by=by,
+        )
+        for person in case.subjects.all().order_by("id")
+    ]
+
+
+def datetime_today_minus(days: int):
+    import datetime
+
+    return datetime.date.today() - datetime.timedelta(days=days)
+
+
+def add_to_team(case, organization, *, by, note=""):
+    """Record the subjects' consent naming the organization, then let the lead add it to the case team."""
+    from casework import services as cw
+
+    consents = give_sharing_consent(case, organization=organization, by=by)
+    cw.case_team_add(case=case, organization=organization, by=by, note=note)
+    return consents
+
+
 def make_referral(*, kind="inter_agency", case=None, by, sender, receiver=None, place=None, send=True, **card):
     """Create (and by default send, with a matching consent) a referral through the services."""
     from referrals import services

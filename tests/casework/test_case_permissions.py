@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from casework.assessment import SCHEMAS
 from casework.models import AccessLog, Assessment, Consent, SupportPlan
-from casework.services import assessment_record, case_team_add, case_team_remove, consent_record, plan_create
+from casework.services import assessment_record, case_team_remove, consent_record, plan_create
+from tests.factories import add_to_team
 
 CASE_URLS = [
     "case_detail",
@@ -139,7 +140,7 @@ def test_adding_the_other_window_to_the_team_gives_access_on_the_next_request_an
     client = login(personas.caseworker_b)
     url = reverse("casework:case_detail", args=[case_a.pk])
     assert client.get(url).status_code == 404
-    case_team_add(case=case_a, organization=personas.window_b, by=personas.caseworker_a)
+    add_to_team(case_a, personas.window_b, by=personas.caseworker_a)
     assert client.get(url).status_code == 200
     assert client.get(reverse("casework:contact_create", args=[case_a.pk])).status_code == 200
     case_team_remove(case=case_a, organization=personas.window_b, by=personas.caseworker_a)
@@ -148,8 +149,15 @@ def test_adding_the_other_window_to_the_team_gives_access_on_the_next_request_an
 
 @pytest.mark.django_db
 def test_team_changes_through_the_screen(personas, login, case_a):
+    from tests.factories import give_sharing_consent
+
     client = login(personas.caseworker_a)
     url = reverse("casework:team", args=[case_a.pk])
+    # Adding an organization is a share: refused with a message until the subjects' consent names it.
+    response = client.post(url, {"form": "add", "organization": personas.window_b.pk, "note": "障害福祉"})
+    assert response.status_code == 200 and "加える根拠がありません" in response.content.decode()
+    assert login(personas.caseworker_b).get(reverse("casework:case_detail", args=[case_a.pk])).status_code == 404
+    give_sharing_consent(case_a, organization=personas.window_b, by=personas.caseworker_a)
     assert (
         client.post(url, {"form": "add", "organization": personas.window_b.pk, "note": "障害福祉"}).status_code == 302
     )
@@ -191,7 +199,7 @@ def test_a_secret_address_is_hidden_from_the_team_but_shown_to_the_lead(personas
         street="秘匿町1-2-3",
         address_secret=True,
     )
-    case_team_add(case=case, organization=personas.window_b, by=personas.caseworker_a)
+    add_to_team(case, personas.window_b, by=personas.caseworker_a)
     url = reverse("casework:case_detail", args=[case.pk])
     assert "秘匿町1-2-3" in login(personas.caseworker_a).get(url).content.decode()
     assert "秘匿町1-2-3" not in login(personas.caseworker_b).get(url).content.decode()

@@ -213,15 +213,16 @@ POLICY: dict[str, Rule] = {
     "casework:case_detail": only(OK, *CASE_STAFF_OWN),
     "casework:transition": only(
         OK,
-        *CASE_STAFF_OWN,
-        post=post(*CASE_STAFF_OWN, data=lambda s: {"to_state": "in_support", "expected_version": s.case.version}),
+        *WINDOW_A,
+        post=post(*WINDOW_A, data=lambda s: {"to_state": "in_support", "expected_version": s.case.version}),
     ),
     "casework:case_edit": only(
         OK,
-        *CASE_STAFF_OWN,
-        post=post(*CASE_STAFF_OWN, data=lambda s: {"summary": "権限のない変更", "version": s.case.version}),
+        *WINDOW_A,
+        post=post(*WINDOW_A, data=lambda s: {"summary": "権限のない変更", "version": s.case.version}),
     ),
-    # Only the lead organization hands the lead over; the rest of the case team gets 404.
+    # Only the lead organization changes the case's state, details, persons, household, consents and
+    # lead; the rest of the case team gets 404 there.
     "casework:case_change_lead": only(
         OK,
         *WINDOW_A,
@@ -229,29 +230,35 @@ POLICY: dict[str, Rule] = {
     ),
     "casework:person_edit": only(
         OK,
-        *CASE_STAFF_OWN,
+        *WINDOW_A,
         args=lambda s: {"pk": s.case.pk, "person_pk": s.person.pk},
-        post=post(*CASE_STAFF_OWN, data=lambda s: {"family_name": "改ざん", "given_name": "太郎"}),
+        post=post(*WINDOW_A, data=lambda s: {"family_name": "改ざん", "given_name": "太郎"}),
     ),
     "casework:household_edit": only(
         OK,
-        *CASE_STAFF_OWN,
-        post=post(*CASE_STAFF_OWN, data=lambda s: {"name": "改ざん世帯"}),
+        *WINDOW_A,
+        post=post(*WINDOW_A, data=lambda s: {"name": "改ざん世帯"}),
     ),
     "casework:household_member_edit": only(
         OK,
-        *CASE_STAFF_OWN,
+        *WINDOW_A,
         args=lambda s: {"pk": s.case.pk, "member_pk": s.case.household.members.first().pk},
-        post=post(*CASE_STAFF_OWN, data=lambda s: {"relationship": "other", "living_together": ""}),
+        post=post(*WINDOW_A, data=lambda s: {"relationship": "other", "living_together": ""}),
     ),
-    "casework:team": only(OK, *CASE_STAFF_OWN),
-    "casework:member_add": only(OK, *CASE_STAFF_OWN),
-    "casework:consent_create": only(OK, *CASE_STAFF_OWN),
-    "casework:consent_withdraw": only(
+    # Team members see the team; only the lead organization changes it (and the case's persons,
+    # household, state and consents).
+    "casework:team": only(
         OK,
         *CASE_STAFF_OWN,
+        post=post(*WINDOW_A, data=lambda s: {"form": "remove", "organization": s.case.lead_organization_id}),
+    ),
+    "casework:member_add": only(OK, *WINDOW_A),
+    "casework:consent_create": only(OK, *WINDOW_A),
+    "casework:consent_withdraw": only(
+        OK,
+        *WINDOW_A,
         args=lambda s: {"pk": s.case.pk, "consent_pk": s.consent.pk},
-        post=post(*CASE_STAFF_OWN, data=lambda s: {"withdrawn_on": "2025-06-01", "note": "撤回"}),
+        post=post(*WINDOW_A, data=lambda s: {"withdrawn_on": "2025-06-01", "note": "撤回"}),
     ),
     "casework:consent_form": only(OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "consent_pk": s.consent.pk}),
     "casework:assessment_create": only(OK, *CASE_STAFF_OWN),

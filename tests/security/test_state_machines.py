@@ -24,6 +24,7 @@ from referrals.models import Referral, ReferralState, ReferralTransition
 from tests.factories import (
     PlaceFactory,
     give_layered_consent,
+    give_sharing_consent,
     make_case,
     make_meeting,
     make_meeting_case,
@@ -76,6 +77,8 @@ class CaseMachine(RuleBasedStateMachine):
         p = self.personas
         self.by = p.caseworker_a
         self.case = make_case(lead_organization=p.window_a, by=self.by)
+        # Adding window B is a share: the subjects' consent naming it is on record from the start.
+        give_sharing_consent(self.case, organization=p.window_b, by=self.by)
         self.rows = CaseTransition.objects.filter(case=self.case).count()
         self.version = self.case.version
         self.team_b = False

@@ -98,9 +98,10 @@ def _case(*, organization, worker, family_name, given_name, kana, birth_date, te
     )
     for state in ("assessment", "planning"):
         case = cw.case_transition(case=case, to_state=state, by=worker)
+    # The consent first (its case-team scope covers the organizations the lead adds): a team add is a share.
+    give_layered_consent(case, by=worker)
     for team_org in team:
         cw.case_team_add(case=case, organization=team_org, by=worker)
-    give_layered_consent(case, by=worker)
     return case, person
 
 
