@@ -151,15 +151,35 @@ def _basis(by, case: Case | None) -> dict:
     }
 
 
-def _log(by, *, action: str, obj, person_ids, case: Case | None = None) -> None:
+def _log(by, *, action: str, obj, person_ids, case: Case | None = None, decided_in=None) -> None:
+    # A meeting decision applied by its chair is logged on the meeting's basis (checked by _decision_basis).
+    fields = (
+        {"basis": decided_in.kind, "basis_ref": decided_in.ref, "organization_id": decided_in.organization_id}
+        if decided_in is not None
+        else _basis(by, case)
+    )
     audit.log_access(
         actor=by,
         action=action,
         object_type=obj._meta.model_name,
         object_id=obj.pk,
         person_ids=person_ids,
-        **_basis(by, case),
+        **fields,
     )
+
+
+def _decision_basis(by, case: Case, decided_in):
+    """Re-check a meeting decision's basis through the disclosure module; refuse when it does not hold now."""
+    if decided_in is None:
+        return None
+    from casework.disclosure import meeting_decision_basis
+
+    basis = meeting_decision_basis(by, case, decided_in.ref)
+    if basis is None:
+        raise PermissionError(
+            _("この会議の決定ではケースを変更できません（主担当機関が参加していないか、根拠が確認できません）。")
+        )
+    return basis
 
 
 def _case_person_ids(case: Case) -> list[int]:
@@ -587,9 +607,15 @@ def case_transition(
     expected_version: int | None = None,
     decided_by_label: str = "",
     decided_by_ref: str = "",
+    decided_in=None,
 ) -> Case:
-    """Move the case to another state, logging who, when and why; raise CaseChanged when stale."""
+    """Move the case to another state, logging who, when and why; raise CaseChanged when stale.
+
+    `decided_in` (a disclosure Basis of a meeting decision) lets a meeting's chair apply its decision;
+    it is checked again here.
+    """
     locked = Case.objects.select_for_update().get(pk=case.pk)
+    decided_in = _decision_basis(by, locked, decided_in)
     if expected_version is not None and locked.version != expected_version:
         raise CaseChanged()
     from_state = locked.state
@@ -621,7 +647,14 @@ def case_transition(
         decided_by_label=decided_by_label,
         decided_by_ref=decided_by_ref,
     )
-    _log(by, action=AccessLog.Action.TRANSITION, obj=locked, person_ids=_case_person_ids(locked), case=locked)
+    _log(
+        by,
+        action=AccessLog.Action.TRANSITION,
+        obj=locked,
+        person_ids=_case_person_ids(locked),
+        case=locked,
+        decided_in=decided_in,
+    )
     return locked
 
 
@@ -828,9 +861,11 @@ def plan_approve(
     decided_by_label: str = "",
     decided_by_ref: str = "",
     approved_on: date | None = None,
+    decided_in=None,
 ) -> SupportPlan:
     """Approve a plan: supersede the previous one and, from planning, move the case to in support."""
     case = Case.objects.select_for_update().get(pk=plan.case_id)
+    decided_in = _decision_basis(by, case, decided_in)
     plan = SupportPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}:
         raise ValidationError(_("このプランはすでに承認済みか終了しています。"))
@@ -843,7 +878,14 @@ def plan_approve(
     plan.approved_by_ref = decided_by_ref
     plan.save()
     Case.objects.filter(pk=case.pk).update(next_review_on=plan.next_review_on, version=case.version + 1)
-    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=_case_person_ids(case), case=case)
+    _log(
+        by,
+        action=AccessLog.Action.CHANGE,
+        obj=plan,
+        person_ids=_case_person_ids(case),
+        case=case,
+        decided_in=decided_in,
+    )
     if case.state == CaseState.PLANNING:
         case.version += 1
         case_transition(
@@ -853,16 +895,18 @@ def plan_approve(
             reason=_("支援プラン第%(v)s版の承認") % {"v": plan.version},
             decided_by_label=decided_by_label,
             decided_by_ref=decided_by_ref,
+            decided_in=decided_in,
         )
     return plan
 
 
 @transaction.atomic
-def plan_set_next_review(*, case: Case, next_review_on: date, by) -> SupportPlan | None:
+def plan_set_next_review(*, case: Case, next_review_on: date, by, decided_in=None) -> SupportPlan | None:
     """Set the next review date on the case and its approved plan (if any); returns that plan."""
     if next_review_on is None:
         raise ValidationError({"next_review_on": _("次回見直し日を入力してください。")})
     case = Case.objects.select_for_update().get(pk=case.pk)
+    decided_in = _decision_basis(by, case, decided_in)
     if case.state in {CaseState.CLOSED, CaseState.SUSPENDED}:
         raise ValidationError(_("終結・中断中のケースには次回見直し日を設定できません。"))
     if case.opened_on and next_review_on < case.opened_on:
@@ -872,7 +916,7 @@ def plan_set_next_review(*, case: Case, next_review_on: date, by) -> SupportPlan
         plan.next_review_on = next_review_on
         plan.save(update_fields=["next_review_on"])
     Case.objects.filter(pk=case.pk).update(next_review_on=next_review_on, version=case.version + 1)
-    _log(by, action=AccessLog.Action.CHANGE, obj=plan or case, person_ids=[], case=case)
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan or case, person_ids=[], case=case, decided_in=decided_in)
     return plan
 
 

@@ -116,7 +116,7 @@ def test_the_chair_creates_a_meeting(personas, login):
 
 
 def test_the_live_fragment_keeps_a_constant_number_of_queries(personas, layered, login, django_assert_max_num_queries):
-    from tests.factories import give_layered_consent, make_meeting_case
+    from tests.factories import give_layered_consent, make_meeting_case, put_on_agenda
 
     client = login(personas.caseworker_a)
     url = reverse("meetings:live", args=[layered.pk])
@@ -126,7 +126,7 @@ def test_the_live_fragment_keeps_a_constant_number_of_queries(personas, layered,
             lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name=f"森{n}"
         )
         give_layered_consent(case, by=personas.caseworker_a)
-        ms.agenda_item_add(meeting=layered, case=case, purpose="progress_review", by=personas.chair)
+        put_on_agenda(meeting=layered, case=case, purpose="progress_review", by=personas.chair)
     # Consent is checked per item on every open (withdrawal takes effect at once), so allow a few per item.
     with django_assert_max_num_queries(60):
         assert client.get(url).status_code == 200
