@@ -334,6 +334,8 @@ def test_marking_an_action_done_and_removing_an_item_reach_connected_participant
     async def scenario():
         from tests.factories import give_layered_consent, make_meeting_case
 
+        # Window B takes part: the organization an action goes to follows it up.
+        await db_call(ms.meeting_participant_add, meeting=layered, user=personas.caseworker_b, by=personas.chair)
         item = await db_call(lambda: layered.items.get())
         decision = await db_call(
             ms.meeting_decide,

@@ -59,12 +59,17 @@ def test_only_the_chair_edits_the_agenda(personas, layered, login):
 
 
 def test_the_agenda_form_shows_why_a_case_is_refused(personas, layered, login):
-    from tests.factories import make_meeting_case
+    from tests.factories import make_meeting_case, propose_case
 
+    # Window B proposes its case (no consent yet) and takes part; the chair picks it from the queue.
     case = make_meeting_case(lead_organization=personas.window_b, lead_worker=personas.caseworker_b, family_name="𠮷田")
+    propose_case(case, kind="layered_meeting", purpose="progress_review")
+    ms.meeting_participant_add(meeting=layered, user=personas.caseworker_b, by=personas.chair)
+    queue = login(personas.chair).get(reverse("meetings:agenda", args=[layered.pk])).content.decode()
+    assert case.number in queue and "𠮷田" not in queue
     response = login(personas.chair).post(
         reverse("meetings:agenda", args=[layered.pk]),
-        {"action": "add", "case_number": case.number, "purpose": "progress_review"},
+        {"action": "add", "case": case.pk, "purpose": "progress_review"},
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -75,7 +80,7 @@ def test_the_agenda_form_shows_why_a_case_is_refused(personas, layered, login):
 def test_bad_input_gets_a_message_not_a_500(personas, layered, login):
     client = login(personas.chair)
     response = client.post(
-        reverse("meetings:agenda", args=[layered.pk]), {"action": "add", "case_number": "R7\x00", "purpose": "x"}
+        reverse("meetings:agenda", args=[layered.pk]), {"action": "add", "case": "R7\x00", "purpose": "x"}
     )
     assert response.status_code == 200
     item = layered.items.get()
