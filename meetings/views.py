@@ -201,7 +201,8 @@ def agenda_edit(request, pk):
     if not meeting.is_chair:
         raise PermissionDenied
     queue = selectors.agenda_queue(meeting)
-    form = AgendaAddForm(request.POST if request.POST.get("action", "add") == "add" else None, queue=queue)
+    adding = request.method == "POST" and request.POST.get("action", "add") == "add"
+    form = AgendaAddForm(request.POST if adding else None, queue=queue)
     if request.method == "POST":
         action = request.POST.get("action", "add")
         try:
