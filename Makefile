@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# daphne itself closes a WebSocket message over 64 KB (meetings.consumers.MAX_FRAME_BYTES) with 1009
+# (config.websocket makes that a clean close), so such a frame is never buffered for the application.
+DAPHNE_LIMITS := --websocket-max-message-size 65536 --websocket-max-frame-size 65536
 # The benchmark's own database, filled by `manage.py seed_scale` (see BENCHMARKS.md).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou_bench
 
@@ -28,7 +31,7 @@ demo: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
 	@echo "Serving http://127.0.0.1:8000 (Ctrl-C to stop)"
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m daphne -b 127.0.0.1 -p 8000 config.asgi:application
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m daphne $(DAPHNE_LIMITS) -b 127.0.0.1 -p 8000 config.asgi:application
 
 # The whole suite on PostgreSQL and Redis, browser tests included, plus ruff.
 # --create-db: a fresh test database every run, so nothing an earlier run left behind can decide a result.

@@ -32,6 +32,19 @@ __all__ = [
 ]
 
 
+# PostgreSQL's bigint: ids past it are no record (and would overflow SQLite's INTEGER: a 500).
+MAX_ID = 2**63 - 1
+
+
+def object_pk(value) -> int | None:
+    """Return the value as a record id, or None when it cannot be one (not digits, or past 64 bits)."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def case_access(user_or_viewer, case: Case) -> CaseAccess | None:
     """Return how the user may see the case now, or None (the disclosure module decides)."""
     return case_basis(user_or_viewer, case, Purpose.VIEW_CASE)
@@ -85,13 +98,12 @@ def _deny(request, *, object_type: str, object_id) -> None:
     raise Http404
 
 
-def get_case_for_user(
-    request, pk, *, action: str = AccessLog.Action.VIEW, for_change: bool = False, log: bool = True
-) -> Case:
-    """Return the case if the user may see it (or change it), logging the access; else log and 404."""
+def _authorized_case(request, pk, *, for_change: bool = False) -> Case:
+    """Fetch the case and attach the user's access, or log the refusal and 404; writes no allowed row."""
+    case_id = object_pk(pk)
     case = (
-        Case.objects.select_related("household", "lead_organization", "lead_worker").filter(pk=pk).first()
-        if str(pk).isdigit()
+        Case.objects.select_related("household", "lead_organization", "lead_worker").filter(pk=case_id).first()
+        if case_id is not None
         else None
     )
     viewer = viewer_for(request)
@@ -99,14 +111,19 @@ def get_case_for_user(
     if access is None or (for_change and not access.can_change):
         _deny(request, object_type="case", object_id=pk)
     case.access = access
-    if log:
-        log_case_access(request, case, access, action=action)
+    return case
+
+
+def get_case_for_user(request, pk, *, action: str = AccessLog.Action.VIEW, for_change: bool = False) -> Case:
+    """Return the case if the user may see it (or change it), logging the access; else log and 404."""
+    case = _authorized_case(request, pk, for_change=for_change)
+    log_case_access(request, case, case.access, action=action)
     return case
 
 
 def get_case_for_lead_member(request, pk, *, action: str = AccessLog.Action.VIEW) -> Case:
     """Return the case when the user works for its lead organization and may change it; else log and 404."""
-    case = get_case_for_user(request, pk, action=action, for_change=True, log=False)
+    case = _authorized_case(request, pk, for_change=True)
     if not is_lead_member(viewer_for(request), case):
         _deny(request, object_type="case", object_id=pk)
     log_case_access(request, case, case.access, action=action)
@@ -121,28 +138,28 @@ def get_case_record_for_user(
     *,
     action: str = AccessLog.Action.VIEW,
     for_change: bool = False,
-    log: bool = True,
     queryset: QuerySet | None = None,
 ) -> tuple[Case, Model]:
-    """Return (case, record) when the record belongs to that case and the user may see it; else 404."""
-    case = get_case_for_user(request, case_pk, action=action, for_change=for_change, log=False)
+    """Return (case, record) when the record belongs to that case and the user may see it, logging it
+    once with the record's person (or the case's persons); else log the refusal and 404."""
+    case = _authorized_case(request, case_pk, for_change=for_change)
     records = queryset if queryset is not None else model.objects.all()
-    record = records.filter(pk=record_pk, **_case_filter(model, case)).first() if str(record_pk).isdigit() else None
+    record_id = object_pk(record_pk)
+    record = records.filter(pk=record_id, **_case_filter(model, case)).first() if record_id is not None else None
     object_type = model._meta.model_name
     if record is None:
         _deny(request, object_type=object_type, object_id=record_pk)
-    if log:
-        person_id = record.pk if model is Person else getattr(record, "person_id", None)
-        person_ids = [person_id] if person_id else person_ids_for_case(case)
-        log_case_access(
-            request,
-            case,
-            case.access,
-            action=action,
-            object_type=object_type,
-            object_id=record.pk,
-            person_ids=person_ids,
-        )
+    person_id = record.pk if model is Person else getattr(record, "person_id", None)
+    person_ids = [person_id] if person_id else person_ids_for_case(case)
+    log_case_access(
+        request,
+        case,
+        case.access,
+        action=action,
+        object_type=object_type,
+        object_id=record.pk,
+        person_ids=person_ids,
+    )
     return case, record
 
 
@@ -158,3 +175,21 @@ def _case_filter(model: type[Model], case: Case) -> dict:
     if model is PlanRole:
         return {"plan__case": case}
     return {"case": case}
+
+
+def possible_duplicates_for_user(request, *, family_name_kana: str, given_name_kana: str, birth_date) -> list[Person]:
+    """Return the duplicate-person hints for a member form, logging the persons a hint shows."""
+    from casework.selectors import possible_duplicates
+
+    found = possible_duplicates(
+        viewer_for(request), family_name_kana=family_name_kana, given_name_kana=given_name_kana, birth_date=birth_date
+    )
+    if found:
+        audit.log_access(
+            actor=request.user,
+            action=AccessLog.Action.SEARCH,
+            object_type="person_duplicates",
+            person_ids=[p.pk for p in found],
+            basis=AccessLog.Basis.OWN_ORGANIZATION,
+        )
+    return found

@@ -7,4 +7,8 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("ケース管理")
 
     def ready(self):
-        from casework import sessions, signals  # noqa: F401 - connects session and group handlers
+        from django.db.models.signals import post_migrate
+
+        from casework import audit_roles, checks, sessions, signals  # noqa: F401 - connects handlers, registers checks
+
+        post_migrate.connect(audit_roles.grant_after_migrate, sender=self)

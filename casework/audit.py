@@ -142,7 +142,8 @@ def log_access(
         ip=context.ip if context else None,
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
+        # An id typed into a URL can be any length; the column holds 40 characters.
+        object_id=str(object_id)[:40],
         person_ids=sorted({int(pid) for pid in person_ids if pid is not None}),
         basis=basis,
         basis_ref=str(basis_ref),
@@ -188,7 +189,10 @@ def verify_day(day: date) -> tuple[int, ChainProblem | None]:
     for row in AccessLog.objects.filter(day=day).order_by("seq").iterator(chunk_size=5000):
         if row.seq != expected_seq:
             return checked, ChainProblem(
-                day, expected_seq, row.id, f"連番 {expected_seq} の行がありません（削除の疑い）"
+                day,
+                expected_seq,
+                row.id,
+                f"{day.isoformat()} の{_seq_range(expected_seq, row.seq - 1)} がありません（削除の疑い）",
             )
         if row.prev_hash != prev:
             return checked, ChainProblem(day, row.seq, row.id, "直前のハッシュが一致しません")
@@ -227,23 +231,49 @@ def anchor_record(day: date) -> dict:
     }
 
 
-def check_anchor(anchor: dict) -> ChainProblem | None:
-    """Compare a kept anchor with the database: the anchored row must still carry the anchored hash.
+def _seq_range(first: int, last: int) -> str:
+    return f"連番 {first}" if first == last else f"連番 {first}..{last}"
 
-    A chain only detects a removed row if a later row remains; the anchor also catches rows
-    removed from the end of a day, or a day rewritten from its first row onwards.
-    """
+
+def parse_anchor(anchor: dict) -> tuple[date, int, str]:
+    """Return (day, seq, hash) of a kept anchor; raise ValueError when it is malformed."""
     try:
         day = date.fromisoformat(str(anchor["day"]))
         seq = int(anchor["seq"])
         expected = str(anchor["hash"])
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"アンカーの形式が正しくありません: {anchor!r}") from None
+    if seq < 0:
+        raise ValueError(f"アンカーの形式が正しくありません: {anchor!r}")
+    return day, seq, expected
+
+
+def check_anchor(anchor: dict) -> ChainProblem | None:
+    """Compare a kept anchor with the database: the anchored row must still carry the anchored hash.
+
+    A chain only detects a removed row if a later row remains; the anchor also catches rows
+    removed from the end of a day (naming the missing seq range), a day emptied altogether, or a
+    day rewritten from its first row onwards.
+    """
+    day, seq, expected = parse_anchor(anchor)
     if seq == 0:
         return None
     row = AccessLog.objects.filter(day=day, seq=seq).only("id", "hash").first()
     if row is None:
-        return ChainProblem(day, seq, None, f"アンカーされた連番 {seq} の行がありません（削除の疑い）")
+        last = AccessLog.objects.filter(day=day).order_by("-seq").values_list("seq", flat=True).first()
+        if last is None:
+            return ChainProblem(
+                day,
+                1,
+                None,
+                f"{day.isoformat()} はアンカーでは {seq} 行ありましたが、1行もありません"
+                f"（{_seq_range(1, seq)} の削除の疑い）",
+            )
+        if last < seq:
+            return ChainProblem(
+                day, last + 1, None, f"{day.isoformat()} の{_seq_range(last + 1, seq)} がありません（末尾の削除の疑い）"
+            )
+        return ChainProblem(day, seq, None, f"{day.isoformat()} のアンカーされた連番 {seq} がありません（削除の疑い）")
     if row.hash != expected:
         return ChainProblem(day, seq, row.id, "アンカーのハッシュと一致しません（改ざんの疑い）")
     return None

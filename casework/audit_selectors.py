@@ -264,6 +264,22 @@ def outside_caseload(start: date, end: date) -> QuerySet:
     )
 
 
+# Who was given or lost a role, and who asked and approved: the two-person grant's trail.
+ROLE_CHANGE_ACTIONS = [
+    AccessLog.Action.GRANT_REQUEST,
+    AccessLog.Action.GRANT_APPROVE,
+    AccessLog.Action.GRANT_REJECT,
+    AccessLog.Action.MEMBERSHIP_GRANT,
+    AccessLog.Action.MEMBERSHIP_END,
+    AccessLog.Action.ACCOUNT_DEACTIVATE,
+]
+
+
+def role_changes(start: date, end: date) -> QuerySet:
+    """Rows of role grants (requested, approved, refused, rejected), membership ends and deactivations."""
+    return in_period(log_rows(), start, end).filter(action__in=ROLE_CHANGE_ACTIONS)
+
+
 def off_hours_bulk(start: date, end: date) -> QuerySet:
     """Exports, and list/search rows naming BULK_PERSONS or more persons, outside office hours (Asia/Tokyo)."""
     rows = in_period(log_rows(), start, end).annotate(
@@ -358,6 +374,14 @@ def reports() -> list[Report]:
                 "対象者%(bulk)d人以上の一覧・検索・印刷です（祝日は含みません）。"
             )
             % {"opens": OFFICE_OPENS_HOUR, "closes": OFFICE_CLOSES_HOUR, "bulk": BULK_PERSONS},
+        ),
+        Report(
+            "role-changes",
+            _("権限の付与と終了"),
+            _(
+                "役割の付与の申請・承認（拒否された承認を含む）・却下、所属の開始と終了、アカウントの無効化です。"
+                "承認者が申請者と別の管理者であることを確認してください。"
+            ),
         ),
         Report(
             "denied-spikes",

@@ -224,6 +224,7 @@ def report(request, viewer, slug: str):
             "break-glass": selectors.break_glass_uses,
             "outside-caseload": selectors.outside_caseload,
             "off-hours": selectors.off_hours_bulk,
+            "role-changes": selectors.role_changes,
         }[slug](start, end)
         fetched = selectors.with_labels(list(rows[: selectors.REPORT_LIMIT + 1]))
         context["rows"] = fetched[: selectors.REPORT_LIMIT]

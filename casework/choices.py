@@ -26,3 +26,8 @@ class Role(models.TextChoices):
     @property
     def works_cases(self) -> bool:
         return self in {Role.CASEWORKER, Role.SUPERVISOR}
+
+    @property
+    def needs_second_administrator(self) -> bool:
+        """Whether granting this role takes a second administrator's approval (it opens personal data or the admin)."""
+        return self != Role.PLACE_STAFF

@@ -33,6 +33,8 @@ USERS = [
     ("city_yamamoto", "山本", "浩二", "city", Role.CASEWORKER, "係長（会議の議長）"),
     ("city_auditor", "中村", "明子", "city", Role.AUDITOR, "個人情報保護担当"),
     ("city_admin", "小林", "誠", "city", Role.ADMINISTRATOR, "システム担当"),
+    # A second administrator: granting a case, auditor or administrator role takes two of them.
+    ("city_admin2", "木村", "拓也", "city", Role.ADMINISTRATOR, "システム担当（承認）"),
     ("cafe_kato", "加藤", "さくら", "npo_cafe", Role.PLACE_STAFF, "カフェ代表"),
     ("shokudo_yoshida", "吉田", "直樹", "npo_shokudo", Role.PLACE_STAFF, "食堂運営"),
     ("salon_yamada", "山田", "和子", "salon", Role.PLACE_STAFF, "サロン世話人"),

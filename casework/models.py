@@ -1,6 +1,5 @@
 """The casework kernel: organizations, memberships, the access log, persons, households and cases."""
 
-import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -93,6 +92,73 @@ class Membership(models.Model):
         return f"{self.user} / {self.organization} / {self.get_role_display()}"
 
 
+class MembershipGrant(models.Model):
+    """A request to give a user a role in an organization, and its decision by a second administrator.
+
+    Roles that open personal data or the administration itself take two administrators: one asks,
+    another approves. Until then no Membership exists, so the request gives no access at all.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("承認待ち")
+        APPROVED = "approved", _("承認済み")
+        REJECTED = "rejected", _("却下・取下げ")
+        APPLIED = "applied", _("即時付与（承認不要の役割）")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="membership_grants", verbose_name=_("ユーザー")
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="membership_grants", verbose_name=_("機関・団体")
+    )
+    role = models.CharField(_("役割"), max_length=20, choices=Role.choices)
+    title = models.CharField(_("職名"), max_length=100, blank=True)
+    reason = models.CharField(_("申請理由"), max_length=300)
+    status = models.CharField(_("状態"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("申請者")
+    )
+    requested_at = models.DateTimeField(_("申請日時"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("承認・却下した管理者"),
+    )
+    decided_at = models.DateTimeField(_("承認・却下日時"), null=True, blank=True)
+    decision_note = models.CharField(_("承認・却下のメモ"), max_length=300, blank=True)
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("付与された所属")
+    )
+
+    class Meta:
+        verbose_name = _("権限付与の申請")
+        verbose_name_plural = _("権限付与の申請")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # Two persons: an approved grant was decided by an administrator other than the requester.
+            models.CheckConstraint(
+                condition=~models.Q(status="approved")
+                | (models.Q(decided_by__isnull=False) & ~models.Q(decided_by=models.F("requested_by"))),
+                name="membershipgrant_two_persons",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "organization", "role"],
+                condition=models.Q(status="pending"),
+                name="membershipgrant_one_pending",
+            ),
+        ]
+        indexes = [
+            # The approval screen: pending requests, oldest first.
+            models.Index(fields=["status", "requested_at"], name="membershipgrant_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.organization} / {self.get_role_display()}（{self.get_status_display()}）"
+
+
 class AccessLog(models.Model):
     """One access to personal data: who, when, from where, what, whose, on what basis; no content.
 
@@ -111,6 +177,12 @@ class AccessLog(models.Model):
         TRANSITION = "transition", _("状態変更")
         SHARE = "share", _("共有・紹介")
         MEETING_SUBSCRIBE = "meeting_subscribe", _("会議の購読")
+        GRANT_REQUEST = "grant_request", _("権限付与の申請")
+        GRANT_APPROVE = "grant_approve", _("権限付与の承認")
+        GRANT_REJECT = "grant_reject", _("権限付与の却下・取下げ")
+        MEMBERSHIP_GRANT = "membership_grant", _("所属・役割の付与")
+        MEMBERSHIP_END = "membership_end", _("所属・役割の終了")
+        ACCOUNT_DEACTIVATE = "account_deactivate", _("アカウントの無効化")
         DENIED = "denied", _("拒否")
 
     class Basis(models.TextChoices):
@@ -178,17 +250,8 @@ class AccessLog(models.Model):
             models.Index(fields=["at"], name="accesslog_at_idx"),
             models.Index(fields=["action", "at"], name="accesslog_action_at_idx"),
         ]
-        triggers = [
-            pgtrigger.Protect(name="accesslog_no_update", operation=pgtrigger.Update),
-            pgtrigger.Protect(name="accesslog_no_delete", operation=pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="accesslog_no_truncate",
-                operation=pgtrigger.Truncate,
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate % table', TG_TABLE_NAME;",
-            ),
-        ]
+        # Append-only on PostgreSQL through plain triggers that no session setting can switch off
+        # (migration 0006; pgtrigger's Protect obeys `SET pgtrigger.ignore`, which any role may set).
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.get_action_display()} {self.object_type}#{self.object_id}"

@@ -263,7 +263,20 @@ def possible_duplicates(viewer: Viewer, *, family_name_kana: str, given_name_kan
     cases = cases_for_user(viewer)
     reachable = Q(case_subject_rows__case__in=cases) | Q(memberships__household__cases__in=cases)
     candidates = Person.objects.filter(reachable, birth_date=birth_date).distinct()
-    return [p for p in candidates if p.kana_key == key]
+    found = [p for p in candidates if p.kana_key == key]
+    # The hint names a person's cases only where the viewer may open them: another organization's
+    # case number (and that the person is known there) is not the viewer's to see.
+    numbers: dict[int, list[str]] = {p.pk: [] for p in found}
+    rows = (
+        CaseSubject.objects.filter(person_id__in=list(numbers), case__in=cases)
+        .order_by("case__number")
+        .values_list("person_id", "case__number")
+    )
+    for person_id, number in rows:
+        numbers[person_id].append(number)
+    for p in found:
+        p.visible_case_numbers = numbers[p.pk]
+    return found
 
 
 def break_glass_uses(start: datetime | date, end: datetime | date) -> QuerySet[BreakGlassAccess]:
@@ -289,7 +302,12 @@ def home_panels(request, viewer: Viewer) -> list:
 
     panels = [Panel(_("所属"), "casework/panels/memberships.html", {"memberships": viewer.memberships}, order=90)]
     if viewer.is_administrator:
-        panels.append(Panel(_("利用者と機関の管理"), "casework/panels/administration.html", order=10))
+        from casework.models import MembershipGrant
+
+        pending = MembershipGrant.objects.filter(status=MembershipGrant.Status.PENDING).count()
+        panels.append(
+            Panel(_("利用者と機関の管理"), "casework/panels/administration.html", {"pending_grants": pending}, order=10)
+        )
     if viewer.works_cases:
         mine, due = my_cases(viewer), reviews_due(viewer)
         shown = case_list_person_ids([*mine, *due])

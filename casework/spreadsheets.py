@@ -26,8 +26,9 @@ __all__ = [
 ]
 
 # Characters that make Excel (or LibreOffice) read a cell as a formula. Excel on a Japanese
-# locale also evaluates the full-width ＝＋－＠ typed with the IME in full-width mode.
-_FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+# locale also evaluates the full-width ＝＋－＠ typed with the IME in full-width mode, and the
+# minus sign − (U+2212) becomes ＝－ (0x817C) when written as cp932.
+_FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20\u2212")
 
 
 def neutralise_formula(value: Any) -> Any:
@@ -221,6 +222,14 @@ def _to_cp932(text: str, row: int, column: int, replaced: list[Replacement]) -> 
     return "".join(out)
 
 
+def _neutralise_cp932(text: str) -> str:
+    """Neutralise a cell whose first character, read back from cp932, starts a formula."""
+    first = text[:1]
+    if first and first.encode("cp932").decode("cp932") in _FORMULA_TRIGGERS:
+        return "'" + text
+    return text
+
+
 def encode_csv(
     header: list[str], rows: Iterable[Sequence[Any]], encoding: str = "utf-8-sig"
 ) -> tuple[bytes, list[Replacement]]:
@@ -233,7 +242,11 @@ def encode_csv(
     for row_number, record in enumerate([header, *rows], start=1):
         cells = [_cell_text(value) for value in record]
         if encoding == "cp932":
-            cells = [_to_cp932(cell, row_number, column, replaced) for column, cell in enumerate(cells, start=1)]
+            # Neutralise again after conversion: cp932 maps some characters onto formula triggers.
+            cells = [
+                _neutralise_cp932(_to_cp932(cell, row_number, column, replaced))
+                for column, cell in enumerate(cells, start=1)
+            ]
         writer.writerow(cells)
     # Every unencodable character was replaced above, so strict encoding cannot fail here.
     return buffer.getvalue().encode(encoding), replaced

@@ -24,6 +24,7 @@ from casework.access import (
     get_case_record_for_user,
     is_lead_member,
     person_ids_for_case,
+    possible_duplicates_for_user,
     sees_secret_addresses,
 )
 from casework.assessment import checklist_rows
@@ -143,7 +144,8 @@ def case_list(request, mine: bool = False):
         object_type="case",
         person_ids=selectors.case_list_person_ids(rows),
         basis=AccessLog.Basis.OWN_ORGANIZATION,
-        reason=f"q={filters['q']}"[:500] if filters["q"] else "",
+        # Which filters were used, never the typed text (it may be a name): the log holds no content.
+        reason=" ".join(f"filter={name}" for name, value in filters.items() if value),
     )
     query = params.copy()
     query.pop("page", None)
@@ -210,8 +212,8 @@ def _resolve_duplicates(request, viewer, forms) -> tuple[list, bool]:
             links.append(None)
             continue
         data = form.cleaned_data
-        dups = selectors.possible_duplicates(
-            viewer,
+        dups = possible_duplicates_for_user(
+            request,
             family_name_kana=data["family_name_kana"],
             given_name_kana=data["given_name_kana"],
             birth_date=data["birth_date"],
@@ -251,14 +253,6 @@ def case_intake(request):
             else:
                 messages.success(request, _("ケース %(n)s を受け付けました。") % {"n": case.number})
                 return redirect(case)
-        if needs_choice:
-            audit.log_access(
-                actor=request.user,
-                action=AccessLog.Action.SEARCH,
-                object_type="person_duplicates",
-                person_ids=[p.pk for f in members for p in getattr(f, "duplicates", [])],
-                basis=AccessLog.Basis.OWN_ORGANIZATION,
-            )
     return render(
         request,
         "casework/intake.html",

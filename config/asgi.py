@@ -8,18 +8,28 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from casework.audit_roles import refuse_to_serve_if_unbound  # noqa: E402
+
+refuse_to_serve_if_unbound()  # with DATABASE_APP_ROLE set: never serve as a role that can shorten the log
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from config.outage import WebsocketOutageGuard  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.websocket import ExactOriginValidator, RefuseConsumer, let_daphne_close_with_1009  # noqa: E402
+
+let_daphne_close_with_1009()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": WebsocketOutageGuard(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ExactOriginValidator(
+                # A path no route matches is refused at the handshake, never answered with a 500.
+                AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, re_path(r"", RefuseConsumer.as_asgi())]))
+            )
         ),
     }
 )

@@ -1,9 +1,11 @@
 """The one settings module: every value comes from the environment, parsed strictly."""
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import database_from_env, env_bool, env_int, env_list, env_str, redis_from_env
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Cache-Control: no-store on every response to a signed-in user (pages and exports).
+    "casework.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "casework.sessions.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -113,6 +117,12 @@ TEMPLATES = [
 
 DATABASES = {"default": database_from_env("DATABASE_URL", sqlite_path=str(DATA_DIR / "db.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The PostgreSQL role the application serves as, when migrations run as a separate owner role:
+# migrate then grants it SELECT/INSERT only on the access log, and every command checks that the
+# role cannot shorten the log (casework.audit_roles). Unset: one role (the demo, development).
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "") or ""
+if DATABASE_APP_ROLE and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", DATABASE_APP_ROLE):
+    raise ImproperlyConfigured(f"DATABASE_APP_ROLE must be a lower-case role name, got {DATABASE_APP_ROLE!r}")
 
 REDIS_URL = redis_from_env("REDIS_URL")
 if REDIS_URL:

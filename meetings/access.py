@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from casework import audit, disclosure
+from casework.access import object_pk
 from casework.choices import Role
 from casework.disclosure import Basis, MeetingBasis
 from casework.models import AccessLog, Case, Membership
@@ -23,15 +24,38 @@ class PledgeRequired(Exception):
         self.participant = participant
 
 
+# Who may sit in a case conference: case workers of the organization they take part for.
+PARTICIPANT_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+
+
+def active_participations():
+    """Return participations still backed by an active case-role membership of the participant's organization.
+
+    Ending that membership (or deactivating the account or the organization) ends the participation on
+    the next request and the next socket message, without anyone removing the participant by hand.
+    """
+    backed = Membership.objects.filter(
+        user_id=OuterRef("user_id"),
+        organization_id=OuterRef("organization_id"),
+        role__in=PARTICIPANT_ROLES,
+        is_active=True,
+        organization__is_active=True,
+    )
+    return MeetingParticipant.objects.filter(removed_at__isnull=True, user__is_active=True).filter(Exists(backed))
+
+
 def participant_for(user, meeting_id) -> MeetingParticipant | None:
     """Return the user's active participation in the meeting, or None (checked afresh on every call)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    if not str(meeting_id).isdigit():
+    # A foreign-key lookup does not guard against ids past 64 bits (SQLite would raise OverflowError).
+    meeting_id = object_pk(meeting_id)
+    if meeting_id is None:
         return None
     return (
-        MeetingParticipant.objects.select_related("meeting", "organization")
-        .filter(meeting_id=meeting_id, user=user, removed_at__isnull=True, user__is_active=True)
+        active_participations()
+        .select_related("meeting", "organization")
+        .filter(meeting_id=meeting_id, user=user)
         .first()
     )
 
@@ -72,8 +96,10 @@ def get_item_for_user(request, meeting_pk, item_pk, *, need_pledge: bool = True)
     """Return (meeting, item) when the item belongs to a meeting the user takes part in; else 404."""
     meeting = get_meeting_for_user(request, meeting_pk, need_pledge=need_pledge)
     item = (
-        AgendaItem.objects.select_related("case", "case__lead_organization").filter(pk=item_pk, meeting=meeting).first()
-        if str(item_pk).isdigit()
+        AgendaItem.objects.select_related("case", "case__lead_organization")
+        .filter(pk=object_pk(item_pk), meeting=meeting)
+        .first()
+        if object_pk(item_pk) is not None
         else None
     )
     if item is None:
@@ -111,8 +137,10 @@ def action_actor_organization(user, action: ActionItem) -> int | None:
 def get_action_for_user(request, action_pk) -> ActionItem:
     """Return the action item when the user may update it; else 404 (and a denied row)."""
     action = (
-        ActionItem.objects.select_related("item__meeting", "item__case", "organization").filter(pk=action_pk).first()
-        if str(action_pk).isdigit()
+        ActionItem.objects.select_related("item__meeting", "item__case", "organization")
+        .filter(pk=object_pk(action_pk))
+        .first()
+        if object_pk(action_pk) is not None
         else None
     )
     organization_id = action_actor_organization(request.user, action) if action is not None else None
@@ -127,7 +155,8 @@ def get_proposal_for_user(request, proposal_pk):
     from casework.access import get_case_for_user
     from meetings.models import CaseProposal
 
-    proposal = CaseProposal.objects.filter(pk=proposal_pk).first() if str(proposal_pk).isdigit() else None
+    proposal_id = object_pk(proposal_pk)
+    proposal = CaseProposal.objects.filter(pk=proposal_id).first() if proposal_id is not None else None
     if proposal is None:
         _deny(request, proposal_pk, "caseproposal")
     case = get_case_for_user(request, proposal.case_id, action=AccessLog.Action.CHANGE, for_change=True)
@@ -154,7 +183,7 @@ def item_basis(item: AgendaItem, *, on=None) -> ItemBasis:
 
 def participating_organizations(meeting: Meeting, *, pledged: bool | None = None) -> set[int]:
     """Return the organizations with an active participant (for a 支援会議, pledged unless pledged=False)."""
-    rows = MeetingParticipant.objects.filter(meeting=meeting, removed_at__isnull=True, user__is_active=True)
+    rows = active_participations().filter(meeting=meeting)
     if pledged is None:
         pledged = meeting.kind == MeetingKind.SUPPORT_MEETING
     if pledged:
@@ -179,9 +208,9 @@ def decision_basis(case: Case, ref: str, by, day) -> Basis | None:
     basis for the case must hold today.
     """
     match = MEETING_REF.fullmatch(ref or "")
-    if match is None or by is None:
+    if match is None or by is None or object_pk(match.group(1)) is None:
         return None
-    meeting = Meeting.objects.filter(pk=int(match.group(1))).first()
+    meeting = Meeting.objects.filter(pk=object_pk(match.group(1))).first()
     if meeting is None or meeting.is_locked or by.pk not in {meeting.chair_id, meeting.secretary_id}:
         return None
     participant = participant_for(by, meeting.pk)

@@ -28,6 +28,8 @@ ALLOWED_TYPES = {"ping", "resync", "set_current", "note"}
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
+# Largest primary key PostgreSQL's bigint holds: a longer number in the path is refused, never looked up.
+MAX_ID = 2**63 - 1
 
 
 def _verify_second_factor(scope, user) -> None:
@@ -48,6 +50,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.user = self.scope.get("user")
         self.meeting_id = str(self.scope["url_route"]["kwargs"]["meeting_id"])
+        if not self.meeting_id.isdigit() or int(self.meeting_id) > MAX_ID:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         self.group = group_name(int(self.meeting_id))
         if not await self._check(connecting=True):
             await self.close(code=CLOSE_FORBIDDEN)
@@ -62,6 +67,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(broadcast_presence)(int(self.meeting_id))
 
     async def disconnect(self, code):
+        await self._leave()
+
+    async def _leave(self) -> None:
+        """Leave the groups and remove this socket's presence row (once; again on disconnect is a no-op)."""
         if getattr(self, "group", None):
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -69,6 +78,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                     await self.channel_layer.group_discard(self.user_group, self.channel_name)
             except Exception:
                 logger.warning("meeting %s: could not leave the group", self.meeting_id, exc_info=True)
+        if not getattr(self, "meeting_id", "").isdigit() or int(self.meeting_id) > MAX_ID:
+            return
         removed = await database_sync_to_async(self._presence_remove)()
         if removed:
             await database_sync_to_async(broadcast_presence)(int(self.meeting_id))
@@ -77,6 +88,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         raw = text_data if text_data is not None else bytes_data
         size = len(raw.encode() if isinstance(raw, str) else raw or b"")
         if size > MAX_FRAME_BYTES:
+            # Normally the server refuses such a frame itself with 1009 (daphne --websocket-max-message-size,
+            # see the Makefile and config.websocket); this guard covers a server started without the limit.
+            # The presence row goes first, so it never outlives the socket whatever the server does next.
+            await self._leave()
             await self.close(code=CLOSE_TOO_BIG)
             return
         # Participation (and the user's account) is checked again on every message.

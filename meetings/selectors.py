@@ -18,6 +18,7 @@ from meetings.access import (
     ACTION_ROLES,
     ItemBasis,
     action_basis,
+    active_participations,
     item_basis,
     participant_for,
     participating_organizations,
@@ -44,11 +45,10 @@ PRESENCE_STALE = timedelta(minutes=2)
 
 
 def meetings_for_user(user) -> QuerySet[Meeting]:
-    """Return the meetings the user actively takes part in, newest first."""
+    """Return the meetings the user actively takes part in (with an active case-role membership), newest first."""
     return (
-        Meeting.objects.filter(participants__user=user, participants__removed_at__isnull=True)
+        Meeting.objects.filter(pk__in=active_participations().filter(user=user).values("meeting_id"))
         .select_related("convened_by", "chair")
-        .distinct()
         .order_by("-starts_at", "-id")
     )
 

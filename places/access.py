@@ -35,11 +35,14 @@ def get_place_for_edit(request, pk: int) -> Place:
     return place
 
 
-def get_place_for_attendance(request, pk: int, *, action: str = AccessLog.Action.VIEW) -> Place:
-    """Return a place whose attendance the viewer records (its operator's staff only), and log it.
+def get_place_for_attendance(
+    request, pk: int, *, action: str = AccessLog.Action.VIEW
+) -> tuple[Place, selectors.AttendancePage]:
+    """Return a place whose attendance the viewer records (its operator's staff only) and its page, logged.
 
-    Attendance rows belong to referral participants, so each view or change is logged; when the
-    log cannot be written the page is refused.
+    Attendance rows belong to referral participants, so each view or change is logged with the persons
+    the page shows (those the referring app still lets the place see); when the log cannot be written
+    the page is refused.
     """
     viewer = viewer_for(request)
     place = (
@@ -47,18 +50,20 @@ def get_place_for_attendance(request, pk: int, *, action: str = AccessLog.Action
     )
     if place is None:
         raise Http404
+    page = selectors.attendance_page(place)
     try:
         log_access(
             actor=request.user,
             action=action,
             object_type="places.attendance",
             object_id=place.pk,
+            person_ids=page.person_ids,
             basis=AccessLog.Basis.OWN_ORGANIZATION,
             basis_ref=f"organization:{place.operator_id}",
         )
     except AccessLogUnavailable:
         raise Http404 from None
-    return place
+    return place, page
 
 
 def get_import_job_for_user(request, token) -> PlaceImportJob:

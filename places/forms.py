@@ -84,10 +84,20 @@ class PlaceForm(forms.ModelForm):
             "honorarium_terms",
             "contact_name",
             "contact_phone",
+            "contact_phone_public",
             "contact_email",
+            "contact_email_public",
             "is_active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {
+            "contact_phone_public": _(
+                "チェックすると公開データ（HSDS）に載ります。しないときは職員の画面にだけ表示します。"
+            ),
+            "contact_email_public": _(
+                "チェックすると公開データ（HSDS）に載ります。しないときは職員の画面にだけ表示します。"
+            ),
+        }
 
     def __init__(self, *args, operators, **kwargs):
         super().__init__(*args, **kwargs)
@@ -227,16 +237,24 @@ class ExportForm(forms.Form):
 
 
 class AttendanceForm(forms.Form):
-    participant_ref = forms.ChoiceField(label=_("参加者"))
+    participant_ref = forms.CharField(label=_("参加者"), max_length=60, widget=forms.Select)
     on = JapaneseDateField(label=_("日付"))
     status = forms.ChoiceField(label=_("出欠"), choices=AttendanceStatus.choices, widget=forms.RadioSelect)
     hours = forms.DecimalField(label=_("時間"), required=False, min_value=0, max_value=24, decimal_places=1)
     note = forms.CharField(label=_("ひとこと（紹介元へ）"), required=False, max_length=200)
 
-    def __init__(self, *args, participants: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, participants: list[tuple[str, str]], refusals: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.participants = dict(participants)
-        self.fields["participant_ref"].choices = participants
+        self.refusals = refusals or {}
+        self.fields["participant_ref"].widget.choices = participants
+
+    def clean_participant_ref(self):
+        ref = self.cleaned_data["participant_ref"]
+        if ref in self.participants:
+            return ref
+        # A participant the place had, whose card it may no longer see (or who cannot be recorded now).
+        raise ValidationError(self.refusals.get(ref) or _("一覧から参加者を選んでください。"))
 
     def clean_note(self):
         return _check_text(self.cleaned_data["note"])

@@ -3,7 +3,8 @@
 Organizations, services (one per place), locations, service_at_locations and schedules are
 listed side by side, each object valid against its HSDS 3.0 schema. Ids are UUIDv5 derived from
 our primary keys, so they stay the same from one export to the next. Internal data (謝金, the
-pledge date, the contact person's name, whether referrals are accepted) is never included.
+pledge date, the contact person's name, whether referrals are accepted) is never included; the
+phone number and e-mail address only when the operator marked them public (the default is internal).
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ def _service(place: Place, org_id: str, service_id: str) -> dict:
         service["minimum_age"] = place.min_age
     if place.max_age is not None:
         service["maximum_age"] = place.max_age
-    if place.contact_email:
-        service["email"] = place.contact_email
-    if place.contact_phone:
+    if place.public_email:
+        service["email"] = place.public_email
+    if place.public_phone:
         service["phones"] = [
-            {"id": stable_id("phone", place.pk), "service_id": service_id, "number": place.contact_phone}
+            {"id": stable_id("phone", place.pk), "service_id": service_id, "number": place.public_phone}
         ]
     return service
 

@@ -6,6 +6,7 @@ import csv
 import io
 import logging
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -66,6 +67,10 @@ def _records_from_csv(data: bytes, encoding: str) -> tuple[list[list[str]], str]
         raise FileProblem(f"CSVとして読めません（{reader.line_num}行目付近）: {error}") from None
 
 
+# A places file has a few dozen columns; far more is a mistake or an attack (the header check is per column).
+MAX_COLUMNS = 200
+
+
 def _records_from_xlsx(data: bytes) -> list[list[str]]:
     from openpyxl import load_workbook
 
@@ -75,6 +80,9 @@ def _records_from_xlsx(data: bytes) -> list[list[str]]:
         raise FileProblem("Excelファイル（.xlsx）として読めません") from None
     try:
         sheet = workbook.worksheets[0]
+        # Refuse a sheet too wide to be a places list before reading its cells.
+        if (sheet.max_column or 0) > MAX_COLUMNS * 4:
+            raise FileProblem(f"列が多すぎます（{sheet.max_column}列）。{MAX_COLUMNS}列までにしてください")
         return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
@@ -96,12 +104,15 @@ def parse_places_file(data: bytes, *, file_format: str, encoding: str = "auto", 
     header = [h.strip() for h in records[0]]
     while header and header[-1] == "":
         header.pop()  # Excel leaves empty cells after the last used column.
+    if len(header) > MAX_COLUMNS:
+        raise FileProblem(f"見出し行の列が多すぎます（{len(header)}列）。{MAX_COLUMNS}列までにしてください")
     if not header:
         raise FileProblem("1行目に見出しがありません")
     for column, name in enumerate(header, start=1):
         if name == "":
             raise FileProblem(f"見出し行の{column}列目が空です")
-    duplicates = sorted({h for h in header if header.count(h) > 1})
+    counts = Counter(header)
+    duplicates = sorted(h for h, n in counts.items() if n > 1)
     if duplicates:
         raise FileProblem(f"見出し行に同じ列名が複数あります: {'、'.join(duplicates)}")
     unknown = [h for h in header if h not in HEADERS]

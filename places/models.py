@@ -43,8 +43,11 @@ class Place(models.Model):
     # Internal: never exported to HSDS.
     honorarium_terms = models.CharField(_("謝金の条件"), max_length=200, blank=True)
     contact_name = models.CharField(_("連絡先（担当者）"), max_length=100, blank=True)
+    # Internal unless the operator marks it public: often a staff member's own phone or mailbox.
     contact_phone = models.CharField(_("電話番号"), max_length=30, blank=True)
+    contact_phone_public = models.BooleanField(_("電話番号を公開する"), default=False)
     contact_email = models.EmailField(_("メールアドレス"), blank=True)
+    contact_email_public = models.BooleanField(_("メールアドレスを公開する"), default=False)
     is_active = models.BooleanField(_("活動中"), default=True)
     # Folded text of name, area, address and tags for the directory's keyword search.
     search_text = models.TextField(editable=False, blank=True)
@@ -111,6 +114,16 @@ class Place(models.Model):
 
         parts = [self.name, self.area, self.address, self.description, *(self.activities or [])]
         return " ".join(search_key(p) for p in parts if p)
+
+    @property
+    def public_phone(self) -> str:
+        """Return the phone number the operator chose to publish (HSDS), else ""."""
+        return self.contact_phone if self.contact_phone_public else ""
+
+    @property
+    def public_email(self) -> str:
+        """Return the e-mail address the operator chose to publish (HSDS), else ""."""
+        return self.contact_email if self.contact_email_public else ""
 
     @property
     def target_group_labels(self) -> list[str]:

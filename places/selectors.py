@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.choices import Role
 from casework.selectors import Viewer
 from casework.ui import Panel
+from places import participants
 from places.models import Attendance, Place, PlaceSchedule
 
 
@@ -111,12 +114,56 @@ def attendance_at(place: Place, *, on=None) -> QuerySet[Attendance]:
     return queryset.order_by("-on", "participant_label", "id")
 
 
-def participants_at(place: Place) -> list[tuple[str, str]]:
-    """(participant_ref, label) of everyone with attendance at the place, latest label first."""
-    seen: dict[str, str] = {}
+@dataclass
+class AttendancePage:
+    """What the attendance screen shows: who can be recorded, recent rows, and the persons they reveal."""
+
+    participants: list[tuple[str, str]]
+    # Refs the place once recorded that cannot be recorded now, with the reason (Japanese).
+    refusals: dict[str, str]
+    records: list[Attendance]
+    person_ids: list[int]
+
+
+def attendance_page(place: Place, *, limit: int = 100) -> AttendancePage:
+    """Return the attendance screen's data as the participants' own app allows it now.
+
+    A participant whose card the place may no longer see (a referral past its place access period)
+    is not offered, and their past rows show no label; the person ids of everyone shown are returned
+    for the access-log row.
+    """
+    records = list(attendance_at(place)[:limit])
+    known = participants.participants_at(place)
+    latest_labels: dict[str, str] = {}
     for ref, label in attendance_at(place).values_list("participant_ref", "participant_label"):
-        seen.setdefault(ref, label)
-    return sorted(seen.items(), key=lambda item: item[1])
+        latest_labels.setdefault(ref, label)
+    choices = {p.ref: p.label for p in known.values() if p.recordable}
+    refusals = {p.ref: p.refusal for p in known.values() if not p.recordable and p.refusal}
+    for ref, label in latest_labels.items():
+        if not participants.is_managed(ref):
+            choices.setdefault(ref, label)  # a ref no app answers for: as recorded
+        elif ref not in known:
+            refusals.setdefault(ref, _("この参加者の出欠は記録できません。"))
+    shown = set(choices)
+    for record in records:
+        participant = known.get(record.participant_ref)
+        if participants.is_managed(record.participant_ref) and (participant is None or not participant.visible):
+            # Shown only as a row the place kept; never who it was (the label is not saved back).
+            record.participant_label = _("（閲覧期限切れの参加者）")
+        else:
+            shown.add(record.participant_ref)
+    person_ids = sorted({pid for ref in shown if ref in known for pid in known[ref].person_ids})
+    return AttendancePage(
+        participants=sorted(choices.items(), key=lambda item: item[1]),
+        refusals=refusals,
+        records=records,
+        person_ids=person_ids,
+    )
+
+
+def participants_at(place: Place) -> list[tuple[str, str]]:
+    """(participant_ref, label) of everyone whose attendance the place may record now."""
+    return attendance_page(place, limit=0).participants
 
 
 def home_panels(request, viewer: Viewer) -> list[Panel]:

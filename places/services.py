@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from casework.models import Organization
+from places import participants
 from places.choices import AttendanceStatus
 from places.imports import FileProblem, dispatch, job_file_path, parse_places_file
 from places.matching import PlaceMatch, PlaceWishes, rank_places
@@ -76,6 +77,11 @@ def attendance_record(
     """Record (or correct) one participant's attendance at a place on a day."""
     if not participant_ref or len(participant_ref) > 60:
         raise ValidationError({"participant_ref": "参加者の参照が正しくありません。"})
+    # The app that sent the participant decides whether the place may still record them (a card past
+    # its place access period may not be).
+    refusal = participants.recording_refusal(place, participant_ref)
+    if refusal:
+        raise ValidationError({"participant_ref": refusal})
     if status not in AttendanceStatus.values:
         raise ValidationError({"status": "出欠の区分が正しくありません。"})
     if status != AttendanceStatus.ATTENDED and hours:

@@ -221,10 +221,12 @@ def hsds(request):
 def attendance(request, pk: int):
     """Record attendance at a place (its operator's staff only); lists recent records."""
     action = AccessLog.Action.CHANGE if request.method == "POST" else AccessLog.Action.VIEW
-    place = access.get_place_for_attendance(request, pk, action=action)
-    participants = selectors.participants_at(place)
+    place, page = access.get_place_for_attendance(request, pk, action=action)
     form = AttendanceForm(
-        request.POST or None, participants=participants, initial={"on": timezone.localdate().isoformat()}
+        request.POST or None,
+        participants=page.participants,
+        refusals=page.refusals,
+        initial={"on": timezone.localdate().isoformat()},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -244,9 +246,8 @@ def attendance(request, pk: int):
         else:
             messages.success(request, _("出欠を記録しました。"))
             return redirect("places:attendance", pk=place.pk)
-    records = selectors.attendance_at(place)[:100]
     return render(
         request,
         "places/attendance.html",
-        {"place": place, "form": form, "records": records, "participants": participants},
+        {"place": place, "form": form, "records": page.records, "participants": page.participants},
     )

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from casework import audit
-from casework.access import CASE_ROLES
+from casework.access import CASE_ROLES, object_pk
 from casework.choices import Role
 from casework.models import AccessLog, Organization
 from casework.selectors import Viewer, viewer_for
@@ -142,23 +142,37 @@ def deny(request, *, object_id) -> None:
     raise Http404
 
 
-def get_referral_for_user(
-    request, pk, *, action: str = AccessLog.Action.VIEW, side: str | None = None, log: bool = True
-) -> Referral:
-    """Return the referral if the user may see it (from that side, if given), logging it; else log and 404."""
+def _authorized_referral(request, pk, *, side: str | None = None) -> Referral:
+    """Fetch the referral and attach the user's access, or log the refusal and 404; writes no allowed row."""
+    referral_id = object_pk(pk)
     referral = (
         Referral.objects.select_related(
             "sender_organization", "receiver_organization", "sender_user", "place", "case", "linked_case"
         )
-        .filter(pk=pk)
+        .filter(pk=referral_id)
         .first()
-        if str(pk).isdigit()
+        if referral_id is not None
         else None
     )
     access = referral_access(viewer_for(request), referral) if referral is not None else None
     if access is None or (side is not None and access.side != side):
         deny(request, object_id=pk)
     referral.access = access
-    if log:
-        log_referral_access(request, referral, access, action=action)
     return referral
+
+
+def get_referral_for_user(request, pk, *, action: str = AccessLog.Action.VIEW, side: str | None = None) -> Referral:
+    """Return the referral if the user may see it (from that side, if given), logging it; else log and 404.
+
+    Every answer that renders the card calls this first, error answers (400, 409) included.
+    """
+    referral = _authorized_referral(request, pk, side=side)
+    log_referral_access(request, referral, referral.access, action=action)
+    return referral
+
+
+def may_still_see_referral(request, pk) -> bool:
+    """Whether the user may still open the referral after a move; shows nothing, so logs nothing."""
+    referral_id = object_pk(pk)
+    referral = Referral.objects.filter(pk=referral_id).select_related("receiver_organization").first()
+    return referral is not None and referral_access(viewer_for(request), referral) is not None

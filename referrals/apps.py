@@ -8,6 +8,9 @@ class ReferralsConfig(AppConfig):
 
     def ready(self):
         from casework.ui import register_case_panel
-        from referrals.selectors import case_panel
+        from places.participants import register_participant_source
+        from referrals.selectors import case_panel, place_participants
 
         register_case_panel(case_panel)
+        # The places attendance screen asks referrals who its "referral:N" participants are.
+        register_participant_source("referral", place_participants)

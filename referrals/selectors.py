@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 
 from casework.models import AccessLog, Organization
 from casework.selectors import Viewer
-from referrals.access import acting_organization_ids, referrals_for_user
-from referrals.models import ACTIVE_STATES, Referral, ReferralKind, ReferralState
+from places.participants import Participant
+from referrals.access import VIEW_REFERRAL, acting_organization_ids, place_access_expired, referrals_for_user
+from referrals.models import ACTIVE_STATES, Referral, ReferralGroupObjectPermission, ReferralKind, ReferralState
 
 # Rows per inbox/outbox page; the state counts give the total, so paging needs no COUNT(*).
 PAGE_SIZE = 50
@@ -166,3 +167,50 @@ def home_panels(request, viewer: Viewer) -> list:
             Panel(_("出欠の記録"), "referrals/panels/attendance.html", {"referrals": attendance[:20]}, order=26)
         )
     return panels
+
+
+def place_participants(place, refs=None) -> list:
+    """Return the 参加支援 participants a place's attendance screen may know (places' participant source).
+
+    The same rule as the card (referrals.access.referral_access for the receiver): the place's operator
+    holds the card's grant, it was sent, and its place access period has not run out. Attendance can be
+    recorded while the referral is accepted or under way.
+    """
+    granted = ReferralGroupObjectPermission.objects.filter(
+        group_id=place.operator.group_id, permission__codename=VIEW_REFERRAL
+    ).values("content_object_id")
+    qs = (
+        Referral.objects.filter(
+            kind=ReferralKind.PARTICIPATION,
+            place_id=place.pk,
+            receiver_organization_id=place.operator_id,
+            pk__in=granted,
+        )
+        .exclude(state=ReferralState.DRAFT)
+        .select_related("receiver_organization")
+    )
+    if refs is not None:
+        ids = [int(ref[len("referral:") :]) for ref in refs if ref[len("referral:") :].isdigit()]
+        qs = qs.filter(pk__in=[i for i in ids if i < 2**63])
+    result = []
+    for referral in qs.order_by("id"):
+        ref = referral.participant_ref
+        if place_access_expired(referral, referral.receiver_organization):
+            until = timezone.localtime(referral.place_access_until)
+            refusal = _(
+                "この紹介は居場所の閲覧期限（%(d)s）を過ぎたため、出欠は記録できません。紹介元に確認してください。"
+            ) % {"d": f"{until:%Y年%-m月%-d日}"}
+            result.append(Participant(ref=ref, refusal=refusal))
+            continue
+        recordable = referral.state in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS}
+        result.append(
+            Participant(
+                ref=ref,
+                label=referral.card_preferred_name or _("紹介 #%(id)s") % {"id": referral.pk},
+                person_ids=(referral.person_id,) if referral.person_id else (),
+                visible=True,
+                recordable=recordable,
+                refusal="" if recordable else _("受諾後・対応中の紹介にだけ出欠を記録できます。"),
+            )
+        )
+    return result

@@ -199,18 +199,32 @@ def withheld_words(text: str) -> list[str]:
     return [w for w in WITHHELD_WORDS if w in (text or "")]
 
 
+def withheld_message(found: list[str], *, what: str = "") -> str:
+    """Return the Japanese explanation for text a place would read that carries withheld words."""
+    if what == "reason":
+        hint = _("「本人の都合により」「日程が合わないため」のように、事情に触れずに書いてください。")
+    else:
+        hint = _("「大人数が苦手」「筆談希望」「午前のみ」のように配慮の内容で書いてください。")
+    return _("居場所には診断名や制度・家計・家族の事情を伝えません（「%(w)s」）。") % {"w": "」「".join(found)} + hint
+
+
+def _check_text_for_place(text: str, *, what: str = "") -> None:
+    """Refuse text a place will read (InvalidMove) when it carries a withheld word."""
+    found = withheld_words(text)
+    if found:
+        raise InvalidMove(withheld_message(found, what=what))
+
+
 def _validate_card(kind: str, fields: dict) -> None:
     errors = {}
     if kind != ReferralKind.INTER_AGENCY and fields.get("card_name"):
         errors["card_name"] = _("氏名を伝えられるのは機関間の紹介だけです。呼び名を使ってください。")
     if kind == ReferralKind.PARTICIPATION:
-        for name in CARD_FIELDS:
+        # The request text goes to the place with the card, so it follows the card's rule.
+        for name in ("request_text", *CARD_FIELDS):
             found = withheld_words(fields.get(name, ""))
             if found:
-                errors[name] = _(
-                    "居場所には診断名や制度・家計・家族の事情を伝えません（「%(w)s」）。"
-                    "「大人数が苦手」「筆談希望」「午前のみ」のように配慮の内容で書いてください。"
-                ) % {"w": "」「".join(found)}
+                errors[name] = withheld_message(found)
     if not (fields.get("request_text") or "").strip():
         errors["request_text"] = _("依頼内容を入力してください。")
     if errors:
@@ -400,6 +414,11 @@ def referral_send(
     if locked.state not in {ReferralState.DRAFT, ReferralState.RETURNED}:
         raise InvalidMove(_("この紹介はすでに送付されています。"))
     support_meeting_ref = (support_meeting_ref or "").strip()
+    # Checked again here: a draft saved before the rule covered the request text must not reach a place.
+    try:
+        _validate_card(locked.kind, {name: getattr(locked, name) for name in EDITABLE_FIELDS})
+    except ValidationError as exc:
+        raise InvalidMove(" ".join(exc.messages)) from None
     if locked.kind == ReferralKind.TSUNAGI:
         if tsunagi_basis not in {LegalBasis.PERSON_AGREED, LegalBasis.VITAL_INTEREST}:
             raise ReferralBlocked(_("つなぎの根拠（本人の了解、または生命・身体の保護のため）を選んでください。"))
@@ -476,6 +495,9 @@ def referral_move(
         raise InvalidMove(_("「%(m)s」には理由が必要です。") % {"m": spec.label})
     if spec.needs_outcome and not outcome:
         raise InvalidMove(_("完了にするには結果の記入が必要です。"))
+    if locked.kind == ReferralKind.PARTICIPATION and access.is_sender:
+        # The place reads the referrer's reason (取下げ, 不成立) and outcome on its card and timeline.
+        _check_text_for_place(f"{reason}\n{outcome}", what="reason")
     from_state = locked.state
     getattr(locked, spec.method)()
     now = timezone.now()
@@ -611,6 +633,9 @@ def referral_note_add(*, referral: Referral, text: str, by) -> ReferralNote:
     access = _side_access(by, referral, None)
     if referral.state == ReferralState.DRAFT:
         raise InvalidMove(_("送付前の紹介にはひとことを書けません。"))
+    if referral.kind == ReferralKind.PARTICIPATION and access.is_sender:
+        # The referrer's notes are read by the place.
+        _check_text_for_place(text)
     note = ReferralNote(referral=referral, organization_id=access.organization_id, by=by, text=(text or "").strip())
     note.full_clean()
     note.save()

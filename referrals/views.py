@@ -18,7 +18,13 @@ from casework.models import AccessLog, Organization, Person
 from casework.selectors import viewer_for
 from casework.spreadsheets import encode_csv
 from referrals import integration, selectors, services
-from referrals.access import RECEIVER, SENDER, acting_organization_ids, get_referral_for_user
+from referrals.access import (
+    RECEIVER,
+    SENDER,
+    acting_organization_ids,
+    get_referral_for_user,
+    may_still_see_referral,
+)
 from referrals.forms import AttendanceForm, MoveForm, NoteForm, OpenCaseForm, ReferralForm, SendForm, StageForm
 from referrals.models import ReferralKind, ReferralState
 
@@ -308,7 +314,7 @@ def referral_detail(request, pk: int):
 @require_POST
 def referral_send(request, pk: int):
     """Send through the consent gate (or with a recorded 支援会議 decision)."""
-    referral = get_referral_for_user(request, pk, side=SENDER, log=False)
+    referral = get_referral_for_user(request, pk, side=SENDER)
     form = SendForm(request.POST)
     if not form.is_valid():
         return _detail(request, referral, status=400, send_form=form)
@@ -321,7 +327,7 @@ def referral_send(request, pk: int):
             tsunagi_basis=form.cleaned_data["tsunagi_basis"],
         )
     except services.ReferralChanged as exc:
-        referral = get_referral_for_user(request, pk, log=False)
+        referral = get_referral_for_user(request, pk)
         return _detail(request, referral, status=409, error=str(exc))
     except (services.ReferralBlocked, services.InvalidMove) as exc:
         form.add_error(None, str(exc))
@@ -336,7 +342,7 @@ def referral_move(request, pk: int, move: str):
     """Make one move; a stale page gets 409 with the latest state, never a 500."""
     if move not in services.MOVES:
         raise Http404
-    referral = get_referral_for_user(request, pk, log=False)
+    referral = get_referral_for_user(request, pk)
     form = MoveForm(request.POST)
     if not form.is_valid():
         return _detail(request, referral, status=400, move_form=form)
@@ -350,16 +356,15 @@ def referral_move(request, pk: int, move: str):
             expected_version=form.cleaned_data["version"],
         )
     except services.ReferralChanged as exc:
-        return _detail(request, get_referral_for_user(request, pk, log=False), status=409, error=str(exc))
+        return _detail(request, get_referral_for_user(request, pk), status=409, error=str(exc))
     except services.InvalidMove as exc:
         form.add_error(None, str(exc))
         return _detail(request, referral, status=400, move_form=form)
     messages.success(request, _("「%(m)s」を記録しました。") % {"m": services.MOVES[move].label})
-    try:
-        return redirect(get_referral_for_user(request, pk, log=False))
-    except Http404:
-        # Some moves end the viewer's access (a place's card after its time); go back to the list.
-        return redirect("referrals:inbox")
+    if may_still_see_referral(request, pk):
+        return redirect(referral)
+    # Some moves end the viewer's access (a place's card after its time); go back to the list.
+    return redirect("referrals:inbox")
 
 
 def _record_on_referral(request, referral, form, *, record, done: str, form_name: str):
@@ -381,7 +386,7 @@ def _record_on_referral(request, referral, form, *, record, done: str, form_name
 @require_POST
 def referral_stage(request, pk: int):
     """Record 見学・体験・定着."""
-    referral = get_referral_for_user(request, pk, log=False)
+    referral = get_referral_for_user(request, pk)
     return _record_on_referral(
         request,
         referral,
@@ -396,7 +401,7 @@ def referral_stage(request, pk: int):
 @require_POST
 def referral_attendance(request, pk: int):
     """Record one day's attendance at the place (place staff)."""
-    referral = get_referral_for_user(request, pk, side=RECEIVER, log=False)
+    referral = get_referral_for_user(request, pk, side=RECEIVER)
     return _record_on_referral(
         request,
         referral,
@@ -411,7 +416,7 @@ def referral_attendance(request, pk: int):
 @require_POST
 def referral_note(request, pk: int):
     """Add a short note for the other side."""
-    referral = get_referral_for_user(request, pk, log=False)
+    referral = get_referral_for_user(request, pk)
     return _record_on_referral(
         request,
         referral,

@@ -60,6 +60,8 @@ def _allow_test_flush_of_the_access_log():
     """
     from django.db.backends.postgresql.operations import DatabaseOperations
 
+    from casework.audit_roles import APPEND_ONLY_TRIGGERS
+
     original = DatabaseOperations.sql_flush
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
@@ -69,6 +71,8 @@ def _allow_test_flush_of_the_access_log():
                 "ALTER TABLE casework_accesslog DISABLE TRIGGER USER",
                 *sql,
                 "ALTER TABLE casework_accesslog ENABLE TRIGGER USER",
+                # Back to ALWAYS (migration 0006), so session_replication_role cannot skip them either.
+                *(f"ALTER TABLE casework_accesslog ENABLE ALWAYS TRIGGER {name}" for name in APPEND_ONLY_TRIGGERS),
             ]
         return sql
 

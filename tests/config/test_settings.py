@@ -105,6 +105,8 @@ def test_production_configuration_passes_check_deploy(tmp_path):
             "HTTPS": "true",
             "SECRET_KEY": secrets.token_urlsafe(64),
             "ALLOWED_HOSTS": "fukushi.city.example.jp",
+            # Production serves as a separate, bound role; this process is the owner (the deploy step).
+            "DATABASE_APP_ROLE": "jusou_app",
         },
         capture_output=True,
         text=True,

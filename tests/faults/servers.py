@@ -128,11 +128,6 @@ class ThrowawayPostgres:
             # so it cannot switch off the access log's triggers and a REVOKE really binds it.
             conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
 
-    def grant_app_role(self) -> None:
-        with self.connect() as conn:
-            conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}")
-            conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}")
-
     def log_tail(self) -> str:
         try:
             return self.log.read_text(errors="replace")[-3000:]

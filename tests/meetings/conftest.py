@@ -69,13 +69,23 @@ def _free_port() -> int:
 class Daphne:
     """One daphne process serving config.asgi on a free port."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, *, frame_limits: bool = True):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(ROOT / "var" / f"daphne-test-{self.port}.log", "w+b")  # noqa: SIM115
+        from meetings.consumers import MAX_FRAME_BYTES
+
         daphne = Path(sys.executable).with_name("daphne")
+        # The same frame limits as `make demo` and the README's deployment line.
+        limits = [
+            "--websocket-max-message-size",
+            str(MAX_FRAME_BYTES),
+            "--websocket-max-frame-size",
+            str(MAX_FRAME_BYTES),
+        ]
+        limits = limits if frame_limits else []
         self.process = subprocess.Popen(
-            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            [str(daphne), *limits, "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
             cwd=ROOT,
             env=env,
             stdout=self.log,

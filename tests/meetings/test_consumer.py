@@ -283,6 +283,44 @@ def test_ending_a_users_sessions_closes_their_socket_at_once(personas, layered, 
     run_async(scenario)
 
 
+def test_ending_a_membership_closes_the_users_socket_at_once(personas, layered, login, db_call):
+    from casework.models import AccessLog as Log
+    from casework.services import membership_end
+
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await comm.connect()
+        await receive(comm)
+        membership = await db_call(lambda: personas.caseworker_a.memberships.get())
+        await db_call(membership_end, membership=membership, by=personas.administrator)
+        output = await comm.receive_output(timeout=3)
+        while output["type"] == "websocket.send":
+            output = await comm.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": 4403}
+
+    run_async(scenario)
+    assert Log.objects.filter(action="membership_end", actor=personas.administrator).exists()
+
+
+def test_a_participant_without_an_active_case_role_is_closed_on_their_next_message(personas, layered, login, db_call):
+    """The session may outlive the basis (here the organization was deactivated): every message re-checks it."""
+
+    async def scenario():
+        comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))
+        await comm.connect()
+        await receive(comm)
+        organization = personas.window_a
+        organization.is_active = False
+        await db_call(organization.save)
+        await comm_ping(comm)
+        output = await comm.receive_output(timeout=3)
+        while output["type"] == "websocket.send" and "pong" not in output.get("text", ""):
+            output = await comm.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": 4403}
+
+    run_async(scenario)
+
+
 def test_an_agenda_item_edit_reaches_connected_participants_after_commit(personas, layered, login, db_call):
     async def scenario():
         other = communicator(layered.pk, await db_call(login, personas.caseworker_a))

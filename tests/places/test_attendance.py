@@ -20,19 +20,37 @@ def place(personas):
     return PlaceFactory(operator=personas.place_operator, name="みんなの食堂")
 
 
+def _accepted_ref(personas, place, name="さくらさん") -> str:
+    """Return the participant ref of an accepted 参加支援 referral to the place (referrals answers for it)."""
+    from referrals import services as rs
+    from tests.factories import make_case, make_referral
+
+    case = make_case(lead_organization=personas.window_a, by=personas.caseworker_a)
+    referral = make_referral(
+        kind="participation",
+        case=case,
+        by=personas.caseworker_a,
+        sender=personas.window_a,
+        place=place,
+        card_preferred_name=name,
+    )
+    return rs.referral_accept(referral=referral, by=personas.place_staff).participant_ref
+
+
 def test_recording_twice_for_the_same_day_corrects_the_record(personas, place):
-    kwargs = dict(place=place, participant_ref="referral:12", participant_label="さくらさん", on=date(2025, 6, 1))
+    ref = _accepted_ref(personas, place)
+    kwargs = dict(place=place, participant_ref=ref, participant_label="さくらさん", on=date(2025, 6, 1))
     attendance_record(**kwargs, status="attended", hours=2, note="楽しそうでした", by=personas.place_staff)
     attendance_record(**kwargs, status="absent", hours=None, note="", by=personas.place_staff)
     assert Attendance.objects.count() == 1
-    assert list(attendance_for("referral:12").values_list("status", flat=True)) == ["absent"]
+    assert list(attendance_for(ref).values_list("status", flat=True)) == ["absent"]
 
 
 def test_hours_only_for_attended_days(personas, place):
     with pytest.raises(ValidationError):
         attendance_record(
             place=place,
-            participant_ref="referral:1",
+            participant_ref=_accepted_ref(personas, place),
             participant_label="A",
             on=date(2025, 6, 1),
             status="cancelled",
@@ -43,10 +61,11 @@ def test_hours_only_for_attended_days(personas, place):
 
 
 def test_attendance_for_lists_a_participants_history_newest_first(personas, place):
+    ref = _accepted_ref(personas, place)
     for day in (1, 8, 15):
         attendance_record(
             place=place,
-            participant_ref="referral:3",
+            participant_ref=ref,
             participant_label="B",
             on=date(2025, 6, day),
             status="attended",
@@ -54,13 +73,14 @@ def test_attendance_for_lists_a_participants_history_newest_first(personas, plac
             note="",
             by=personas.place_staff,
         )
-    assert [a.on.day for a in attendance_for("referral:3")] == [15, 8, 1]
+    assert [a.on.day for a in attendance_for(ref)] == [15, 8, 1]
 
 
 def test_operator_staff_record_attendance_on_the_screen(personas, login, place):
+    ref = _accepted_ref(personas, place, name="はなこさん")
     attendance_record(
         place=place,
-        participant_ref="referral:7",
+        participant_ref=ref,
         participant_label="はなこさん",
         on=date(2025, 6, 1),
         status="attended",
@@ -74,7 +94,7 @@ def test_operator_staff_record_attendance_on_the_screen(personas, login, place):
     response = client.post(
         url,
         {
-            "participant_ref": "referral:7",
+            "participant_ref": ref,
             "on": "令和7年6月8日",
             "status": "attended",
             "hours": "1.5",
@@ -85,6 +105,27 @@ def test_operator_staff_record_attendance_on_the_screen(personas, login, place):
     record = Attendance.objects.get(on=date(2025, 6, 8))
     assert record.note == "料理を担当" and record.participant_label == "はなこさん"
     assert AccessLog.objects.filter(object_type="places.attendance", object_id=str(place.pk)).count() >= 2
+
+
+def test_a_service_call_for_a_referral_the_place_does_not_have_is_refused(personas, place):
+    with pytest.raises(ValidationError):
+        attendance_record(
+            place=place,
+            participant_ref="referral:999",
+            participant_label="X",
+            on=date(2025, 6, 1),
+            status="attended",
+            hours=None,
+            note="",
+            by=personas.place_staff,
+        )
+    assert Attendance.objects.count() == 0
+
+
+def test_an_accepted_referral_is_offered_before_its_first_attendance(personas, login, place):
+    ref = _accepted_ref(personas, place, name="はなこさん")
+    page = login(personas.place_staff).get(reverse("places:attendance", args=[place.pk])).content.decode()
+    assert f'value="{ref}"' in page and "はなこさん" in page
 
 
 def test_the_screen_refuses_an_unknown_participant_and_a_nul(personas, login, place):

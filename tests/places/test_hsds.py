@@ -52,6 +52,7 @@ def directory(personas):
         name="まちの縁側カフェ",
         accommodations=["wheelchair", "written_conversation"],
         contact_phone="0000-11-2222",
+        contact_phone_public=True,
         contact_email="cafe@example.jp",
         honorarium_terms="1回1,000円",
         contact_name="髙田 花子",
@@ -94,6 +95,8 @@ def test_the_hsds_export_holds_only_public_fields_of_active_places(personas, log
     assert "まちの縁側カフェ" in text
     assert "休止中の居場所" not in text
     assert "1,000円" not in text and "髙田" not in text and "accepts_referrals" not in text
+    # The phone was marked public, the e-mail address was not.
+    assert "0000-11-2222" in text and "cafe@example.jp" not in text
 
 
 @pytest.mark.django_db

@@ -1,6 +1,14 @@
-"""Write a day's chain head as one JSON line, for keeping outside the database."""
+"""Append the chain heads of today and yesterday as JSON lines, for keeping outside the database.
+
+Run it every few minutes (deploy/jusou-anchor-access-log.timer) as an OS user the application
+cannot impersonate, writing to a file the application cannot write: a deleted tail of the day is
+then caught by `verify_access_log --anchors` down to the missing seq numbers. Idempotent: a head
+already in the file is not written again.
+"""
 
 import json
+from datetime import timedelta
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -9,32 +17,70 @@ from casework.audit import anchor_record, verify_day
 from casework.japanese import parse_date
 
 
+def _anchored_heads(path: str) -> set[tuple[str, int, str]]:
+    """Return the (day, seq, hash) heads already in the anchor file."""
+    heads = set()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return heads
+    except OSError as exc:
+        raise CommandError(f"アンカーファイルを読めません: {exc}") from None
+    for line in text.splitlines():
+        try:
+            anchor = json.loads(line)
+            heads.add((str(anchor["day"]), int(anchor["seq"]), str(anchor["hash"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return heads
+
+
 class Command(BaseCommand):
-    help = "その日のアクセス記録チェーンの末尾（日付・連番・ハッシュ・行数）をJSONで出力します。"
+    help = (
+        "アクセス記録チェーンの末尾（日付・連番・ハッシュ・行数）をJSONで出力します"
+        "（既定: 昨日と今日。同じ末尾はファイルに二度書きません）。"
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", dest="day", help="対象日（既定: 今日）")
+        parser.add_argument("--date", dest="day", help="対象日（既定: 昨日と今日）")
         parser.add_argument("--output", help="追記するファイル（既定: 標準出力）")
 
     def handle(self, *args, day=None, output=None, **options):
         try:
-            day = parse_date(day) if day else timezone.localdate()
+            days = [parse_date(day)] if day else None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        # Anchoring a broken chain would vouch for the tampering, so verify first.
-        checked, problem = verify_day(day)
-        if problem:
-            raise CommandError(
-                f"チェーンが壊れているためアンカーを書きません: 日付 {problem.day.isoformat()} "
-                f"連番 {problem.seq} ID {problem.row_id}: {problem.message}"
-            )
-        line = json.dumps(anchor_record(day), ensure_ascii=False, sort_keys=True)
-        if output:
-            try:
-                with open(output, "a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
-            except OSError as exc:
-                raise CommandError(f"アンカーファイルに書けません: {exc}") from None
+        if days is None:
+            today = timezone.localdate()
+            # Yesterday too: rows written just before midnight land after the last run of the day.
+            days = [today - timedelta(days=1), today]
+        known = _anchored_heads(output) if output else set()
+        lines = []
+        for chain_day in days:
+            # Anchoring a broken chain would vouch for the tampering, so verify first.
+            _checked, problem = verify_day(chain_day)
+            if problem:
+                raise CommandError(
+                    f"チェーンが壊れているためアンカーを書きません: 日付 {problem.day.isoformat()} "
+                    f"連番 {problem.seq} ID {problem.row_id}: {problem.message}"
+                )
+            record = anchor_record(chain_day)
+            if record["seq"] == 0 and day is None:
+                continue  # nothing logged that day (yet)
+            if (record["day"], record["seq"], record["hash"]) in known:
+                continue
+            lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
+        if not output:
+            for line in lines:
+                self.stdout.write(line)
+            return
+        if not lines:
+            self.stderr.write(f"{output}: 変化なし（アンカー済み）")
+            return
+        try:
+            with open(output, "a", encoding="utf-8") as handle:
+                handle.write("".join(line + "\n" for line in lines))
+        except OSError as exc:
+            raise CommandError(f"アンカーファイルに書けません: {exc}") from None
+        for line in lines:
             self.stderr.write(f"{output} に追記しました: {line}")
-        else:
-            self.stdout.write(line)

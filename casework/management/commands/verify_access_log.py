@@ -5,7 +5,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from casework.audit import ChainProblem, chain_days, check_anchor, verify_day
+from casework.audit import ChainProblem, chain_days, check_anchor, parse_anchor, verify_day
 from casework.japanese import parse_date
 
 
@@ -63,23 +63,23 @@ class Command(BaseCommand):
                 lines = [line for line in handle.read().splitlines() if line.strip()]
         except OSError as exc:
             raise CommandError(f"アンカーファイルを読めません: {exc}") from None
-        problems = []
-        checked = 0
+        # The latest (highest) anchor of each day covers the earlier ones: the chain links them.
+        latest: dict[date, dict] = {}
         for number, line in enumerate(lines, start=1):
             try:
                 anchor = json.loads(line)
-                day = date.fromisoformat(str(anchor["day"]))
-            except (ValueError, KeyError, TypeError):
+                day, seq, _hash = parse_anchor(anchor)
+            except (ValueError, TypeError):
                 raise CommandError(f"アンカーファイル {number} 行目を読めません。") from None
             if (start and day < start) or (end and day > end):
                 continue
-            try:
-                problem = check_anchor(anchor)
-            except ValueError as exc:
-                raise CommandError(f"アンカーファイル {number} 行目: {exc}") from None
-            checked += 1
+            if day not in latest or seq >= int(latest[day]["seq"]):
+                latest[day] = anchor
+        problems = []
+        for day in sorted(latest):
+            problem = check_anchor(latest[day])
             if problem:
-                self.stdout.write(f"{day.isoformat()}: アンカー NG（連番 {problem.seq}）")
+                self.stdout.write(f"{day.isoformat()}: アンカー NG（{problem.message}）")
                 problems.append(problem)
-        self.stdout.write(f"アンカー照合: {checked} 件")
+        self.stdout.write(f"アンカー照合: {len(latest)} 件（{len(lines)} 行のうち日ごとの最新）")
         return problems
