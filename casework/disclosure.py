@@ -428,11 +428,102 @@ def is_lead_member(user_or_viewer, case: Case) -> bool:
 
 
 # ---------------------------------------------------------------------------
+# Case conferences: what a meeting may show of a case, and when its decisions may change the case
+# ---------------------------------------------------------------------------
+
+# The two kinds of case conference (meetings.MeetingKind has the same values).
+SUPPORT_MEETING = "support_meeting"
+LAYERED_MEETING = "layered_meeting"
+
+
+@dataclass
+class MeetingBasis:
+    """What a meeting may show of one case now, and on what legal basis (no names when not allowed)."""
+
+    allowed: bool
+    basis: str
+    basis_ref: str
+    person_ids: list[int]
+    persons: list
+    problems: list[str]
+
+
+def layered_consents(case: Case, on: date) -> tuple[list[int], list[str], list]:
+    """Check every subject's consent to 重層的支援会議 on that day: (consent ids, problems, persons)."""
+    consent_ids, problems, persons = [], [], []
+    rows = CaseSubject.objects.filter(case=case).select_related("person").order_by("id")
+    for index, row in enumerate(rows, start=1):
+        answer = consent_check(
+            person=row.person,
+            organization=case.lead_organization,
+            purpose=ConsentPurpose.LAYERED_MEETING,
+            on=on,
+            case=case,
+        )
+        if answer.allowed:
+            consent_ids.append(answer.consent_id)
+            persons.append(row.person)
+        else:
+            # No name: without consent even who the person is must not be shown.
+            problems.append(_("対象者%(n)s: %(reason)s") % {"n": index, "reason": answer.reason})
+    if not persons and not problems:
+        problems.append(_("このケースには対象者が登録されていません。"))
+    return consent_ids, problems, persons
+
+
+def meeting_case_basis(case: Case, *, kind: str, meeting_ref: str, on: date | None = None) -> MeetingBasis:
+    """Return the basis for a meeting of that kind to show the case now.
+
+    支援会議 (art. 106-6): the meeting itself (its participants' pledges are checked by the meetings
+    app before anything opens). 重層的支援会議: every subject's consent to discussion there, checked
+    again at every open, so a withdrawal or expiry hides the item at once.
+    """
+    if kind == SUPPORT_MEETING:
+        persons = [row.person for row in CaseSubject.objects.filter(case_id=case.pk).select_related("person")]
+        return MeetingBasis(True, AccessLog.Basis.SUPPORT_MEETING, meeting_ref, [p.pk for p in persons], persons, [])
+    ids, problems, persons = layered_consents(case, on or timezone.localdate())
+    if problems:
+        return MeetingBasis(False, AccessLog.Basis.NONE, "", [], [], problems)
+    ref = ",".join(str(i) for i in ids)[:60]
+    return MeetingBasis(True, AccessLog.Basis.CONSENT, ref, [p.pk for p in persons], persons, [])
+
+
+def meeting_decision_basis(by, case: Case, ref: str, *, on: date | None = None) -> Basis | None:
+    """Return the basis on which a decision of the meeting `ref` ("meeting:12"), taken by `by`, changes the case now.
+
+    The meetings app answers (through MEETING_DECISION_BASES): the case is on that meeting's agenda,
+    its lead organization takes part, `by` runs the meeting with its material open, and the meeting's
+    basis for the case holds today (支援会議, or every subject's consent for a 重層的支援会議).
+    """
+    if not ref:
+        return None
+    day = on or timezone.localdate()
+    for provider in MEETING_DECISION_BASES:
+        basis = provider(case, ref, by, day)
+        if basis is not None:
+            return basis
+    return None
+
+
+def state_change_basis(by, case: Case, *, decided_in: Basis | None = None) -> Basis | None:
+    """Return the basis on which `by` changes the case's state, plan approval or review date, or None.
+
+    The lead organization may; anyone else only by applying a meeting decision (`decided_in`, from
+    meeting_decision_basis), which is checked again here rather than trusted.
+    """
+    if decided_in is not None:
+        return meeting_decision_basis(by, case, decided_in.ref)
+    return case_basis(by, case, Purpose.LEAD_CHANGE)
+
+
+# ---------------------------------------------------------------------------
 # What upper apps contribute (filled in their AppConfig.ready)
 # ---------------------------------------------------------------------------
 
 # (case, organization, day) -> reference of a recorded 支援会議 decision to share, or "".
 SUPPORT_MEETING_DECISIONS: list[Callable[[Case, Organization, date], str]] = []
+# (case, "meeting:N", by, day) -> the Basis of that meeting's decision to change the case now, or None.
+MEETING_DECISION_BASES: list[Callable] = []
 # Called inside the transaction that withdrew or narrowed a consent: (consent, by) -> None.
 CONSENT_LAPSED_HANDLERS: list[Callable] = []
 

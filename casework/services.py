@@ -365,11 +365,13 @@ def _basis(by, case: Case | None) -> dict:
     }
 
 
-def _log(by, *, action: str, obj, person_ids, case: Case | None = None, decision: Basis | None = None) -> None:
-    fields = _basis(by, case)
-    if decision is not None and fields["basis"] == AccessLog.Basis.NONE:
-        # A meeting decision applied by its chair: the log names the meeting's basis.
-        fields = {"basis": decision.kind, "basis_ref": decision.ref, "organization_id": decision.organization_id}
+def _log(by, *, action: str, obj, person_ids, case: Case | None = None, decided_in=None) -> None:
+    # A meeting decision applied by its chair is logged on the meeting's basis (checked by _decision_basis).
+    fields = (
+        {"basis": decided_in.kind, "basis_ref": decided_in.ref, "organization_id": decided_in.organization_id}
+        if decided_in is not None
+        else _basis(by, case)
+    )
     audit.log_access(
         actor=by,
         action=action,
@@ -391,6 +393,20 @@ def _require_lead(by, case: Case | None, *, decision: Basis | None = None) -> No
     problem = disclosure.lead_change_refusal(by, case, decision=decision)
     if problem:
         raise ValidationError(problem)
+
+
+def _decision_basis(by, case: Case, decided_in):
+    """Re-check a meeting decision's basis through the disclosure module; refuse when it does not hold now."""
+    if decided_in is None:
+        return None
+    from casework.disclosure import meeting_decision_basis
+
+    basis = meeting_decision_basis(by, case, decided_in.ref)
+    if basis is None:
+        raise PermissionError(
+            _("この会議の決定ではケースを変更できません（主担当機関が参加していないか、根拠が確認できません）。")
+        )
+    return basis
 
 
 def _case_person_ids(case: Case) -> list[int]:
@@ -902,17 +918,18 @@ def case_transition(
     expected_version: int | None = None,
     decided_by_label: str = "",
     decided_by_ref: str = "",
-    decision: Basis | None = None,
+    decided_in=None,
 ) -> Case:
     """Move the case to another state, logging who, when and why; raise CaseChanged when stale.
 
-    Only the lead organization moves its case (reopening included); a meeting's decision passes
-    the basis the disclosure module gave for the meeting item (decision) with its reference.
+    `decided_in` (a disclosure Basis of a meeting decision) lets a meeting's chair apply its decision;
+    it is checked again here. Otherwise only the lead organization moves its case (reopening included).
     """
     locked = Case.objects.select_for_update().select_related("lead_organization").get(pk=case.pk)
+    decided_in = _decision_basis(by, locked, decided_in)
     if expected_version is not None and locked.version != expected_version:
         raise CaseChanged()
-    _require_lead(by, locked, decision=decision if decided_by_ref else None)
+    _require_lead(by, locked, decision=decided_in)
     from_state = locked.state
     label = dict(CaseState.choices)
     if to_state not in label:
@@ -948,7 +965,7 @@ def case_transition(
         obj=locked,
         person_ids=_case_person_ids(locked),
         case=locked,
-        decision=decision,
+        decided_in=decided_in,
     )
     return locked
 
@@ -1167,14 +1184,15 @@ def plan_approve(
     decided_by_label: str = "",
     decided_by_ref: str = "",
     approved_on: date | None = None,
-    decision: Basis | None = None,
+    decided_in=None,
 ) -> SupportPlan:
     """Approve a plan: supersede the previous one and, from planning, move the case to in support.
 
-    The lead organization approves (team members propose); a meeting passes its decision's basis.
+    The lead organization approves (team members propose); a meeting passes its decision's basis (decided_in).
     """
     case = Case.objects.select_for_update().select_related("lead_organization").get(pk=plan.case_id)
-    _require_lead(by, case, decision=decision if decided_by_ref else None)
+    decided_in = _decision_basis(by, case, decided_in)
+    _require_lead(by, case, decision=decided_in)
     plan = SupportPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}:
         raise ValidationError(_("このプランはすでに承認済みか終了しています。"))
@@ -1187,7 +1205,14 @@ def plan_approve(
     plan.approved_by_ref = decided_by_ref
     plan.save()
     Case.objects.filter(pk=case.pk).update(next_review_on=plan.next_review_on, version=case.version + 1)
-    _log(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=_case_person_ids(case), case=case, decision=decision)
+    _log(
+        by,
+        action=AccessLog.Action.CHANGE,
+        obj=plan,
+        person_ids=_case_person_ids(case),
+        case=case,
+        decided_in=decided_in,
+    )
     if case.state == CaseState.PLANNING:
         case.version += 1
         case_transition(
@@ -1197,17 +1222,18 @@ def plan_approve(
             reason=_("支援プラン第%(v)s版の承認") % {"v": plan.version},
             decided_by_label=decided_by_label,
             decided_by_ref=decided_by_ref,
-            decision=decision,
+            decided_in=decided_in,
         )
     return plan
 
 
 @transaction.atomic
-def plan_set_next_review(*, case: Case, next_review_on: date, by) -> SupportPlan | None:
+def plan_set_next_review(*, case: Case, next_review_on: date, by, decided_in=None) -> SupportPlan | None:
     """Set the next review date on the case and its approved plan (if any); returns that plan."""
     if next_review_on is None:
         raise ValidationError({"next_review_on": _("次回見直し日を入力してください。")})
     case = Case.objects.select_for_update().get(pk=case.pk)
+    decided_in = _decision_basis(by, case, decided_in)
     if case.state in {CaseState.CLOSED, CaseState.SUSPENDED}:
         raise ValidationError(_("終結・中断中のケースには次回見直し日を設定できません。"))
     if case.opened_on and next_review_on < case.opened_on:
@@ -1217,7 +1243,7 @@ def plan_set_next_review(*, case: Case, next_review_on: date, by) -> SupportPlan
         plan.next_review_on = next_review_on
         plan.save(update_fields=["next_review_on"])
     Case.objects.filter(pk=case.pk).update(next_review_on=next_review_on, version=case.version + 1)
-    _log(by, action=AccessLog.Action.CHANGE, obj=plan or case, person_ids=[], case=case)
+    _log(by, action=AccessLog.Action.CHANGE, obj=plan or case, person_ids=[], case=case, decided_in=decided_in)
     return plan
 
 

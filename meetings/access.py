@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from casework import audit
+from casework import audit, disclosure
 from casework.access import object_pk
 from casework.choices import Role
-from casework.models import AccessLog, Case, CaseSubject, ConsentPurpose, Membership
-from casework.services import consent_check
-from meetings.models import ActionItem, AgendaItem, Meeting, MeetingKind, MeetingParticipant
+from casework.disclosure import Basis, MeetingBasis
+from casework.models import AccessLog, Case, Membership
+from meetings.models import ActionItem, AgendaItem, Decision, Meeting, MeetingKind, MeetingParticipant
 
 
 class PledgeRequired(Exception):
@@ -120,24 +118,19 @@ ACTION_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
 def action_actor_organization(user, action: ActionItem) -> int | None:
     """Return the organization the user acts for on the action item, or None when they may not update it.
 
-    Case workers of the assigned organization may, and the meeting's chair and secretary while they
-    may open the meeting's material.
+    Case workers of the assigned organization may (when that organization takes part in the meeting),
+    and the meeting's chair and secretary while they may open the meeting's material; never once the
+    item's basis has lapsed (consent withdrawn or expired).
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    if Membership.objects.filter(
-        user=user,
-        organization_id=action.organization_id,
-        organization__is_active=True,
-        is_active=True,
-        role__in=ACTION_ROLES,
-    ).exists():
-        return action.organization_id
     meeting = action.item.meeting
     if user.pk in {meeting.chair_id, meeting.secretary_id}:
         participant = participant_for(user, meeting.pk)
-        if may_open_material(participant):
+        if may_open_material(participant) and item_basis(action.item).allowed:
             return participant.organization_id
+    if action_basis(user, action, cache={("material", meeting.pk): False}) is not None:
+        return action.organization_id
     return None
 
 
@@ -157,60 +150,153 @@ def get_action_for_user(request, action_pk) -> ActionItem:
     return action
 
 
+def get_proposal_for_user(request, proposal_pk):
+    """Return (case, proposal) when the user may write under the proposal's case; else 404 (and a denied row)."""
+    from casework.access import get_case_for_user
+    from meetings.models import CaseProposal
+
+    proposal_id = object_pk(proposal_pk)
+    proposal = CaseProposal.objects.filter(pk=proposal_id).first() if proposal_id is not None else None
+    if proposal is None:
+        _deny(request, proposal_pk, "caseproposal")
+    case = get_case_for_user(request, proposal.case_id, action=AccessLog.Action.CHANGE, for_change=True)
+    return case, proposal
+
+
 # ---------------------------------------------------------------------------
-# The legal basis for showing a case in a meeting
+# The legal basis for showing a case in a meeting (the rule itself is casework.disclosure's)
 # ---------------------------------------------------------------------------
 
-
-@dataclass
-class ItemBasis:
-    """What a meeting may show of one agenda item's case, and on what legal basis."""
-
-    allowed: bool
-    basis: str
-    basis_ref: str
-    person_ids: list[int] = field(default_factory=list)
-    persons: list = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+# What a meeting may show of one agenda item's case; the disclosure module builds it.
+ItemBasis = MeetingBasis
 
 
 def layered_consents(case: Case, on) -> tuple[list[int], list[str], list]:
-    """Check every subject's consent for 重層的支援会議 on that day: (consent ids, problems, persons)."""
-    consent_ids, problems, persons = [], [], []
-    rows = CaseSubject.objects.filter(case=case).select_related("person").order_by("id")
-    for index, row in enumerate(rows, start=1):
-        answer = consent_check(
-            person=row.person,
-            organization=case.lead_organization,
-            purpose=ConsentPurpose.LAYERED_MEETING,
-            on=on,
-            case=case,
-        )
-        if answer.allowed:
-            consent_ids.append(answer.consent_id)
-            persons.append(row.person)
-        else:
-            # No name: without consent even who the person is must not be shown.
-            problems.append(_("対象者%(n)s: %(reason)s") % {"n": index, "reason": answer.reason})
-    if not persons and not problems:
-        problems.append(_("このケースには対象者が登録されていません。"))
-    return consent_ids, problems, persons
+    """Check every subject's consent for 重層的支援会議 on that day (the disclosure module decides)."""
+    return disclosure.layered_consents(case, on)
 
 
 def item_basis(item: AgendaItem, *, on=None) -> ItemBasis:
     """Return the basis for showing the item's case now: 支援会議 (art. 106-6) or every subject's consent."""
-    meeting = item.meeting
-    if meeting.kind == MeetingKind.SUPPORT_MEETING:
-        persons = [row.person for row in CaseSubject.objects.filter(case_id=item.case_id).select_related("person")]
-        return ItemBasis(True, AccessLog.Basis.SUPPORT_MEETING, str(meeting.pk), [p.pk for p in persons], persons)
-    # Withdrawal stops further sharing from that day: check again at every open, not only when added.
-    day = on or timezone.localdate()
-    ids, problems, persons = layered_consents(item.case, day)
-    if problems:
-        return ItemBasis(False, AccessLog.Basis.NONE, "", [], [], problems)
-    return ItemBasis(
-        True, AccessLog.Basis.CONSENT, ",".join(str(i) for i in ids)[:60], [p.pk for p in persons], persons
+    return disclosure.meeting_case_basis(item.case, kind=item.meeting.kind, meeting_ref=str(item.meeting_id), on=on)
+
+
+def participating_organizations(meeting: Meeting, *, pledged: bool | None = None) -> set[int]:
+    """Return the organizations with an active participant (for a 支援会議, pledged unless pledged=False)."""
+    rows = active_participations().filter(meeting=meeting)
+    if pledged is None:
+        pledged = meeting.kind == MeetingKind.SUPPORT_MEETING
+    if pledged:
+        rows = rows.filter(pledge_signed_on__isnull=False)
+    return set(rows.values_list("organization_id", flat=True))
+
+
+def lead_participates(meeting: Meeting, case: Case, *, pledged: bool | None = None) -> bool:
+    """Whether the case's lead organization takes part in the meeting (pledged, for a 支援会議 by default)."""
+    return case.lead_organization_id in participating_organizations(meeting, pledged=pledged)
+
+
+MEETING_REF = re.compile(r"meeting:(\d{1,18})")
+
+
+def decision_basis(case: Case, ref: str, by, day) -> Basis | None:
+    """Return the basis on which the meeting `ref` ("meeting:N"), run by `by`, changes the case now, or None.
+
+    Registered in casework.disclosure.MEETING_DECISION_BASES: casework services re-check every
+    decision through it. The case must be on that meeting's agenda, its lead organization a
+    (pledged) participant, `by` the chair or secretary with the material open, and the meeting's
+    basis for the case must hold today.
+    """
+    match = MEETING_REF.fullmatch(ref or "")
+    if match is None or by is None or object_pk(match.group(1)) is None:
+        return None
+    meeting = Meeting.objects.filter(pk=object_pk(match.group(1))).first()
+    if meeting is None or meeting.is_locked or by.pk not in {meeting.chair_id, meeting.secretary_id}:
+        return None
+    participant = participant_for(by, meeting.pk)
+    if not may_open_material(participant):
+        return None
+    if not AgendaItem.objects.filter(meeting=meeting, case=case).exists() or not lead_participates(meeting, case):
+        return None
+    basis = disclosure.meeting_case_basis(case, kind=meeting.kind, meeting_ref=str(meeting.pk), on=day)
+    if not basis.allowed:
+        return None
+    return Basis(basis.basis, meeting.decided_by_ref, organization_id=participant.organization_id, can_change=True)
+
+
+def support_meeting_share(case: Case, organization, day) -> str:
+    """Return the reference of a recorded 支援会議 decision to share the case with the organization, or ''.
+
+    Registered in casework.disclosure.SUPPORT_MEETING_DECISIONS. A 役割分担 (action) decision naming the
+    organization, on or before the day, in a 支援会議 where both the lead organization and that
+    organization took part with a pledge (the minutes need not be locked yet).
+    """
+    from meetings.models import ActionItem
+
+    actions = (
+        ActionItem.objects.filter(
+            organization=organization,
+            item__case=case,
+            item__meeting__kind=MeetingKind.SUPPORT_MEETING,
+            decision__kind=Decision.Kind.ACTION,
+            decision__decided_at__date__lte=day,
+        )
+        .select_related("decision", "item__meeting")
+        .order_by("-decision__decided_at", "-id")
     )
+    for action in actions:
+        decision, meeting = action.decision, action.item.meeting
+        took_part = (
+            MeetingParticipant.objects.filter(meeting=meeting, pledge_signed_on__isnull=False)
+            .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=decision.decided_at))
+            .values_list("organization_id", flat=True)
+        )
+        orgs = set(took_part)
+        if case.lead_organization_id in orgs and organization.pk in orgs:
+            return f"{meeting.decided_by_ref}/decision:{decision.pk}"
+    return ""
+
+
+# ---------------------------------------------------------------------------
+# Action items on home pages and case pages
+# ---------------------------------------------------------------------------
+
+
+def action_basis(user, action: ActionItem, *, org_ids=None, cache: dict | None = None) -> ItemBasis | None:
+    """Return the basis on which the user may see the action item now, or None.
+
+    The item's basis must hold (consent withdrawn: hidden), and the user either may open the
+    meeting's material now (pledge) or works for the assigned organization, which itself takes part
+    in the meeting (with a pledge, for a 支援会議).
+    """
+    cache = {} if cache is None else cache
+    item, meeting = action.item, action.item.meeting
+    key = ("item", item.pk)
+    if key not in cache:
+        cache[key] = getattr(item, "basis", None) or item_basis(item)
+    basis = cache[key]
+    if not basis.allowed:
+        return None
+    key = ("material", meeting.pk)
+    if key not in cache:
+        participant = getattr(meeting, "participant", None)
+        if participant is None or participant.user_id != user.pk:
+            participant = participant_for(user, meeting.pk)
+        cache[key] = may_open_material(participant)
+    if cache[key]:
+        return basis
+    if org_ids is None:
+        org_ids = set(
+            Membership.objects.filter(
+                user=user, is_active=True, organization__is_active=True, role__in=ACTION_ROLES
+            ).values_list("organization_id", flat=True)
+        )
+    if action.organization_id not in org_ids:
+        return None
+    key = ("orgs", meeting.pk)
+    if key not in cache:
+        cache[key] = participating_organizations(meeting)
+    return basis if action.organization_id in cache[key] else None
 
 
 def log_material_open(request, meeting: Meeting, bases: list[ItemBasis], *, action=AccessLog.Action.VIEW, obj=None):

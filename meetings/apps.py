@@ -7,8 +7,16 @@ class MeetingsConfig(AppConfig):
     verbose_name = _("会議")
 
     def ready(self):
+        from casework import disclosure
         from casework.ui import register_case_panel
-        from meetings.selectors import case_panel
+        from meetings.access import decision_basis, support_meeting_share
+        from meetings.selectors import case_panel, proposal_panel
 
         # The case page shows the case's meeting history without casework importing meetings.
         register_case_panel(case_panel)
+        register_case_panel(proposal_panel)
+        # The disclosure module asks meetings about recorded decisions (casework never imports meetings).
+        if decision_basis not in disclosure.MEETING_DECISION_BASES:
+            disclosure.MEETING_DECISION_BASES.append(decision_basis)
+        if support_meeting_share not in disclosure.SUPPORT_MEETING_DECISIONS:
+            disclosure.SUPPORT_MEETING_DECISIONS.append(support_meeting_share)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from casework import services as cw
 from casework.models import Case, CaseState, Consent, ConsentPurpose, HouseholdMember
 from meetings import services as ms
-from meetings.models import Meeting, MeetingKind
+from meetings.models import CaseProposal, Meeting, MeetingKind
 
 LAYERED_TITLE = "令和の重層的支援会議（デモ）"
 SUPPORT_TITLE = "支援会議（デモ・法第106条の6）"
@@ -115,6 +116,13 @@ def _meeting(title, kind, days, hour, base, participants) -> tuple[Meeting, bool
     return meeting, True
 
 
+def _put_on_agenda(meeting, case: Case, purpose: str, chair):
+    """Propose the case as its lead worker (as the case page does), then add it from the chair's queue."""
+    if not CaseProposal.objects.filter(case=case, kind=meeting.kind, state=CaseProposal.State.PROPOSED).exists():
+        ms.case_propose(case=case, kind=meeting.kind, purpose=purpose, by=case.lead_worker)
+    return ms.agenda_item_add(meeting=meeting, case=case, purpose=purpose, by=chair)
+
+
 @transaction.atomic
 def seed(stdout, base: dict) -> None:
     """Create the demo meetings once; later runs leave them as they are."""
@@ -141,10 +149,14 @@ def seed(stdout, base: dict) -> None:
     )
     if created:
         for case, purpose in zip(cases, ["plan_agreement", "closure_decision"], strict=False):
-            ms.agenda_item_add(meeting=layered, case=case, purpose=purpose, by=chair)
+            _put_on_agenda(layered, case, purpose, chair)
         for case in extra:
             if ms.agenda_gate(meeting=layered, case=case).allowed:
-                ms.agenda_item_add(meeting=layered, case=case, purpose="progress_review", by=chair)
+                try:
+                    with transaction.atomic():
+                        _put_on_agenda(layered, case, "progress_review", chair)
+                except (ValidationError, PermissionError):
+                    continue  # its lead does not take part, or its worker may not propose it
     support, created = _meeting(
         SUPPORT_TITLE, MeetingKind.SUPPORT_MEETING, 3, 14, base, ["houkatsu_sato", "jiritsu_ito", "kodomo_tanaka"]
     )
@@ -153,7 +165,7 @@ def seed(stdout, base: dict) -> None:
             if participant.user.username != "kodomo_tanaka":  # one pledge left to show the gate
                 ms.pledge_record(participant=participant, by=chair, signed_on=timezone.localdate())
         for case in cases[:1]:
-            ms.agenda_item_add(meeting=support, case=case, purpose="information_sharing", by=chair)
+            _put_on_agenda(support, case, "information_sharing", chair)
     if len(cases) > 1:
         _previous_meeting(cases[1], base)
     stdout.write(f"会議: {LAYERED_TITLE} / {SUPPORT_TITLE}（議長 city_yamamoto・書記 shakyo_watanabe）")
@@ -171,7 +183,7 @@ def _previous_meeting(case: Case, base: dict) -> None:
     chair, orgs = base["users"]["city_yamamoto"], base["organizations"]
     for participant in meeting.participants.filter(removed_at__isnull=True):
         ms.pledge_record(participant=participant, by=chair, signed_on=meeting.meeting_date)
-    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="progress_review", by=chair)
+    item = _put_on_agenda(meeting, case, "progress_review", chair)
     ms.meeting_start(meeting=meeting, by=chair)
     ms.agenda_item_note(
         item=item, notes="就労は安定。家計の見直しと子の登校の見守りを続ける。", based_on_version=item.version, by=chair

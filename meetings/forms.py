@@ -102,13 +102,53 @@ class ParticipantAddForm(CleanTextMixin, forms.Form):
 
 
 class AgendaAddForm(CleanTextMixin, forms.Form):
-    case_number = forms.CharField(label=_("ケース番号"), max_length=20, help_text=_("例: R7-000123"))
+    """Pick a case from the chair's queue (proposed cases, proposed plans, reviews due); no number is typed."""
+
+    # One answer for a missing id and for a case outside the queue: nothing is confirmed about either.
+    case = forms.TypedChoiceField(
+        label=_("提案・見直し期限のケース"),
+        coerce=int,
+        choices=(),
+        error_messages={
+            "invalid_choice": _("提案されたケース・見直し期限のケースの一覧から選んでください。"),
+            "required": _("提案されたケース・見直し期限のケースの一覧から選んでください。"),
+        },
+        help_text=_(
+            "主担当機関（またはケースチームの機関）が会議に提案したケース、提案中のプラン、"
+            "見直し期限の近いケースのうち、主担当機関が参加者にいるものです。"
+        ),
+    )
     purpose = forms.ChoiceField(label=_("目的"), choices=AgendaPurpose.choices)
     summary = forms.CharField(
         label=_("会議用の概要"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text=_("空欄のときはケースの主訴を使います。会議で共有してよい内容だけを書いてください。"),
+    )
+
+    def __init__(self, *args, queue=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entries = {entry.case.pk: entry for entry in queue}
+        self.fields["case"].choices = [("", "---------")] + [(pk, e.label) for pk, e in self.entries.items()]
+
+    def clean_case(self):
+        value = self.cleaned_data["case"]
+        if value not in self.entries:
+            raise forms.ValidationError(self.fields["case"].error_messages["invalid_choice"])
+        return self.entries[value]
+
+
+class ProposalForm(CleanTextMixin, forms.Form):
+    """Propose a case for a case conference (the lead or a team organization with access)."""
+
+    kind = forms.ChoiceField(label=_("会議の種類"), choices=MeetingKind.choices)
+    purpose = forms.ChoiceField(label=_("目的"), choices=AgendaPurpose.choices)
+    reason = forms.CharField(
+        label=_("提案の理由"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=1000,
+        help_text=_("議長の一覧に表示されます。氏名や病名は書かず、検討したいことだけを書いてください。"),
     )
 
 

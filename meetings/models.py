@@ -204,6 +204,57 @@ class AgendaItem(models.Model):
         return f"{self.meeting} / {self.case} ({self.get_purpose_display()})"
 
 
+class CaseProposal(models.Model):
+    """A case put forward for a case conference by its lead (or a team organization with access).
+
+    The chair builds the agenda from these (and from proposed plans and reviews due), never from a
+    typed case number, so a case reaches a meeting only when an organization that holds it asks.
+    """
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("提案中")
+        TAKEN = "taken", _("議題に採用")
+        WITHDRAWN = "withdrawn", _("取り下げ")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="meeting_proposals", verbose_name=_("ケース"))
+    kind = models.CharField(_("会議の種類"), max_length=20, choices=MeetingKind.choices)
+    purpose = models.CharField(_("目的"), max_length=30, choices=AgendaPurpose.choices)
+    # Shown to the chair in the queue: what to discuss, without names or diagnoses.
+    reason = models.TextField(_("提案の理由"), max_length=1000, blank=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("提案機関")
+    )
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(_("提案日時"), default=timezone.now)
+    state = models.CharField(_("状態"), max_length=10, choices=State.choices, default=State.PROPOSED)
+    item = models.ForeignKey(
+        AgendaItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("議題")
+    )
+    closed_at = models.DateTimeField(_("採用・取り下げ日時"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("会議への提案")
+        verbose_name_plural = _("会議への提案")
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind"],
+                condition=models.Q(state="proposed"),
+                name="case_proposal_one_open_per_kind",
+            ),
+        ]
+        indexes = [
+            # The chair's queue: open proposals of one kind.
+            models.Index(fields=["state", "kind"], name="case_proposal_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} ({self.get_kind_display()}・{self.get_state_display()})"
+
+
 class Decision(models.Model):
     """What the meeting decided on an item, and what that changed in casework."""
 

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework import audit
+from casework import audit, disclosure
 from casework.choices import Role
-from casework.models import AccessLog, CaseSubject, Organization
+from casework.models import AccessLog, Case, Organization, SupportPlan
+from casework.selectors import OPEN_STATES
 from casework.ui import Panel
-from meetings.access import ACTION_ROLES, ItemBasis, active_participations, item_basis
+from meetings.access import (
+    ACTION_ROLES,
+    ItemBasis,
+    action_basis,
+    active_participations,
+    item_basis,
+    participant_for,
+    participating_organizations,
+)
 from meetings.models import (
     ActionItem,
     AgendaItem,
+    AgendaPurpose,
+    CaseProposal,
     Decision,
     Meeting,
     MeetingKind,
@@ -98,13 +110,36 @@ def agenda(meeting: Meeting) -> list[AgendaItem]:
 
 
 def mark_action_permissions(items, user, viewer) -> None:
-    """Set can_update on every action of the items: case workers of the assigned organization, chair, secretary."""
-    org_ids = viewer.organization_ids(*ACTION_ROLES)
+    """Set can_update on every action of the items (the rule of meetings.access.action_actor_organization).
+
+    The chair and secretary while they may open the material; case workers of the assigned organization
+    when it takes part in the meeting; nobody once the item's basis lapsed.
+    """
+    org_ids = set(viewer.organization_ids(*ACTION_ROLES))
+    cache: dict = {}
+    # The assigned organization's path: as a case worker of it, not as the meeting's chair.
+    member_cache: dict = {}
     for item in items:
         meeting = item.meeting
-        runs_meeting = user.pk in {meeting.chair_id, meeting.secretary_id}
+        key = ("item", item.pk)
+        if key not in cache:
+            cache[key] = getattr(item, "basis", None) or item_basis(item)
+        runs_meeting = False
+        if user.pk in {meeting.chair_id, meeting.secretary_id}:
+            key = ("material", meeting.pk)
+            if key not in cache:
+                participant = getattr(meeting, "participant", None) or participant_for(user, meeting.pk)
+                cache[key] = participant is not None and (
+                    participant.has_pledge or meeting.kind != MeetingKind.SUPPORT_MEETING
+                )
+            runs_meeting = cache[key]
+        member_cache[("item", item.pk)] = cache[("item", item.pk)]
+        member_cache[("material", meeting.pk)] = False
         for action in item.actions.all():
-            action.can_update = runs_meeting or action.organization_id in org_ids
+            action.item = item
+            action.can_update = cache[("item", item.pk)].allowed and (
+                runs_meeting or action_basis(user, action, org_ids=org_ids, cache=member_cache) is not None
+            )
 
 
 def item_bases(items) -> list[ItemBasis]:
@@ -122,40 +157,51 @@ def upcoming_meetings(user, *, limit: int = 5) -> list[Meeting]:
 
 
 def open_actions_for(viewer, *, limit: int = HOME_ACTIONS_LIMIT) -> tuple[list[ActionItem], bool]:
-    """Return the open action items of the viewer's case-working organizations, due first, and whether more exist."""
-    org_ids = viewer.organization_ids(*ACTION_ROLES)
+    """Return the open action items the viewer may see now, due first, and whether more exist.
+
+    Only the viewer's case-working organizations' items, and of those only the ones whose basis holds
+    (meetings.access.action_basis): the viewer may open the meeting's material now, or the assigned
+    organization itself takes part in it (pledged, for a 支援会議); consent withdrawn: hidden.
+    """
+    org_ids = set(viewer.organization_ids(*ACTION_ROLES))
     if not org_ids:
         return [], False
-    rows = list(
+    rows = (
         ActionItem.objects.filter(organization_id__in=org_ids, done=False)
-        .select_related("item__meeting", "item__case", *ACTION_RELATED)
-        .order_by(F("due_on").asc(nulls_last=True), "id")[: limit + 1]
+        .select_related("item__meeting", "item__case__lead_organization", *ACTION_RELATED)
+        .order_by(F("due_on").asc(nulls_last=True), "id")
     )
-    for action in rows:
+    shown, cache = [], {}
+    for action in rows.iterator(chunk_size=100):
+        basis = action_basis(viewer.user, action, org_ids=org_ids, cache=cache)
+        if basis is None:
+            continue
+        action.basis = basis
         action.can_update = True
-    return rows[:limit], len(rows) > limit
+        shown.append(action)
+        if len(shown) > limit:
+            break
+    return shown[:limit], len(shown) > limit
 
 
 def _log_action_list(request, actions: list[ActionItem]) -> None:
-    """Write one list row per legal basis for the action items shown (raises AccessLogUnavailable)."""
-    subjects = {}
-    for case_id, person_id in CaseSubject.objects.filter(case_id__in={a.item.case_id for a in actions}).values_list(
-        "case_id", "person_id"
-    ):
-        subjects.setdefault(case_id, set()).add(person_id)
+    """Write one list row per legal basis for the action items shown (raises AccessLogUnavailable).
+
+    The basis is the one action_basis returned just now, so nothing is logged on a basis that lapsed.
+    """
     by_kind: dict[str, tuple[set, set]] = {}
     for action in actions:
-        persons, meeting_ids = by_kind.setdefault(action.item.meeting.kind, (set(), set()))
-        persons.update(subjects.get(action.item.case_id, ()))
-        meeting_ids.add(str(action.item.meeting_id))
-    for kind, (persons, meeting_ids) in sorted(by_kind.items()):
+        persons, refs = by_kind.setdefault(action.basis.basis, (set(), set()))
+        persons.update(action.basis.person_ids)
+        refs.update(r for r in action.basis.basis_ref.split(",") if r)
+    for kind, (persons, refs) in sorted(by_kind.items()):
         audit.log_access(
             actor=request.user,
             action=AccessLog.Action.LIST,
             object_type="action_home",
             person_ids=persons,
-            basis=AccessLog.Basis.SUPPORT_MEETING if kind == MeetingKind.SUPPORT_MEETING else AccessLog.Basis.CONSENT,
-            basis_ref=",".join(sorted(meeting_ids, key=int))[:60],
+            basis=kind,
+            basis_ref=",".join(sorted(refs, key=lambda r: int(r) if r.isdigit() else 0))[:60],
         )
 
 
@@ -204,10 +250,151 @@ def case_panel(request, case, viewer) -> Panel | None:
     items = case_meeting_history(case)
     if not items:
         return None
+    for item in items:
+        # Consent withdrawn or expired: the meeting's record of the item is hidden here too.
+        item.basis = item_basis(item)
     mark_action_permissions(items, request.user, viewer)
     return Panel(
         _("会議での検討・決定"),
         "meetings/panels/case_history.html",
         {"items": items, "next": request.get_full_path()},
         order=60,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The chair's queue: proposed cases, proposed plans and reviews due, of organizations taking part
+# ---------------------------------------------------------------------------
+
+# A case whose next review falls within this many days of the meeting day is in the queue.
+QUEUE_REVIEW_DAYS = 14
+QUEUE_LIMIT = 200
+
+
+def reviews_due(meeting: Meeting) -> QuerySet[Case]:
+    """Return open cases led by a participating organization whose review falls due within the window."""
+    return Case.objects.filter(
+        state__in=OPEN_STATES,
+        next_review_on__lte=meeting.meeting_date + timedelta(days=QUEUE_REVIEW_DAYS),
+        lead_organization_id__in=participating_organizations(meeting, pledged=False),
+    ).select_related("lead_organization")
+
+
+def queue_cases(meeting: Meeting, *, lead_org_ids: set[int] | None) -> QuerySet[Case]:
+    """Return the cases put forward for this kind of meeting (lead organizations limited to lead_org_ids, if given).
+
+    Put forward: an open proposal for this kind of meeting, a plan proposed to the conference, or an
+    open case whose review falls due within QUEUE_REVIEW_DAYS of the meeting day.
+    """
+    proposed = CaseProposal.objects.filter(case=OuterRef("pk"), kind=meeting.kind, state=CaseProposal.State.PROPOSED)
+    plan = SupportPlan.objects.filter(case=OuterRef("pk"), status=SupportPlan.Status.PROPOSED)
+    review = Q(state__in=OPEN_STATES, next_review_on__lte=meeting.meeting_date + timedelta(days=QUEUE_REVIEW_DAYS))
+    cases = Case.objects.filter(Exists(proposed) | Exists(plan) | review)
+    if lead_org_ids is not None:
+        cases = cases.filter(lead_organization_id__in=lead_org_ids)
+    return cases
+
+
+@dataclass
+class QueueEntry:
+    """One case the chair may put on the agenda, and why it is in the queue."""
+
+    case: Case
+    proposals: list = field(default_factory=list)
+    plan_proposed: bool = False
+    review_due: object = None
+    on_agenda: bool = False
+
+    @property
+    def purpose(self) -> str:
+        """Return the purpose the queue suggests: the proposal's, plan agreement, or progress review."""
+        if self.proposals:
+            return self.proposals[0].purpose
+        return AgendaPurpose.PLAN_AGREEMENT if self.plan_proposed else AgendaPurpose.PROGRESS_REVIEW
+
+    @property
+    def sources(self) -> list[str]:
+        parts = []
+        for p in self.proposals:
+            reason = f"「{p.reason[:40]}」" if p.reason else ""
+            parts.append(
+                _("提案: %(org)s・%(purpose)s%(reason)s")
+                % {"org": p.organization, "purpose": p.get_purpose_display(), "reason": reason}
+            )
+        if self.plan_proposed:
+            parts.append(_("プランの提案"))
+        if self.review_due is not None:
+            parts.append(_("見直し期限 %(d)s") % {"d": self.review_due.isoformat()})
+        return parts
+
+    @property
+    def label(self) -> str:
+        text = _("%(n)s（主担当: %(lead)s）") % {"n": self.case.number, "lead": self.case.lead_organization}
+        text += " ／ " + " ／ ".join(self.sources)
+        if self.on_agenda:
+            text += " " + _("（議題に追加済み）")
+        return text
+
+
+def agenda_queue(meeting: Meeting) -> list[QueueEntry]:
+    """Return the chair's queue: cases put forward whose lead organization takes part in the meeting.
+
+    No person's name is shown here: the case number, its lead, and why it was put forward.
+    """
+    lead_orgs = participating_organizations(meeting, pledged=False)
+    cases = list(
+        queue_cases(meeting, lead_org_ids=lead_orgs)
+        .select_related("lead_organization")
+        .order_by("number")[:QUEUE_LIMIT]
+    )
+    entries = {case.pk: QueueEntry(case) for case in cases}
+    for proposal in CaseProposal.objects.filter(
+        case_id__in=entries, kind=meeting.kind, state=CaseProposal.State.PROPOSED
+    ).select_related("organization"):
+        entries[proposal.case_id].proposals.append(proposal)
+    for case_id in SupportPlan.objects.filter(case_id__in=entries, status=SupportPlan.Status.PROPOSED).values_list(
+        "case_id", flat=True
+    ):
+        entries[case_id].plan_proposed = True
+    window = meeting.meeting_date + timedelta(days=QUEUE_REVIEW_DAYS)
+    on_agenda = set(meeting.items.values_list("case_id", flat=True))
+    for entry in entries.values():
+        case = entry.case
+        if case.state in OPEN_STATES and case.next_review_on and case.next_review_on <= window:
+            entry.review_due = case.next_review_on
+        entry.on_agenda = case.pk in on_agenda
+    return list(entries.values())
+
+
+# ---------------------------------------------------------------------------
+# Proposals on the case page
+# ---------------------------------------------------------------------------
+
+
+def case_proposals(case) -> list[CaseProposal]:
+    """Return the case's proposals to meetings, newest first."""
+    return list(
+        CaseProposal.objects.filter(case=case)
+        .select_related("organization", "proposed_by", "item__meeting")
+        .order_by("-proposed_at", "-id")[:20]
+    )
+
+
+def proposal_panel(request, case, viewer) -> Panel | None:
+    """Offer on the case page the proposals to meetings and, to those who may, a link to propose."""
+    basis = disclosure.case_basis(viewer, case, disclosure.Purpose.CHANGE_CASE)
+    proposals = case_proposals(case)
+    if basis is None and not proposals:
+        return None
+    for proposal in proposals:
+        proposal.can_withdraw = (
+            basis is not None
+            and proposal.state == CaseProposal.State.PROPOSED
+            and basis.organization_id in {proposal.organization_id, case.lead_organization_id}
+        )
+    return Panel(
+        _("会議への提案"),
+        "meetings/panels/case_proposals.html",
+        {"case": case, "proposals": proposals, "can_propose": basis is not None, "next": request.get_full_path()},
+        order=59,
     )

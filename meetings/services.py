@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -14,16 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
-from casework import audit
+from casework import audit, disclosure
 from casework.models import AccessLog, Case, CaseState, CaseSubject, Membership, Organization, SupportPlan
-from casework.selectors import OPEN_STATES
 from casework.services import InvalidTransition, case_transition, plan_approve, plan_set_next_review
-from meetings.access import action_actor_organization, item_basis, layered_consents
+from meetings.access import action_actor_organization, item_basis, layered_consents, lead_participates
 from meetings.models import (
     ActionItem,
     ActionItemEvent,
     AgendaItem,
     AgendaPurpose,
+    CaseProposal,
     Decision,
     Meeting,
     MeetingKind,
@@ -345,9 +345,89 @@ def agenda_gate(*, meeting: Meeting, case: Case) -> GateAnswer:
     return GateAnswer(not problems, problems, warnings, ids)
 
 
+# ---------------------------------------------------------------------------
+# Proposals: a case reaches an agenda only when an organization that holds it asks
+# ---------------------------------------------------------------------------
+
+PROPOSAL_REASON_MAX = 1000
+
+
+def _proposer_basis(case: Case, by):
+    """Return the proposer's basis on the case (lead or team organization with access), or refuse."""
+    basis = disclosure.case_basis(by, case, disclosure.Purpose.CHANGE_CASE)
+    if basis is None or basis.organization_id is None:
+        raise PermissionError(_("このケースを会議に提案できるのは、主担当機関またはケースチームの機関だけです。"))
+    return basis
+
+
+@transaction.atomic
+def case_propose(*, case: Case, kind: str, purpose: str, by, reason: str = "") -> CaseProposal:
+    """Propose a case for a 支援会議 or 重層的支援会議 (its lead or a team organization with access)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    basis = _proposer_basis(case, by)
+    if kind not in MeetingKind.values:
+        raise ValidationError({"kind": _("会議の種類を選んでください。")})
+    if purpose not in AgendaPurpose.values:
+        raise ValidationError({"purpose": _("目的を選んでください。")})
+    reason = _clean_text((reason or "").strip(), "reason")
+    if len(reason) > PROPOSAL_REASON_MAX:
+        raise ValidationError({"reason": _("理由は%(n)s文字以内で書いてください。") % {"n": PROPOSAL_REASON_MAX}})
+    if CaseProposal.objects.filter(case=case, kind=kind, state=CaseProposal.State.PROPOSED).exists():
+        raise ValidationError(_("このケースはすでに%(k)sに提案されています。") % {"k": MeetingKind(kind).label})
+    proposal = CaseProposal(
+        case=case, kind=kind, purpose=purpose, reason=reason, organization_id=basis.organization_id, proposed_by=by
+    )
+    proposal.full_clean(exclude=["item", "closed_by"])
+    proposal.save()
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.CREATE,
+        object_type="caseproposal",
+        object_id=proposal.pk,
+        basis=basis.kind,
+        basis_ref=basis.ref,
+        organization_id=basis.organization_id,
+    )
+    return proposal
+
+
+@transaction.atomic
+def case_proposal_withdraw(*, proposal: CaseProposal, by) -> CaseProposal:
+    """Withdraw an open proposal (the proposing organization or the lead organization)."""
+    proposal = CaseProposal.objects.select_for_update().select_related("case").get(pk=proposal.pk)
+    basis = _proposer_basis(proposal.case, by)
+    if basis.organization_id not in {proposal.organization_id, proposal.case.lead_organization_id}:
+        raise PermissionError(_("提案を取り下げられるのは、提案した機関または主担当機関だけです。"))
+    if proposal.state != CaseProposal.State.PROPOSED:
+        raise ValidationError(_("この提案はすでに採用または取り下げられています。"))
+    proposal.state = CaseProposal.State.WITHDRAWN
+    proposal.closed_at = timezone.now()
+    proposal.closed_by = by
+    proposal.save(update_fields=["state", "closed_at", "closed_by"])
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.CHANGE,
+        object_type="caseproposal",
+        object_id=proposal.pk,
+        basis=basis.kind,
+        basis_ref=basis.ref,
+        organization_id=basis.organization_id,
+    )
+    return proposal
+
+
+def _in_queue(meeting: Meeting, case: Case) -> bool:
+    """Whether the case was put forward for this kind of meeting: proposed, plan proposed, or review due."""
+    from meetings.selectors import queue_cases
+
+    return queue_cases(meeting, lead_org_ids=None).filter(pk=case.pk).exists() or (
+        AgendaItem.objects.filter(meeting=meeting, case=case).exists()
+    )
+
+
 @transaction.atomic
 def agenda_item_add(*, meeting: Meeting, case: Case, purpose: str, by, summary: str | None = None) -> AgendaItem:
-    """Put a case on the agenda; a 重層的支援会議 refuses cases without consent, saying why."""
+    """Put a case from the queue on the agenda; its lead must take part, and a 重層的支援会議 needs consent."""
     meeting = _lock(meeting)
     _require_chair(meeting, by)
     participant = _require_material(meeting, by)
@@ -355,6 +435,16 @@ def agenda_item_add(*, meeting: Meeting, case: Case, purpose: str, by, summary: 
         raise ValidationError({"purpose": _("目的を選んでください。")})
     if meeting.status not in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION}:
         raise ValidationError(_("終了した会議には議題を追加できません。"))
+    if not _in_queue(meeting, case):
+        # The same answer whatever the case is: nothing about a case nobody proposed is confirmed.
+        raise ValidationError(_("提案されたケース・見直し期限のケースの一覧から選んでください。"))
+    if not lead_participates(meeting, case, pledged=False):
+        raise ValidationError(
+            _(
+                "主担当機関（%(org)s）の職員が会議の参加者にいないため、このケースは議題にできません。先に参加者に追加してください。"
+            )
+            % {"org": case.lead_organization}
+        )
     if AgendaItem.objects.filter(meeting=meeting, case=case, purpose=purpose).exists():
         raise ValidationError(_("このケースは同じ目的ですでに議題にあります。"))
     gate = agenda_gate(meeting=meeting, case=case)
@@ -376,6 +466,9 @@ def agenda_item_add(*, meeting: Meeting, case: Case, purpose: str, by, summary: 
         consent_ids=gate.consent_ids,
         added_by=by,
     )
+    CaseProposal.objects.filter(case=case, kind=meeting.kind, state=CaseProposal.State.PROPOSED).update(
+        state=CaseProposal.State.TAKEN, item=item, closed_at=timezone.now(), closed_by=by
+    )
     basis = item_basis(item, on=timezone.localdate())
     _log(
         by,
@@ -391,24 +484,10 @@ def agenda_item_add(*, meeting: Meeting, case: Case, purpose: str, by, summary: 
 
 
 def cases_due_for_review(meeting: Meeting) -> list[Case]:
-    """Return open cases of the participating organizations whose review falls due by the meeting day."""
-    org_ids = set(
-        MeetingParticipant.objects.filter(meeting=meeting, removed_at__isnull=True).values_list(
-            "organization_id", flat=True
-        )
-    )
-    return list(
-        Case.objects.filter(
-            state__in=OPEN_STATES,
-            next_review_on__lte=meeting.meeting_date + timedelta(days=7),
-            team_rows__organization_id__in=org_ids,
-            team_rows__ended_at__isnull=True,
-        )
-        .exclude(meeting_items__meeting=meeting)
-        .select_related("lead_organization")
-        .distinct()
-        .order_by("next_review_on", "id")
-    )
+    """Return open cases led by a participating organization whose review falls due within the queue's window."""
+    from meetings.selectors import reviews_due
+
+    return list(reviews_due(meeting).exclude(meeting_items__meeting=meeting).order_by("next_review_on", "id"))
 
 
 @transaction.atomic
@@ -593,6 +672,33 @@ def _plan_to_approve(case: Case, plan: SupportPlan | None) -> SupportPlan:
     return plan
 
 
+# Decisions that change the case: applied only on a basis the disclosure module re-checks.
+CASE_CHANGING_DECISIONS = {
+    Decision.Kind.APPROVE_PLAN,
+    Decision.Kind.CLOSE,
+    Decision.Kind.SUSPEND,
+    Decision.Kind.NEXT_REVIEW,
+}
+
+
+def _decision_basis(meeting: Meeting, case: Case, kind: str, by):
+    """Return the meeting's basis to change the case (re-checked by casework), or refuse saying why."""
+    if kind not in CASE_CHANGING_DECISIONS:
+        return None
+    basis = disclosure.meeting_decision_basis(by, case, meeting.decided_by_ref)
+    if basis is not None:
+        return basis
+    if not lead_participates(meeting, case):
+        raise ValidationError(
+            _(
+                "主担当機関（%(org)s）がこの会議に参加していない（支援会議では守秘義務の誓約も必要です）ため、"
+                "この決定はケースに反映できません。"
+            )
+            % {"org": case.lead_organization}
+        )
+    raise ValidationError(_("この決定をケースに反映する根拠（会議の参加・本人同意）が確認できません。"))
+
+
 @transaction.atomic
 def meeting_decide(
     *,
@@ -613,13 +719,23 @@ def meeting_decide(
     if kind not in Decision.Kind.values:
         raise ValidationError({"kind": _("決定の種類を選んでください。")})
     text = _clean_text((text or "").strip(), "text")
+    item.meeting = meeting
+    _require_basis(item)
     case = item.case
     decision = Decision(item=item, kind=kind, text=text, by=by)
     label, ref = meeting.decided_by_label, meeting.decided_by_ref
+    decided_in = _decision_basis(meeting, case, kind, by)
     try:
         if kind == Decision.Kind.APPROVE_PLAN:
             plan = _plan_to_approve(case, plan)
-            plan_approve(plan=plan, by=by, decided_by_label=label, decided_by_ref=ref, approved_on=meeting.meeting_date)
+            plan_approve(
+                plan=plan,
+                by=by,
+                decided_by_label=label,
+                decided_by_ref=ref,
+                approved_on=meeting.meeting_date,
+                decided_in=decided_in,
+            )
             decision.plan = plan
             decision.result_ref = f"plan:{plan.pk}"
             case.refresh_from_db()
@@ -632,7 +748,13 @@ def meeting_decide(
                 raise ValidationError({"text": _("終結・中断の理由を書いてください。")})
             target = CaseState.CLOSED if kind == Decision.Kind.CLOSE else CaseState.SUSPENDED
             case = case_transition(
-                case=case, to_state=target, by=by, reason=text, decided_by_label=label, decided_by_ref=ref
+                case=case,
+                to_state=target,
+                by=by,
+                reason=text,
+                decided_by_label=label,
+                decided_by_ref=ref,
+                decided_in=decided_in,
             )
             transition = case.transitions.order_by("-id").first()
             decision.result_ref = f"case_transition:{transition.pk}"
@@ -640,7 +762,7 @@ def meeting_decide(
         elif kind == Decision.Kind.NEXT_REVIEW:
             if next_review_on is None:
                 raise ValidationError({"next_review_on": _("次回見直し日を入力してください。")})
-            plan = plan_set_next_review(case=case, next_review_on=next_review_on, by=by)
+            plan = plan_set_next_review(case=case, next_review_on=next_review_on, by=by, decided_in=decided_in)
             decision.next_review_on = next_review_on
             decision.plan = plan
             decision.result_note = _("次回見直し日を%(d)sに設定しました。") % {"d": next_review_on.isoformat()}

@@ -21,4 +21,6 @@ urlpatterns = [
     path("<int:pk>/items/<int:item_pk>/decide/", views.item_decide, name="decide"),
     path("actions/<int:action_pk>/done/", views.action_done, name="action_done"),
     path("actions/<int:action_pk>/reopen/", views.action_reopen, name="action_reopen"),
+    path("propose/<int:case_pk>/", views.case_propose, name="propose"),
+    path("proposals/<int:proposal_pk>/withdraw/", views.proposal_withdraw, name="proposal_withdraw"),
 ]

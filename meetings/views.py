@@ -14,8 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from casework.access import get_case_for_user
 from casework.audit import AccessLogUnavailable
-from casework.models import AccessLog, Case
+from casework.models import AccessLog
 from casework.selectors import viewer_for
 from meetings import selectors, services
 from meetings.access import (
@@ -23,6 +24,7 @@ from meetings.access import (
     get_action_for_user,
     get_item_for_user,
     get_meeting_for_user,
+    get_proposal_for_user,
     item_basis,
     log_material_open,
 )
@@ -34,6 +36,7 @@ from meetings.forms import (
     MeetingForm,
     NoteForm,
     ParticipantAddForm,
+    ProposalForm,
 )
 from meetings.models import MeetingParticipant, MeetingStatus
 
@@ -197,27 +200,23 @@ def agenda_edit(request, pk):
     meeting = get_meeting_for_user(request, pk)
     if not meeting.is_chair:
         raise PermissionDenied
-    form = AgendaAddForm(request.POST or None)
+    queue = selectors.agenda_queue(meeting)
+    adding = request.method == "POST" and request.POST.get("action", "add") == "add"
+    form = AgendaAddForm(request.POST if adding else None, queue=queue)
     if request.method == "POST":
         action = request.POST.get("action", "add")
         try:
             if action == "add":
                 if form.is_valid():
-                    number = form.cleaned_data["case_number"].strip().upper()
-                    case = Case.objects.select_related("lead_organization").filter(number=number).first()
-                    if case is None:
-                        form.add_error("case_number", _("このケース番号は見つかりません。"))
-                    else:
-                        summary = form.cleaned_data["summary"] or None
-                        services.agenda_item_add(
-                            meeting=meeting,
-                            case=case,
-                            purpose=form.cleaned_data["purpose"],
-                            summary=summary,
-                            by=request.user,
-                        )
-                        messages.success(request, _("議題を追加しました。"))
-                        return redirect("meetings:agenda", meeting.pk)
+                    services.agenda_item_add(
+                        meeting=meeting,
+                        case=form.cleaned_data["case"].case,
+                        purpose=form.cleaned_data["purpose"],
+                        summary=form.cleaned_data["summary"] or None,
+                        by=request.user,
+                    )
+                    messages.success(request, _("議題を追加しました。"))
+                    return redirect("meetings:agenda", meeting.pk)
             elif action == "from_due":
                 added, skipped = services.agenda_from_due_reviews(meeting=meeting, by=request.user)
                 messages.success(request, _("見直し期限のケースを%(n)s件追加しました。") % {"n": len(added)})
@@ -250,7 +249,13 @@ def agenda_edit(request, pk):
     return render(
         request,
         "meetings/agenda.html",
-        {"meeting": meeting, "items": items, "form": form, "due": services.cases_due_for_review(meeting)},
+        {
+            "meeting": meeting,
+            "items": items,
+            "form": form,
+            "queue": queue,
+            "due": services.cases_due_for_review(meeting),
+        },
     )
 
 
@@ -492,3 +497,48 @@ def action_done(request, action_pk):
 def action_reopen(request, action_pk):
     """Reopen a done action item (case workers of the assigned organization, the chair or the secretary)."""
     return _action_update(request, action_pk, services.action_item_reopen, _("対応事項を未完了に戻しました。"))
+
+
+# ---------------------------------------------------------------------------
+# Proposals: the lead (or a team organization with access) puts a case forward
+# ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@meeting_view
+def case_propose(request, case_pk):
+    """Propose a case for a 支援会議 or 重層的支援会議 (case workers who may write under the case)."""
+    action = AccessLog.Action.CHANGE if request.method == "POST" else AccessLog.Action.VIEW
+    case = get_case_for_user(request, case_pk, action=action, for_change=True)
+    form = ProposalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.case_propose(
+                case=case, kind=data["kind"], purpose=data["purpose"], reason=data["reason"], by=request.user
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("会議に提案しました。議長の議題候補の一覧に表示されます。"))
+            return redirect(case)
+    return render(
+        request,
+        "meetings/propose.html",
+        {"case": case, "form": form, "proposals": selectors.case_proposals(case)},
+    )
+
+
+@require_POST
+@meeting_view
+def proposal_withdraw(request, proposal_pk):
+    """Withdraw an open proposal (the proposing organization or the lead organization)."""
+    case, proposal = get_proposal_for_user(request, proposal_pk)
+    try:
+        services.case_proposal_withdraw(proposal=proposal, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, _messages(exc))
+    else:
+        messages.success(request, _("提案を取り下げました。"))
+    return redirect(case)

@@ -334,3 +334,30 @@ def make_meeting(*, chair, kind="layered_meeting", secretary=None, participants=
             ms.pledge_record(participant=participant, by=chair)
     meeting.refresh_from_db()
     return meeting
+
+
+def propose_case(case, *, kind="layered_meeting", purpose="information_sharing", by=None, reason=""):
+    """Propose the case for a meeting of that kind, as its lead worker unless `by` is given."""
+    from meetings import services as ms
+
+    return ms.case_propose(case=case, kind=kind, purpose=purpose, reason=reason, by=by or case.lead_worker)
+
+
+def put_on_agenda(*, meeting, case, purpose, by, summary=None):
+    """Put a case on an agenda the way the screens do: proposed by its lead, the lead taking part, picked by the chair."""
+    from meetings import services as ms
+    from meetings.models import CaseProposal, MeetingKind, MeetingParticipant
+
+    lead = case.lead_worker
+    if not CaseProposal.objects.filter(case=case, kind=meeting.kind, state=CaseProposal.State.PROPOSED).exists():
+        propose_case(case, kind=meeting.kind, purpose=purpose, by=lead)
+    taking_part = MeetingParticipant.objects.filter(
+        meeting=meeting, organization_id=case.lead_organization_id, removed_at__isnull=True
+    )
+    if not taking_part.exists():
+        participant = ms.meeting_participant_add(
+            meeting=meeting, user=lead, organization=case.lead_organization, by=meeting.chair
+        )
+        if meeting.kind == MeetingKind.SUPPORT_MEETING:
+            ms.pledge_record(participant=participant, by=meeting.chair)
+    return ms.agenda_item_add(meeting=meeting, case=case, purpose=purpose, by=by, summary=summary)

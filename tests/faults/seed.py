@@ -22,7 +22,6 @@ def main() -> dict:
     from casework import services as cw
     from casework.choices import Domain, Role
     from casework.models import Organization
-    from meetings import services as ms
     from tests.factories import (
         MembershipFactory,
         OrganizationFactory,
@@ -30,6 +29,7 @@ def main() -> dict:
         give_layered_consent,
         make_meeting,
         make_meeting_case,
+        put_on_agenda,
     )
 
     window_a = OrganizationFactory(
@@ -51,7 +51,7 @@ def main() -> dict:
     give_layered_consent(case, by=caseworker)
     cw.plan_create(case=case, goals="週1回の訪問で生活を整える", by=caseworker)
     meeting = make_meeting(chair=chair, participants=[caseworker], kind="layered_meeting")
-    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
+    item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
     meeting.refresh_from_db()
 
     def cookie(user) -> str:

@@ -5,7 +5,7 @@ import concurrent.futures
 
 import pytest
 
-from tests.factories import give_layered_consent, make_meeting, make_meeting_case
+from tests.factories import give_layered_consent, make_meeting, make_meeting_case, put_on_agenda
 
 
 def run_async(coroutine_function, *args):
@@ -32,7 +32,6 @@ def case_a(personas):
 @pytest.fixture
 def layered(personas, case_a):
     """A 重層的支援会議 chaired by the municipality with window A's caseworker and the coordinator."""
-    from meetings import services as ms
 
     meeting = make_meeting(
         chair=personas.chair,
@@ -40,7 +39,7 @@ def layered(personas, case_a):
         participants=[personas.caseworker_a],
         kind="layered_meeting",
     )
-    ms.agenda_item_add(meeting=meeting, case=case_a, purpose="plan_agreement", by=personas.chair)
+    put_on_agenda(meeting=meeting, case=case_a, purpose="plan_agreement", by=personas.chair)
     meeting.refresh_from_db()
     return meeting
 

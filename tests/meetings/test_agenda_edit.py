@@ -7,7 +7,7 @@ from django.urls import reverse
 from casework.models import AccessLog
 from meetings import services as ms
 from meetings.models import AgendaItem, Meeting
-from tests.factories import give_layered_consent, make_meeting_case
+from tests.factories import give_layered_consent, make_meeting_case, put_on_agenda
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def _version(meeting) -> int:
 def _second_item(personas, meeting) -> AgendaItem:
     case = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name="森")
     give_layered_consent(case, by=personas.caseworker_a)
-    return ms.agenda_item_add(meeting=meeting, case=case, purpose="progress_review", by=personas.chair)
+    return put_on_agenda(meeting=meeting, case=case, purpose="progress_review", by=personas.chair)
 
 
 def _lock(personas, meeting) -> None:
@@ -79,7 +79,7 @@ def test_a_plain_participant_may_not_edit(personas, layered):
 
 
 def test_a_purpose_the_case_already_has_on_the_agenda_is_refused(personas, layered, case_a):
-    ms.agenda_item_add(meeting=layered, case=case_a, purpose="progress_review", by=personas.chair)
+    put_on_agenda(meeting=layered, case=case_a, purpose="progress_review", by=personas.chair)
     item = layered.items.get(purpose="plan_agreement")
     with pytest.raises(ValidationError):
         ms.agenda_item_edit(item=item, summary="", purpose="progress_review", based_on_version=1, by=personas.chair)
@@ -164,7 +164,7 @@ def test_bad_input_gets_a_message_not_a_500(personas, layered, case_a, login):
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200 and "使用できない文字" in response.content.decode()
-    ms.agenda_item_add(meeting=layered, case=case_a, purpose="progress_review", by=personas.chair)
+    put_on_agenda(meeting=layered, case=case_a, purpose="progress_review", by=personas.chair)
     response = client.post(url, {"purpose": "progress_review", "summary": "x", "based_on_version": 1})
     assert response.status_code == 200 and "同じ目的ですでに議題にあります" in response.content.decode()
     item.refresh_from_db()

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from casework import services as cw
 from meetings import services as ms
-from tests.factories import give_layered_consent, make_meeting_case
+from tests.factories import give_layered_consent, make_meeting_case, put_on_agenda
 from tests.meetings.conftest import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +25,7 @@ def test_the_other_participant_follows_the_chair_live(daphne_servers, browser, p
     cw.case_transition(case=second, to_state="assessment", by=personas.caseworker_a)
     cw.case_transition(case=second, to_state="planning", by=personas.caseworker_a)
     cw.plan_create(case=second, goals="地域のサロンにつなぐ", by=personas.caseworker_a)
-    item2 = ms.agenda_item_add(meeting=layered, case=second, purpose="plan_agreement", by=personas.chair)
+    item2 = put_on_agenda(meeting=layered, case=second, purpose="plan_agreement", by=personas.chair)
     ms.meeting_start(meeting=layered, by=personas.chair)
 
     chair = _context(browser, server, personas.chair).new_page()

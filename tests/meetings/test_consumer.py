@@ -11,6 +11,7 @@ from casework.models import AccessLog
 from config.asgi import application
 from meetings import services as ms
 from meetings.models import MeetingPresence
+from tests.factories import put_on_agenda
 from tests.meetings.conftest import run_async
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -371,6 +372,8 @@ def test_marking_an_action_done_and_removing_an_item_reach_connected_participant
     async def scenario():
         from tests.factories import give_layered_consent, make_meeting_case
 
+        # Window B takes part: the organization an action goes to follows it up.
+        await db_call(ms.meeting_participant_add, meeting=layered, user=personas.caseworker_b, by=personas.chair)
         item = await db_call(lambda: layered.items.get())
         decision = await db_call(
             ms.meeting_decide,
@@ -385,9 +388,7 @@ def test_marking_an_action_done_and_removing_an_item_reach_connected_participant
             make_meeting_case, lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name="森"
         )
         await db_call(give_layered_consent, case, by=personas.caseworker_a)
-        extra = await db_call(
-            ms.agenda_item_add, meeting=layered, case=case, purpose="progress_review", by=personas.chair
-        )
+        extra = await db_call(put_on_agenda, meeting=layered, case=case, purpose="progress_review", by=personas.chair)
         version = await db_call(lambda: ms.Meeting.objects.get(pk=layered.pk).version)
 
         other = communicator(layered.pk, await db_call(login, personas.caseworker_a))

@@ -11,7 +11,7 @@ from casework import services as cw
 from casework.models import AccessLog
 from meetings import services as ms
 from meetings.services import agenda_gate
-from tests.factories import give_layered_consent, make_meeting, make_meeting_case
+from tests.factories import give_layered_consent, make_meeting, make_meeting_case, put_on_agenda
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def test_a_layered_meeting_refuses_a_case_without_consent_and_says_why(personas)
     case = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a)
     meeting = make_meeting(chair=personas.chair)
     with pytest.raises(ValidationError) as exc:
-        ms.agenda_item_add(meeting=meeting, case=case, purpose="progress_review", by=personas.chair)
+        put_on_agenda(meeting=meeting, case=case, purpose="progress_review", by=personas.chair)
     text = " ".join(exc.value.messages)
     assert "本人同意が確認できません" in text
     assert "同意の記録がありません" in text
@@ -29,7 +29,7 @@ def test_a_layered_meeting_refuses_a_case_without_consent_and_says_why(personas)
 
 def test_a_layered_meeting_takes_a_consented_case(personas, case_a):
     meeting = make_meeting(chair=personas.chair)
-    item = ms.agenda_item_add(meeting=meeting, case=case_a, purpose="plan_agreement", by=personas.chair)
+    item = put_on_agenda(meeting=meeting, case=case_a, purpose="plan_agreement", by=personas.chair)
     assert item.consent_ids and item.summary == case_a.summary
 
 
@@ -38,7 +38,7 @@ def test_a_withdrawn_consent_is_refused(personas, case_a):
     cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
     meeting = make_meeting(chair=personas.chair)
     with pytest.raises(ValidationError) as exc:
-        ms.agenda_item_add(meeting=meeting, case=case_a, purpose="plan_agreement", by=personas.chair)
+        put_on_agenda(meeting=meeting, case=case_a, purpose="plan_agreement", by=personas.chair)
     assert "撤回" in " ".join(exc.value.messages)
 
 
@@ -50,14 +50,14 @@ def test_it_warns_when_a_consent_expires_before_the_meeting(personas):
     assert not gate.allowed
     assert any("有効期限" in w for w in gate.warnings)
     with pytest.raises(ValidationError) as exc:
-        ms.agenda_item_add(meeting=meeting, case=case, purpose="progress_review", by=personas.chair)
+        put_on_agenda(meeting=meeting, case=case, purpose="progress_review", by=personas.chair)
     assert "会議日" in " ".join(exc.value.messages)
 
 
 def test_a_support_meeting_takes_a_case_without_consent(personas):
     case = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a)
     meeting = make_meeting(chair=personas.chair, kind="support_meeting")
-    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="information_sharing", by=personas.chair)
+    item = put_on_agenda(meeting=meeting, case=case, purpose="information_sharing", by=personas.chair)
     assert item.consent_ids == []
 
 
@@ -69,7 +69,7 @@ def test_only_a_municipality_convenes_a_support_meeting(personas):
 def test_a_support_meeting_participant_without_a_pledge_gets_the_pledge_page(personas, login):
     case = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a)
     meeting = make_meeting(chair=personas.chair, kind="support_meeting")
-    ms.agenda_item_add(meeting=meeting, case=case, purpose="information_sharing", by=personas.chair)
+    put_on_agenda(meeting=meeting, case=case, purpose="information_sharing", by=personas.chair)
     ms.meeting_participant_add(meeting=meeting, user=personas.caseworker_b, by=personas.chair)
     client = login(personas.caseworker_b)
     item = meeting.items.get()

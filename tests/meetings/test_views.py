@@ -59,12 +59,17 @@ def test_only_the_chair_edits_the_agenda(personas, layered, login):
 
 
 def test_the_agenda_form_shows_why_a_case_is_refused(personas, layered, login):
-    from tests.factories import make_meeting_case
+    from tests.factories import make_meeting_case, propose_case
 
+    # Window B proposes its case (no consent yet) and takes part; the chair picks it from the queue.
     case = make_meeting_case(lead_organization=personas.window_b, lead_worker=personas.caseworker_b, family_name="𠮷田")
+    propose_case(case, kind="layered_meeting", purpose="progress_review")
+    ms.meeting_participant_add(meeting=layered, user=personas.caseworker_b, by=personas.chair)
+    queue = login(personas.chair).get(reverse("meetings:agenda", args=[layered.pk])).content.decode()
+    assert case.number in queue and "𠮷田" not in queue
     response = login(personas.chair).post(
         reverse("meetings:agenda", args=[layered.pk]),
-        {"action": "add", "case_number": case.number, "purpose": "progress_review"},
+        {"action": "add", "case": case.pk, "purpose": "progress_review"},
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -75,7 +80,7 @@ def test_the_agenda_form_shows_why_a_case_is_refused(personas, layered, login):
 def test_bad_input_gets_a_message_not_a_500(personas, layered, login):
     client = login(personas.chair)
     response = client.post(
-        reverse("meetings:agenda", args=[layered.pk]), {"action": "add", "case_number": "R7\x00", "purpose": "x"}
+        reverse("meetings:agenda", args=[layered.pk]), {"action": "add", "case": "R7\x00", "purpose": "x"}
     )
     assert response.status_code == 200
     item = layered.items.get()
@@ -116,7 +121,7 @@ def test_the_chair_creates_a_meeting(personas, login):
 
 
 def test_the_live_fragment_keeps_a_constant_number_of_queries(personas, layered, login, django_assert_max_num_queries):
-    from tests.factories import give_layered_consent, make_meeting_case
+    from tests.factories import give_layered_consent, make_meeting_case, put_on_agenda
 
     client = login(personas.caseworker_a)
     url = reverse("meetings:live", args=[layered.pk])
@@ -126,7 +131,7 @@ def test_the_live_fragment_keeps_a_constant_number_of_queries(personas, layered,
             lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name=f"森{n}"
         )
         give_layered_consent(case, by=personas.caseworker_a)
-        ms.agenda_item_add(meeting=layered, case=case, purpose="progress_review", by=personas.chair)
+        put_on_agenda(meeting=layered, case=case, purpose="progress_review", by=personas.chair)
     # Consent is checked per item on every open (withdrawal takes effect at once), so allow a few per item.
     with django_assert_max_num_queries(60):
         assert client.get(url).status_code == 200

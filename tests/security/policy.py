@@ -391,6 +391,20 @@ POLICY: dict[str, Rule] = {
             COORD_OWN, CHAIR_OWN, data=lambda s: {"kind": "info", "text": "権限のない決定"}, also={CW_OWN: FORBIDDEN}
         ),
     ),
+    # The lead organization and the case team propose A's case for a meeting; others get 404.
+    "meetings:propose": only(
+        OK,
+        *CASE_STAFF_OWN,
+        args=lambda s: {"case_pk": s.case.pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"kind": "layered_meeting", "purpose": "information_sharing"}),
+    ),
+    # A's open proposal was made by window A: window A withdraws it; the rest of the team may not (403).
+    "meetings:proposal_withdraw": only(
+        NOT_ALLOWED,
+        *SIGNED_IN,
+        args=lambda s: {"proposal_pk": s.proposal.pk},
+        post=post(*WINDOW_A, also={COORD_OWN: FORBIDDEN, CHAIR_OWN: FORBIDDEN}),
+    ),
     # --- indicators -----------------------------------------------------------------------------
     "indicators:dashboard": only(OK, *CASE_STAFF),
     "indicators:drill": only(OK, *CASE_STAFF, args=lambda s: {"key": "casework.new_cases"}),

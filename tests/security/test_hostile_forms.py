@@ -591,8 +591,7 @@ def tsunagi_open_case(w) -> Target:
 
 
 def _meeting(w):
-    from meetings import services as ms
-    from tests.factories import give_layered_consent, make_meeting, make_meeting_case
+    from tests.factories import give_layered_consent, make_meeting, make_meeting_case, put_on_agenda
 
     case = make_meeting_case(lead_organization=w.p.window_a, lead_worker=w.p.caseworker_a, state="planning")
     give_layered_consent(case, by=w.p.caseworker_a)
@@ -600,7 +599,7 @@ def _meeting(w):
 
     cw.plan_create(case=case, goals="目標", by=w.p.caseworker_a)
     meeting = make_meeting(chair=w.p.chair, secretary=w.p.coordinator, participants=[w.p.caseworker_a])
-    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="plan_agreement", by=w.p.chair)
+    item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=w.p.chair)
     meeting.refresh_from_db()
     return meeting, item, case
 
@@ -664,16 +663,26 @@ def meeting_create(w) -> Target:
 
 def agenda_add(w) -> Target:
     from meetings.forms import AgendaAddForm
-    from tests.factories import give_layered_consent, make_meeting_case
+    from tests.factories import give_layered_consent, make_meeting_case, propose_case
 
     meeting, _item, _case_ = _meeting(w)
     other = make_meeting_case(
         lead_organization=w.p.window_a, lead_worker=w.p.caseworker_a, state="planning", family_name="佐藤"
     )
     give_layered_consent(other, by=w.p.caseworker_a)
+    propose_case(other, kind=meeting.kind, purpose="progress_review")
     url = reverse("meetings:agenda", args=[meeting.pk])
-    data = {"action": "add", "case_number": other.number, "purpose": "progress_review", "summary": "概要"}
+    data = {"action": "add", "case": other.pk, "purpose": "progress_review", "summary": "概要"}
     return Target(url, w.login(w.p.chair), data, AgendaAddForm(), shows=[url, meeting.get_absolute_url()])
+
+
+def case_propose(w) -> Target:
+    from meetings.forms import ProposalForm
+
+    case = _case(w)
+    url = reverse("meetings:propose", args=[case.pk])
+    data = {"kind": "support_meeting", "purpose": "information_sharing", "reason": "役割分担を決めたい"}
+    return Target(url, w.login(w.p.caseworker_a), data, ProposalForm(), shows=[url, case.get_absolute_url()])
 
 
 def item_notes(w) -> Target:
@@ -801,8 +810,9 @@ SCENARIOS = [
         transform={"family_name_kana": _kana, "given_name_kana": _kana},
     ),
     Scenario("meetings:create", "MeetingForm", meeting_create, transform={"online_url": _https}),
-    Scenario("meetings:agenda", "AgendaAddForm", agenda_add, lookup_only=("case_number",)),
+    Scenario("meetings:agenda", "AgendaAddForm", agenda_add, lookup_only=("case",)),
     Scenario("meetings:notes", "meetings.NoteForm", item_notes),
+    Scenario("meetings:propose", "ProposalForm", case_propose),
     Scenario("meetings:decide", "DecisionForm", item_decide),
     Scenario("second_factor_setup", "TokenForm", second_factor_setup, lookup_only=("token",), baseline_refused=True),
     Scenario("second_factor_verify", "TokenForm", second_factor_verify, lookup_only=("token",), baseline_refused=True),
@@ -1034,6 +1044,7 @@ NOT_A_FORM = {
     "meetings:status": "POST of a fixed action",
     "meetings:minutes": "page",
     "meetings:item": "page",
+    "meetings:proposal_withdraw": "POST without fields",
     "indicators:dashboard": "GET filters (test_hostile_get_filters)",
     "indicators:drill": "GET filters (test_hostile_get_filters)",
     "indicators:export": "GET filters (test_hostile_exports)",

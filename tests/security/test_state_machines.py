@@ -29,6 +29,7 @@ from tests.factories import (
     make_meeting,
     make_meeting_case,
     make_referral,
+    put_on_agenda,
 )
 from tests.security.corpus import TALLY
 
@@ -401,7 +402,7 @@ class MeetingMachine(RuleBasedStateMachine):
         case = make_meeting_case(lead_organization=p.window_a, lead_worker=p.caseworker_a, state="planning")
         give_layered_consent(case, by=p.caseworker_a, given_on=date(2024, 4, 1))
         self.meeting = make_meeting(chair=p.chair, secretary=p.coordinator, participants=[p.caseworker_a])
-        self.item = ms.agenda_item_add(meeting=self.meeting, case=case, purpose="plan_agreement", by=p.chair)
+        self.item = put_on_agenda(meeting=self.meeting, case=case, purpose="plan_agreement", by=p.chair)
         self.version = Meeting.objects.get(pk=self.meeting.pk).version
         self.locked_notes = None
 

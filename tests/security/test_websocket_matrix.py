@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from config.asgi import application
 from tests.conftest import sign_in
-from tests.factories import give_layered_consent, make_meeting, make_meeting_case
+from tests.factories import give_layered_consent, make_meeting, make_meeting_case, put_on_agenda
 from tests.meetings.conftest import run_async
 from tests.security.support import record_count
 from tests.urlwalk import websocket_routes
@@ -34,13 +34,12 @@ def _in_memory_layer(settings):
 @pytest.fixture
 def meetings(personas):
     """A's 重層的支援会議 (chair, coordinator as secretary, caseworker A) and B's, of window B alone."""
-    from meetings import services as ms
     from tests.factories import MembershipFactory, UserFactory
 
     case_a = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a)
     give_layered_consent(case_a, by=personas.caseworker_a)
     meeting_a = make_meeting(chair=personas.chair, secretary=personas.coordinator, participants=[personas.caseworker_a])
-    ms.agenda_item_add(meeting=meeting_a, case=case_a, purpose="plan_agreement", by=personas.chair)
+    put_on_agenda(meeting=meeting_a, case=case_a, purpose="plan_agreement", by=personas.chair)
     chair_b = MembershipFactory(
         user=UserFactory(username="chair_b"), organization=personas.municipal, role="caseworker"
     ).user

@@ -22,7 +22,14 @@ from places import services as ps
 from referrals import services as rs
 from referrals.models import Referral
 from tests.conftest import Personas, build_personas
-from tests.factories import MembershipFactory, PlaceFactory, UserFactory, give_layered_consent, make_meeting
+from tests.factories import (
+    MembershipFactory,
+    PlaceFactory,
+    UserFactory,
+    give_layered_consent,
+    make_meeting,
+    put_on_agenda,
+)
 
 # The name planted in window B's case: it must never appear in a response to anyone outside B's reach.
 LEAK_FAMILY_NAME = "漏洩確認"
@@ -53,6 +60,7 @@ class Side:
     tsunagi: Referral
     place: object
     import_job: object
+    proposal: object = None
 
 
 @dataclass
@@ -128,11 +136,13 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
     )
     plan = cw.plan_create(case=case, goals="週1回の訪問で生活を整える", by=worker)
     meeting = make_meeting(chair=chair, secretary=secretary, participants=participants, kind="layered_meeting")
-    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
+    item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
     decision = ms.meeting_decide(
         item=item, kind="action", text="訪問の継続", actions=[{"organization": lead, "text": "訪問の継続"}], by=chair
     )
     action = decision.actions.get()
+    # An open proposal for a 支援会議, waiting in the chair's queue.
+    proposal = ms.case_propose(case=case, kind="support_meeting", purpose="information_sharing", by=worker)
 
     def participation(**card):
         referral = rs.referral_create(
@@ -187,6 +197,7 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
         tsunagi=tsunagi,
         place=place,
         import_job=job,
+        proposal=proposal,
     )
 
 
