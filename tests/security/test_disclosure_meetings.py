@@ -15,7 +15,14 @@ from casework import services as cw
 from casework.models import AccessLog, Case, SupportPlan
 from meetings import services as ms
 from meetings.models import CaseProposal, Meeting
-from tests.factories import give_layered_consent, make_meeting, make_meeting_case, propose_case, put_on_agenda
+from tests.factories import (
+    add_to_team,
+    give_layered_consent,
+    make_meeting,
+    make_meeting_case,
+    propose_case,
+    put_on_agenda,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -241,7 +248,7 @@ def test_the_lead_and_the_team_propose_from_the_case_page_others_get_404(persona
     response = login(personas.caseworker_a).post(propose_url, data)
     assert response.status_code == 200 and "すでに" in response.content.decode()
     # A team organization with access may propose too; the lead withdraws.
-    cw.case_team_add(case=case, organization=personas.coordinator_org, by=personas.caseworker_a)
+    add_to_team(case, personas.coordinator_org, by=personas.caseworker_a)
     data["kind"] = "layered_meeting"
     assert login(personas.coordinator).post(propose_url, data).status_code == 302
     withdraw = reverse("meetings:proposal_withdraw", args=[proposal.pk])
