@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# pytest-xdist workers for `make test` (0: one process). Worker N uses Redis database TEST_REDIS_URL's + N.
+TEST_WORKERS ?= 2
 # The benchmark's own database, filled by `manage.py seed_scale` (see BENCHMARKS.md).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou_bench
 
@@ -32,11 +34,14 @@ demo: install
 
 # The whole suite on PostgreSQL and Redis, browser tests included, plus ruff.
 # --create-db: a fresh test database every run, so nothing an earlier run left behind can decide a result.
+# Two workers (each with its own test database, <name>_gw0 and _gw1); --dist loadgroup keeps each security
+# module and the fault tests on one worker (tests/conftest.py). The slowest 15 tests are listed at the end.
 test: install
 	.ci/ensure-services
 	.ci/ensure-chromium
 	$(VENV)/bin/ruff check .
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db \
+		-n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .
