@@ -244,12 +244,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     from tests.security.corpus import TALLY
 
     if _is_xdist_controller(config):
-        # Serial runs print these from the conftest files next to the tests; the controller never loads those.
+        # Serial runs print these from the conftest files next to the tests, which the controller loads only
+        # when they sit in a directory named on the command line.
         from tests.faults.conftest import OUTCOMES
         from tests.security.support import print_counts
 
-        print_counts(terminalreporter, config)
-        if OUTCOMES:
+        if not _conftest_loaded(config, "tests.security.conftest"):
+            print_counts(terminalreporter, config)
+        if OUTCOMES and not _conftest_loaded(config, "tests.faults.conftest"):
             terminalreporter.section("fault tests")
             for line in OUTCOMES:
                 terminalreporter.write_line(line)
@@ -275,6 +277,10 @@ _ONE_WORKER_PER_MODULE = ("tests/security/", "tests/meetings/test_two_processes.
 
 def _is_xdist_controller(config) -> bool:
     return config.pluginmanager.has_plugin("dsession")
+
+
+def _conftest_loaded(config, module_name: str) -> bool:
+    return any(getattr(plugin, "__name__", None) == module_name for plugin in config.pluginmanager.get_plugins())
 
 
 @pytest.hookimpl(tryfirst=True)
