@@ -9,6 +9,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # daphne itself closes a WebSocket message over 64 KB (meetings.consumers.MAX_FRAME_BYTES) with 1009
 # (config.websocket makes that a clean close), so such a frame is never buffered for the application.
 DAPHNE_LIMITS := --websocket-max-message-size 65536 --websocket-max-frame-size 65536
+# pytest-xdist workers for `make test` (0: one process). Worker N uses Redis database TEST_REDIS_URL's + N.
+# Still 0: two workers passed one whole run (878 tests) but not yet the two clean runs wanted before the switch.
+TEST_WORKERS ?= 0
 # The benchmark's own database, filled by `manage.py seed_scale` (see BENCHMARKS.md).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou_bench
 
@@ -35,11 +38,14 @@ demo: install
 
 # The whole suite on PostgreSQL and Redis, browser tests included, plus ruff.
 # --create-db: a fresh test database every run, so nothing an earlier run left behind can decide a result.
+# With TEST_WORKERS=2: two workers, each with its own test database (<name>_gw0, _gw1); --dist loadgroup keeps
+# each security module and the fault tests on one worker (tests/conftest.py). The slowest 15 tests end the run.
 test: install
 	.ci/ensure-services
 	.ci/ensure-chromium
 	$(VENV)/bin/ruff check .
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db \
+		-n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .

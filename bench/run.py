@@ -512,15 +512,18 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 import django; django.setup()
 from django.core.management import call_command
 from django.db import transaction
+from places.models import Place
 start = time.perf_counter()
 try:
     with transaction.atomic():
+        before = Place.objects.count()
         call_command("import_places", {path!r}, "--encoding", "cp932")
         elapsed = time.perf_counter() - start
+        imported = Place.objects.count() - before
         raise RuntimeError("rollback")  # leave the benchmark database as it was
 except RuntimeError:
     pass
-print("RESULT", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("RESULT", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, imported)
 """
 
 
@@ -576,7 +579,9 @@ def part_import(runs: int) -> None:
     if not line:
         print(out.stdout[-2000:], out.stderr[-2000:])
         raise SystemExit("import failed")
-    _tag, seconds, maxrss_kb = line[0].split()
+    _tag, seconds, maxrss_kb, imported = line[0].split()
+    if int(imported) != 10_000:
+        raise SystemExit(f"the import saved {imported} new places, not 10,000")
     record(
         "import",
         "10,000 places from cp932 CSV",

@@ -7,7 +7,7 @@ import socket
 # the test itself are still synchronous, so allow them (tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.test import Client
@@ -18,6 +18,31 @@ from casework.choices import Domain, Role
 from casework.models import Organization
 from casework.security import second_factor_required
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+
+
+def _worker_redis_url() -> None:
+    """Under pytest-xdist, give each worker its own Redis database (gw0: REDIS_URL's own, gw1: the next one).
+
+    The channel layer's groups are named after row ids, which every worker's test database reuses, so two
+    workers sharing one Redis database would hear each other's broadcasts. The variable is changed too, for
+    the daphne processes the tests start.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("REDIS_URL", "")
+    if not worker.startswith("gw") or not url.startswith(("redis://", "rediss://")):
+        return
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    url = urlunsplit(parts._replace(path=f"/{database}"))
+    os.environ["REDIS_URL"] = url
+    from django.conf import settings
+
+    settings.REDIS_URL = url
+    if "redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
+
+
+_worker_redis_url()
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -222,6 +247,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print the hostile corpus counts (submissions, forms, frames, uploads, state-machine steps)."""
     from tests.security.corpus import TALLY
 
+    if _is_xdist_controller(config):
+        # Serial runs print these from the conftest files next to the tests, which the controller loads only
+        # when they sit in a directory named on the command line.
+        from tests.faults.conftest import OUTCOMES
+        from tests.security.support import print_counts
+
+        if not _conftest_loaded(config, "tests.security.conftest"):
+            print_counts(terminalreporter, config)
+        if OUTCOMES and not _conftest_loaded(config, "tests.faults.conftest"):
+            terminalreporter.section("fault tests")
+            for line in OUTCOMES:
+                terminalreporter.write_line(line)
     if not TALLY:
         return
     terminalreporter.section("hostile input")
@@ -231,3 +268,60 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for key in sorted(TALLY):
         if key not in {"hostile form submissions", "hostile forms"}:
             terminalreporter.write_line(f"{key}: {TALLY[key]}")
+
+
+# ---------------------------------------------------------------------------
+# pytest-xdist (`make test` runs two workers): groups that must stay on one worker, and the counts the
+# workers send back so the closing summary prints the same figures as a serial run.
+# ---------------------------------------------------------------------------
+
+# Modules whose module-scoped world is worth building once, and tests sharing a session-scoped server stack.
+_ONE_WORKER_PER_MODULE = ("tests/security/", "tests/meetings/test_two_processes.py")
+
+
+def _is_xdist_controller(config) -> bool:
+    return config.pluginmanager.has_plugin("dsession")
+
+
+def _conftest_loaded(config, module_name: str) -> bool:
+    return any(getattr(plugin, "__name__", None) == module_name for plugin in config.pluginmanager.get_plugins())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep each security module (its world is built once per module) and the fault tests on one worker."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        if path.startswith("tests/faults/"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
+        elif path.startswith(_ONE_WORKER_PER_MODULE) and path != "tests/security/test_hostile_forms.py":
+            item.add_marker(pytest.mark.xdist_group(path))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """On a worker: hand the recorded counts to the controller."""
+    config = session.config
+    if hasattr(config, "workeroutput"):
+        from tests.faults.conftest import OUTCOMES
+        from tests.security.corpus import TALLY
+        from tests.security.support import COUNTS
+
+        config.workeroutput["security_tally"] = dict(TALLY)
+        config.workeroutput["security_counts"] = dict(config.stash.get(COUNTS, {}))
+        config.workeroutput["fault_outcomes"] = list(OUTCOMES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """On the controller: add up what each worker counted."""
+    from tests.faults.conftest import OUTCOMES
+    from tests.security.corpus import TALLY
+    from tests.security.support import record_count
+
+    output = getattr(node, "workeroutput", {})
+    TALLY.update(output.get("security_tally", {}))
+    for label, number in output.get("security_counts", {}).items():
+        record_count(node.config, label, number)
+    OUTCOMES.extend(output.get("fault_outcomes", []))

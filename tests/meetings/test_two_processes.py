@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 import websockets
+import websockets.exceptions  # a submodule: the package does not load it by itself
 from django.conf import settings
 
 from meetings import services as ms

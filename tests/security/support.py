@@ -54,9 +54,9 @@ def as_subject(subject: Subject):
     return override_settings(SECOND_FACTOR_FOR_ALL=subject.second_factor_for_all)
 
 
-def fingerprint() -> str:
-    """Hash every row of the application's tables except the access log (which records refusals), in one query."""
-    tables = sorted(
+def fingerprint_tables() -> list[str]:
+    """The application's tables except the access log (which records refusals)."""
+    return sorted(
         {
             model._meta.db_table
             for label in FINGERPRINT_APPS
@@ -64,13 +64,68 @@ def fingerprint() -> str:
             if model is not AccessLog and not model._meta.proxy and model._meta.managed
         }
     )
+
+
+def table_digests(tables) -> dict[str, str]:
+    """An md5 of every row of each table, in one query."""
+    if not tables:
+        return {}
     sql = " UNION ALL ".join(
-        f"SELECT '{table}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
+        f"SELECT '{table}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{table}\" t"
         for table in tables
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)
-        return hashlib.sha256(repr(sorted(cursor.fetchall())).encode()).hexdigest()
+        return dict(cursor.fetchall())
+
+
+def fingerprint() -> str:
+    """Hash every row of the application's tables except the access log (which records refusals), in one query."""
+    return hashlib.sha256(repr(sorted(table_digests(fingerprint_tables()).items())).encode()).hexdigest()
+
+
+class RowWatch:
+    """Whether any row of the watched tables differs from the last look, without hashing every table each time.
+
+    Hashing every row of every table after each request was most of the security suite's time. A table whose
+    content changed had a row inserted, updated or deleted by this connection, which PostgreSQL counts per
+    table for the open transaction (pg_stat_xact_user_tables, rolled-back savepoints included). So only the
+    tables with new writes since the last look are hashed again and compared with their stored digests: the
+    answer is the one a full re-hash would give (a write that put back the same content is no change).
+    Outside a transaction the counters do not span requests, so every table is hashed again.
+    """
+
+    def __init__(self, tables):
+        self.tables = list(tables)
+        self.digests = table_digests(self.tables)
+        self.writes = self._writes()
+
+    def _writes(self) -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables"
+                " WHERE schemaname = current_schema() AND relname = ANY(%s)",
+                [self.tables],
+            )
+            return dict(cursor.fetchall())
+
+    def mark(self) -> None:
+        """Forget the writes so far (a rolled-back savepoint put the rows back as they were)."""
+        self.writes = self._writes()
+
+    def changed(self, *, rebase: bool = True) -> list[str]:
+        """The watched tables whose rows differ from the last look (rebase: take the new rows as the last look)."""
+        writes = self._writes()
+        if connection.in_atomic_block:
+            touched = [t for t in self.tables if writes.get(t, 0) != self.writes.get(t, 0)]
+        else:
+            touched = self.tables
+        now = table_digests(touched)
+        differ = [t for t in touched if now[t] != self.digests[t]]
+        if rebase:
+            self.digests.update(now)
+            self.writes = writes
+        return differ
 
 
 def url_for(world, name: str, rule: Rule, side_name: str) -> str:

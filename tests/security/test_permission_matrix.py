@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from tests.security.policy import POLICY, SUBJECTS, Outcome
-from tests.security.support import as_subject, fingerprint, record_count, url_for
+from tests.security.support import RowWatch, as_subject, fingerprint, fingerprint_tables, record_count, url_for
 from tests.urlwalk import all_routes
 
 pytestmark = pytest.mark.django_db
@@ -57,11 +57,11 @@ def test_every_url_answers_every_subject_as_the_policy_says(world, request):
 
 def test_a_refused_post_answers_the_refusal_and_changes_nothing(world, request):
     failures, checked = [], 0
+    watch = RowWatch(fingerprint_tables())
     for name, _route in all_routes():
         rule = POLICY.get(name)
         if rule is None or rule.post is None:
             continue
-        before = fingerprint()
         for subject, expected in rule.post.refusals().items():
             side = getattr(world, subject.side)
             url = url_for(world, name, rule, subject.side)
@@ -71,10 +71,9 @@ def test_a_refused_post_answers_the_refusal_and_changes_nothing(world, request):
             problem = mismatch(response, expected)
             if problem:
                 failures.append(f"POST {name} {url} as {subject}: expected {expected}, {problem}")
-            after = fingerprint()
-            if after != before:
-                failures.append(f"POST {name} {url} as {subject} changed stored rows")
-                before = after
+            changed = watch.changed()
+            if changed:
+                failures.append(f"POST {name} {url} as {subject} changed stored rows in {', '.join(changed)}")
     record_count(request.config, "permission matrix (refused POST)", checked)
     assert checked > 50
     assert not failures, f"{len(failures)} of {checked} refused POSTs misbehaved:\n" + "\n".join(failures)
@@ -85,7 +84,9 @@ def test_the_fingerprint_notices_an_allowed_post(world):
     from tests.security.policy import CW_OWN
 
     before = fingerprint()
+    watch = RowWatch(fingerprint_tables())
     url = reverse("referrals:note", kwargs={"pk": world.own.referral.pk})
     response = world.clients[CW_OWN].post(url, {"text": "許可された書き込み"})
     assert response.status_code == 302
     assert fingerprint() != before
+    assert "referrals_referralnote" in watch.changed()
