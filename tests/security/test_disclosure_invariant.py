@@ -27,7 +27,12 @@ referral, meeting, item and place id of the world, the referral CSV) and the inv
 The test fails on today's main for rows 1, 2, 3 and 11 of the issue: the targeted tests at the end
 drive the same rules in the order of each row's reproduction.
 
-Derandomized; DISCLOSURE_FULL=1 runs more examples, longer sequences and every sub-page.
+Derandomized, and a state already checked (same rows, same model) is not fetched again. Knobs:
+DISCLOSURE_FULL=1 runs more examples, longer sequences and every sub-page and search;
+DISCLOSURE_RULES=rule,rule,... runs only those rules (focus a search on one path);
+DISCLOSURE_LAWFUL=1 makes the lead add only organizations with a basis and the chair only cases whose
+lead takes part, so a search finds what leaks when everyone keeps the rules.
+Not covered yet: WebSocket messages, the indicators drill-down, break-glass, lead hand-over.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
@@ -66,6 +71,8 @@ MACHINE_SETTINGS = settings(
     deadline=None,
     derandomize=True,
     database=None,
+    # No "explain" phase: it re-runs the failing case under coverage tracing, minutes for nothing new.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -92,6 +99,9 @@ FAMILY_KANA = "ケンショウ"
 
 # DISCLOSURE_RULES=open_case,send_referral,... runs only those rules (to focus a search on one path).
 ONLY = {name for name in os.environ.get("DISCLOSURE_RULES", "").split(",") if name}
+# DISCLOSURE_LAWFUL=1: the lead adds only organizations with a basis and the chair only cases whose
+# lead takes part, so a search finds the leaks that remain when everyone keeps the rules.
+LAWFUL = os.environ.get("DISCLOSURE_LAWFUL", "") not in {"", "0"}
 
 
 def on(name: str, condition=lambda self: True):
@@ -513,7 +523,10 @@ class DisclosureMachine(RuleBasedStateMachine):
     @on("lead_adds_to_team", lambda self: self.cases)
     @rule(c=st.integers(0, 3), org=st.sampled_from(["W1", "W2", "M"]))
     def lead_adds_to_team(self, c, org):
-        self.do_lead_team(self.pick(self.cases, c), org, "add")
+        case = self.pick(self.cases, c)
+        if LAWFUL and not self.share_basis(case, org):
+            return
+        self.do_lead_team(case, org, "add")
 
     @on("lead_removes_from_team", lambda self: self.cases)
     @rule(c=st.integers(0, 3), org=st.sampled_from(["W1", "W2", "M"]))
@@ -742,7 +755,10 @@ class DisclosureMachine(RuleBasedStateMachine):
     )
     def chair_puts_case_on_agenda(self, m, c, purpose):
         """Row 1's attack: the chair types any case number into the agenda form."""
-        self.do_agenda_add(self.pick(self.meetings, m), self.pick(self.cases, c), purpose)
+        meeting, case = self.pick(self.meetings, m), self.pick(self.cases, c)
+        if LAWFUL and not any(USERS[u][0] == case.lead and self.case_working(u) for u in meeting.participants):
+            return
+        self.do_agenda_add(meeting, case, purpose)
 
     def do_agenda_add(self, model: MMeeting, case: MCase, purpose: str = "information_sharing"):
         before = set(AgendaItem.objects.filter(meeting_id=model.pk).values_list("pk", flat=True))
