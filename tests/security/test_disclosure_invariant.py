@@ -48,7 +48,14 @@ from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from casework import services as cw
 from casework.choices import Domain, Role
@@ -372,6 +379,15 @@ class DisclosureMachine(RuleBasedStateMachine):
                 if self.item_visible(who, meeting, item):
                     out.update(self.cases[item.case].subjects)
         return out
+
+    # -- the world every example starts from -----------------------------------
+
+    @initialize()
+    def two_cases_and_a_support_meeting(self):
+        """Window 1's case (with a household member), window 2's case and a 支援会議 whose chair pledged."""
+        self.do_open_case("W1", with_member=True)
+        self.do_open_case("W2")
+        self.do_pledge(self.do_create_meeting("support_meeting"), "chair")
 
     # -- rules: cases and consents ------------------------------------------
 
