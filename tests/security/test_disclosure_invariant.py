@@ -444,8 +444,8 @@ class DisclosureMachine(RuleBasedStateMachine):
     @rule(
         c=st.integers(0, 3),
         scope=st.sampled_from(["W2", "W1", "M", "P", "W2+M", "case_team"]),
-        purposes=st.sampled_from(["share", "layered", "place", "all"]),
-        expired=st.booleans(),
+        purposes=st.sampled_from(["all", "share", "layered", "place"]),
+        expired=st.sampled_from([False, False, True]),
     )
     def record_consent(self, c, scope, purposes, expired):
         self.do_record_consent(self.pick(self.cases, c), scope, purposes, expired)
@@ -591,10 +591,18 @@ class DisclosureMachine(RuleBasedStateMachine):
     @rule(
         c=st.integers(0, 3),
         kind=st.sampled_from(["inter_agency", "participation"]),
-        to=st.sampled_from(["W1", "W2", "M"]),
+        to=st.sampled_from(["consented", "W1", "W2", "M"]),
     )
     def send_referral(self, c, kind, to):
-        self.do_send_referral(self.pick(self.cases, c), kind, to)
+        """Refer a case's subject; "consented" sends where a consent on record names the receiver."""
+        case = self.pick(self.cases, c)
+        if to == "consented":
+            named = sorted(
+                {o for k in self.consents.values() if k.person in case.subjects and SHARE in k.purposes for o in k.orgs}
+                - {case.lead, "P"}
+            )
+            to = named[0] if named else "W2"
+        self.do_send_referral(case, kind, to)
 
     def do_send_referral(self, case: MCase, kind: str, to: str = "W2"):
         by = self.user(LEADS[case.lead])
