@@ -947,7 +947,7 @@ class DisclosureMachine(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def base(django_db_blocker):
+def base(db):
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         return build_base()
 
