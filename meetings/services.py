@@ -379,16 +379,20 @@ def case_propose(*, case: Case, kind: str, purpose: str, by, reason: str = "") -
     )
     proposal.full_clean(exclude=["item", "closed_by"])
     proposal.save()
+    _log_proposal(by, proposal, basis, AccessLog.Action.CREATE)
+    return proposal
+
+
+def _log_proposal(by, proposal: CaseProposal, basis, action: str) -> None:
     audit.log_access(
         actor=by,
-        action=AccessLog.Action.CREATE,
+        action=action,
         object_type="caseproposal",
         object_id=proposal.pk,
         basis=basis.kind,
         basis_ref=basis.ref,
         organization_id=basis.organization_id,
     )
-    return proposal
 
 
 @transaction.atomic
@@ -404,15 +408,7 @@ def case_proposal_withdraw(*, proposal: CaseProposal, by) -> CaseProposal:
     proposal.closed_at = timezone.now()
     proposal.closed_by = by
     proposal.save(update_fields=["state", "closed_at", "closed_by"])
-    audit.log_access(
-        actor=by,
-        action=AccessLog.Action.CHANGE,
-        object_type="caseproposal",
-        object_id=proposal.pk,
-        basis=basis.kind,
-        basis_ref=basis.ref,
-        organization_id=basis.organization_id,
-    )
+    _log_proposal(by, proposal, basis, AccessLog.Action.CHANGE)
     return proposal
 
 

@@ -808,25 +808,10 @@ def referrals_consent_lapsed(consent: Consent, *, by) -> None:
             locked.ended_at = now
             if to_place:
                 locked.place_access_until = now
-            locked.version += 1
-            locked.save()
-            ReferralTransition.objects.create(
-                referral=locked,
-                from_state=from_state,
-                to_state=locked.state,
-                by=by,
-                organization_id=organization_id,
-                reason=reason,
+            lapsed = ReferralAccess(
+                SENDER, organization_id, AccessLog.Basis.OWN_ORGANIZATION, f"consent_lapsed:{consent.pk}"
             )
-            _log(
-                by,
-                locked,
-                action=AccessLog.Action.TRANSITION,
-                organization_id=organization_id,
-                basis=AccessLog.Basis.OWN_ORGANIZATION,
-                basis_ref=f"consent_lapsed:{consent.pk}",
-                reason=f"{from_state}→{locked.state}",
-            )
+            _record(locked, from_state=from_state, by=by, access=lapsed, reason=reason)
         elif to_place and (locked.place_access_until is None or locked.place_access_until > now):
             locked.place_access_until = now
             if locked.state not in ENDED_STATES:

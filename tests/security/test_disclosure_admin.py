@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 
 from casework.choices import Role
 from casework.models import AccessLog, Membership, MembershipGrant
-from tests.factories import UserFactory, give_layered_consent, make_meeting, make_meeting_case
+from tests.factories import UserFactory, give_layered_consent, make_meeting, make_meeting_case, put_on_agenda
 
 pytestmark = pytest.mark.django_db
 
@@ -123,12 +123,10 @@ def test_row_4_a_caseworker_grant_through_the_admin_needs_a_second_administrator
 @pytest.fixture
 def meeting_a(personas):
     """A 重層的支援会議 with caseworker A taking part and window A's consented case on its agenda."""
-    from meetings import services as ms
-
     case = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a, state="planning")
     give_layered_consent(case, by=personas.caseworker_a)
     meeting = make_meeting(chair=personas.chair, secretary=personas.coordinator, participants=[personas.caseworker_a])
-    item = ms.agenda_item_add(meeting=meeting, case=case, purpose="plan_agreement", by=personas.chair)
+    item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=personas.chair)
     return meeting, item, case
 
 

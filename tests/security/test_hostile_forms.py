@@ -180,7 +180,11 @@ def consent_withdraw(w) -> Target:
 
     case = _case(w)
     consent = make_consent(
-        person=_person(case), organizations=[w.p.window_b], purposes=["share_with_agencies"], by=w.p.caseworker_a
+        person=_person(case),
+        organizations=[w.p.window_b],
+        purposes=["share_with_agencies"],
+        by=w.p.caseworker_a,
+        case=case,  # a consent belongs to the case that recorded it
     )
     return Target(
         reverse("casework:consent_withdraw", args=[case.pk, consent.pk]),
@@ -272,8 +276,10 @@ def contact_create(w) -> Target:
 
 def team(w) -> Target:
     from casework.forms import TeamAddForm
+    from tests.factories import give_sharing_consent
 
     case = _case(w)
+    give_sharing_consent(case, organization=w.p.window_b, by=w.p.caseworker_a)  # adding is a share: it needs a basis
     url = reverse("casework:team", args=[case.pk])
     data = {"form": "add", "organization": w.p.window_b.pk, "note": "就労"}
     return Target(url, w.login(w.p.caseworker_a), data, TeamAddForm(), shows=[url])
