@@ -262,7 +262,7 @@ class DisclosureMachine(RuleBasedStateMachine):
         self.consents: dict[int, MConsent] = {}
         self.referrals: dict[int, MReferral] = {}
         self.meetings: dict[int, MMeeting] = {}
-        self.actions: list[int] = []
+        self.actions: list[tuple[int, str, bool]] = []  # (item, organization, a 支援会議 share decision)
         self.tokens = 0
         self.clients = {key: sign_in(user) for key, user in self.base.users.items()}
         self.log: list[str] = []
@@ -332,7 +332,14 @@ class DisclosureMachine(RuleBasedStateMachine):
         return False
 
     def share_basis(self, case: MCase, org: str) -> bool:
-        return all(self.consent_allows(p, org, SHARE, case.pk) for p in case.subjects)
+        # ISSUE15: a team share rests on a consent naming the organization (or the case team) or on
+        # a recorded 支援会議 decision (an action for that organization, both it and the lead taking
+        # part with a pledge) -- the model allowed only the consent before, stricter than the issue.
+        decided = any(share and o == org and self._item_case(i) == case.pk for i, o, share in self.actions)
+        return decided or all(self.consent_allows(p, org, SHARE, case.pk) for p in case.subjects)
+
+    def _item_case(self, item_pk: int) -> int | None:
+        return next((it.case for m in self.meetings.values() for it in m.items if it.pk == item_pk), None)
 
     def sees_case(self, org: str, case: MCase) -> bool:
         if org == case.lead:
@@ -871,7 +878,10 @@ class DisclosureMachine(RuleBasedStateMachine):
             {"kind": "action", "text": f"{name}さん宅を訪問する", "action_organization": self.org(org).pk},
         )
         if ActionItem.objects.filter(item_id=item.pk).count() > before:
-            self.actions.append(item.pk)
+            meeting = self.meetings[item.meeting]
+            pledged = {USERS[u][0] for u, signed in meeting.participants.items() if signed}
+            share = meeting.kind == "support_meeting" and {self.cases[item.case].lead, org} <= pledged
+            self.actions.append((item.pk, org, share))
 
     # -- rules: memberships ---------------------------------------------------
 
