@@ -32,6 +32,13 @@ DISCLOSURE_FULL=1 runs more examples, longer sequences and every sub-page and se
 DISCLOSURE_RULES=rule,rule,... runs only those rules (focus a search on one path);
 DISCLOSURE_LAWFUL=1 makes the lead add only organizations with a basis and the chair only cases whose
 lead takes part, so a search finds what leaks when everyone keeps the rules.
+Lawful moves use the entry points of the fixed code: a case reaches an agenda only from the chair's
+queue (the lead proposes, its caseworker takes part and pledges, the chair posts the queue's case
+id); the lead adds an organization to the team after recording the subject's consent naming it.
+The attacks stay attacks through the real entry points: the chair posts any case (id and typed
+number) to the agenda form, a non-lead member posts the team form, the receiver accepts after a
+withdrawal, a participant without a pledge opens home. The default run (5 examples x 8 steps, from
+a world where a team share and a 支援会議 item exist already) is sized for `make test`.
 Not covered yet: WebSocket messages, the indicators drill-down, break-glass, lead hand-over.
 """
 
@@ -73,8 +80,8 @@ pytestmark = pytest.mark.django_db
 
 FULL = os.environ.get("DISCLOSURE_FULL", "") not in {"", "0"}
 MACHINE_SETTINGS = settings(
-    max_examples=100 if FULL else 10,
-    stateful_step_count=25 if FULL else 10,
+    max_examples=100 if FULL else 5,
+    stateful_step_count=25 if FULL else 8,
     deadline=None,
     derandomize=True,
     database=None,
@@ -255,7 +262,7 @@ class DisclosureMachine(RuleBasedStateMachine):
         self.consents: dict[int, MConsent] = {}
         self.referrals: dict[int, MReferral] = {}
         self.meetings: dict[int, MMeeting] = {}
-        self.actions: list[int] = []
+        self.actions: list[tuple[int, str, bool]] = []  # (item, organization, a 支援会議 share decision)
         self.tokens = 0
         self.clients = {key: sign_in(user) for key, user in self.base.users.items()}
         self.log: list[str] = []
@@ -325,7 +332,14 @@ class DisclosureMachine(RuleBasedStateMachine):
         return False
 
     def share_basis(self, case: MCase, org: str) -> bool:
-        return all(self.consent_allows(p, org, SHARE, case.pk) for p in case.subjects)
+        # ISSUE15: a team share rests on a consent naming the organization (or the case team) or on
+        # a recorded 支援会議 decision (an action for that organization, both it and the lead taking
+        # part with a pledge) -- the model allowed only the consent before, stricter than the issue.
+        decided = any(share and o == org and self._item_case(i) == case.pk for i, o, share in self.actions)
+        return decided or all(self.consent_allows(p, org, SHARE, case.pk) for p in case.subjects)
+
+    def _item_case(self, item_pk: int) -> int | None:
+        return next((it.case for m in self.meetings.values() for it in m.items if it.pk == item_pk), None)
 
     def sees_case(self, org: str, case: MCase) -> bool:
         if org == case.lead:
@@ -384,10 +398,19 @@ class DisclosureMachine(RuleBasedStateMachine):
 
     @initialize()
     def two_cases_and_a_support_meeting(self):
-        """Window 1's case (with a household member), window 2's case and a 支援会議 whose chair pledged."""
-        self.do_open_case("W1", with_member=True)
+        """Window 1's case (with a household member), window 2's case and a 支援会議 whose chair pledged.
+
+        Lawfully shared already (so a short run exercises withdrawal, attacks and action items on
+        them): window 2 is on window 1's case team on the subject's consent naming it, and window
+        1's case is on the 支援会議's agenda from the proposal queue, window 1 taking part with a pledge.
+        """
+        first = self.do_open_case("W1", with_member=True)
         self.do_open_case("W2")
-        self.do_pledge(self.do_create_meeting("support_meeting"), "chair")
+        meeting = self.do_create_meeting("support_meeting")
+        self.do_pledge(meeting, "chair")
+        self.do_record_consent(first, "W2", "share")
+        self.do_lead_team(first, "W2", "add")
+        self.do_lawful_agenda_add(meeting, first)
 
     # -- rules: cases and consents ------------------------------------------
 
@@ -544,6 +567,17 @@ class DisclosureMachine(RuleBasedStateMachine):
             return
         self.do_lead_team(case, org, "add")
 
+    @on("lead_shares_and_adds_to_team", lambda self: self.cases)
+    @rule(c=st.integers(0, 3), org=st.sampled_from(["W1", "W2", "M"]))
+    def lead_shares_and_adds_to_team(self, c, org):
+        """The lawful way: the subject's consent naming the organization is recorded, then the lead adds it."""
+        case = self.pick(self.cases, c)
+        if org == case.lead:
+            return
+        for person in case.subjects:
+            self.do_record_consent(case, org, "share", person=person)
+        self.do_lead_team(case, org, "add")
+
     @on("lead_removes_from_team", lambda self: self.cases)
     @rule(c=st.integers(0, 3), org=st.sampled_from(["W1", "W2", "M"]))
     def lead_removes_from_team(self, c, org):
@@ -554,6 +588,8 @@ class DisclosureMachine(RuleBasedStateMachine):
             return
         self.post(LEADS[case.lead], f"/cases/{case.pk}/team/", {"form": form, "organization": self.org(org).pk})
         if form == "add" and self._on_team(case, org):
+            if org not in case.team:
+                self.checked["team adds"] = self.checked.get("team adds", 0) + 1
             case.team.add(org)
         if form == "remove" and not self._on_team(case, org):
             case.team.discard(org)
@@ -778,21 +814,53 @@ class DisclosureMachine(RuleBasedStateMachine):
         purpose=st.sampled_from(["information_sharing", "plan_agreement"]),
     )
     def chair_puts_case_on_agenda(self, m, c, purpose):
-        """Row 1's attack: the chair types any case number into the agenda form."""
+        """Row 1's attack: the chair types any case number (or posts any case id) into the agenda form."""
         meeting, case = self.pick(self.meetings, m), self.pick(self.cases, c)
         if LAWFUL and not any(USERS[u][0] == case.lead and self.case_working(u) for u in meeting.participants):
             return
         self.do_agenda_add(meeting, case, purpose)
+
+    @on("lead_proposes_and_chair_adds", lambda self: self.meetings and self.cases)
+    @rule(
+        m=st.integers(0, 1),
+        c=st.integers(0, 3),
+        purpose=st.sampled_from(["information_sharing", "plan_agreement"]),
+    )
+    def lead_proposes_and_chair_adds(self, m, c, purpose):
+        """The lawful way: the lead proposes, its caseworker takes part (and pledges), the chair picks it."""
+        self.do_lawful_agenda_add(self.pick(self.meetings, m), self.pick(self.cases, c), purpose)
+
+    def do_lawful_agenda_add(self, model: MMeeting, case: MCase, purpose: str = "information_sharing"):
+        from casework.models import Case
+        from meetings.models import CaseProposal
+
+        lead = LEADS[case.lead]
+        if not self.case_working(lead):
+            return
+        kind = model.kind
+        if not CaseProposal.objects.filter(case_id=case.pk, kind=kind, state=CaseProposal.State.PROPOSED).exists():
+            self.attempt(
+                f"{lead} proposes {case.number} for {kind}",
+                lambda: ms.case_propose(
+                    case=Case.objects.get(pk=case.pk), kind=kind, purpose=purpose, by=self.user(lead)
+                ),
+            )
+        if lead not in model.participants:
+            self.do_add_participant(model, lead)
+        if lead in model.participants and not model.participants[lead]:
+            self.do_pledge(model, lead)
+        self.do_agenda_add(model, case, purpose)
 
     def do_agenda_add(self, model: MMeeting, case: MCase, purpose: str = "information_sharing"):
         before = set(AgendaItem.objects.filter(meeting_id=model.pk).values_list("pk", flat=True))
         self.post(
             "chair",
             f"/meetings/{model.pk}/agenda/",
-            {"action": "add", "case_number": case.number, "purpose": purpose, "summary": ""},
+            {"action": "add", "case": case.pk, "case_number": case.number, "purpose": purpose, "summary": ""},
         )
         for item in AgendaItem.objects.filter(meeting_id=model.pk).exclude(pk__in=before):
             model.items.append(MItem(item.pk, model.pk, item.case_id))
+            self.checked["agenda items"] = self.checked.get("agenda items", 0) + 1
 
     @on("chair_assigns_action", lambda self: any(m.items for m in self.meetings.values()))
     @rule(i=st.integers(0, 5), org=st.sampled_from(["W1", "W2", "M"]))
@@ -810,7 +878,10 @@ class DisclosureMachine(RuleBasedStateMachine):
             {"kind": "action", "text": f"{name}さん宅を訪問する", "action_organization": self.org(org).pk},
         )
         if ActionItem.objects.filter(item_id=item.pk).count() > before:
-            self.actions.append(item.pk)
+            meeting = self.meetings[item.meeting]
+            pledged = {USERS[u][0] for u, signed in meeting.participants.items() if signed}
+            share = meeting.kind == "support_meeting" and {self.cases[item.case].lead, org} <= pledged
+            self.actions.append((item.pk, org, share))
 
     # -- rules: memberships ---------------------------------------------------
 
@@ -962,6 +1033,8 @@ def test_no_sequence_of_moves_reveals_a_person_without_a_basis(base):
         TALLY["disclosure invariant distinct states checked"] += DisclosureMachine.checked["states"]
         TALLY["disclosure invariant responses checked"] += DisclosureMachine.checked["responses"]
         TALLY["disclosure invariant responses revealing a planted person"] += DisclosureMachine.checked["revealing"]
+        TALLY["disclosure invariant agenda items added"] += DisclosureMachine.checked.get("agenda items", 0)
+        TALLY["disclosure invariant team organizations added"] += DisclosureMachine.checked.get("team adds", 0)
 
 
 # ---------------------------------------------------------------------------
@@ -1028,6 +1101,7 @@ def test_row_11_participant_without_pledge_does_not_see_action_items_on_home(mac
     machine.do_add_participant(meeting, "cw2")
     machine.do_pledge(meeting, "chair")
     machine.do_pledge(meeting, "cw1")
-    machine.do_agenda_add(meeting, case)
+    machine.do_lawful_agenda_add(meeting, case)
+    assert meeting.items, "the lawful agenda add (proposal queue) put the case on the agenda"
     machine.do_decide_action(meeting.items[0], "W2")
     assert_no_leak(machine)
