@@ -18,7 +18,7 @@ from casework.disclosure import (
     is_lead_member,
 )
 from casework.models import AccessLog, Case, CaseSubject, HouseholdMember, Person
-from casework.selectors import viewer_for
+from casework.selectors import case_list_person_ids, viewer_for
 
 # Re-exported so callers keep one import for case access.
 __all__ = [
@@ -78,6 +78,19 @@ def log_case_access(
         basis_ref=access.basis_ref,
         organization_id=access.organization_id,
         auth_strength=access.auth_strength,
+    )
+
+
+def log_case_list(request, rows: list[Case], filters: dict) -> None:
+    """Write the access-log row for a page of the case list: the persons it shows and which filters were used."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.SEARCH if filters.get("q") else AccessLog.Action.LIST,
+        object_type="case",
+        person_ids=case_list_person_ids(rows),
+        basis=AccessLog.Basis.OWN_ORGANIZATION,
+        # Which filters were used, never the typed text (it may be a name): the log holds no content.
+        reason=" ".join(f"filter={name}" for name, value in filters.items() if value),
     )
 
 

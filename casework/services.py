@@ -257,6 +257,23 @@ def _pending_grant_for_decision(grant: MembershipGrant) -> MembershipGrant:
     return locked
 
 
+def _record_decision(locked: MembershipGrant, *, by, note: str, status: str, extra_fields=()) -> None:
+    """Save an approval or rejection with who decided and when, and write its access-log row."""
+    locked.status = status
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.decision_note = (note or "").strip()[:300]
+    locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note", *extra_fields])
+    approved = status == MembershipGrant.Status.APPROVED
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.GRANT_APPROVE if approved else AccessLog.Action.GRANT_REJECT,
+        object_type="membershipgrant",
+        object_id=locked.pk,
+        reason=_grant_log_reason(locked),
+    )
+
+
 def _log_refused_decision(grant: MembershipGrant, by, message: str) -> None:
     """Record a refused approval in its own transaction, so the refusal is kept when the caller rolls back."""
     with transaction.atomic():
@@ -290,19 +307,8 @@ def membership_grant_approve(*, grant: MembershipGrant, by, note: str = "") -> M
         membership = membership_add(
             user=locked.user, organization=locked.organization, role=locked.role, title=locked.title, by=by
         )
-        locked.status = MembershipGrant.Status.APPROVED
-        locked.decided_by = by
-        locked.decided_at = timezone.now()
-        locked.decision_note = (note or "").strip()[:300]
         locked.membership = membership
-        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "membership"])
-        audit.log_access(
-            actor=by,
-            action=AccessLog.Action.GRANT_APPROVE,
-            object_type="membershipgrant",
-            object_id=locked.pk,
-            reason=_grant_log_reason(locked),
-        )
+        _record_decision(locked, by=by, note=note, status=MembershipGrant.Status.APPROVED, extra_fields=["membership"])
     grant.refresh_from_db()
     return membership
 
@@ -312,18 +318,7 @@ def membership_grant_reject(*, grant: MembershipGrant, by, note: str = "") -> No
     """Reject a pending request (or withdraw one's own); nothing is granted."""
     _require_administrator(by)
     locked = _pending_grant_for_decision(grant)
-    locked.status = MembershipGrant.Status.REJECTED
-    locked.decided_by = by
-    locked.decided_at = timezone.now()
-    locked.decision_note = (note or "").strip()[:300]
-    locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit.log_access(
-        actor=by,
-        action=AccessLog.Action.GRANT_REJECT,
-        object_type="membershipgrant",
-        object_id=locked.pk,
-        reason=_grant_log_reason(locked),
-    )
+    _record_decision(locked, by=by, note=note, status=MembershipGrant.Status.REJECTED)
     grant.refresh_from_db()
 
 

@@ -23,6 +23,7 @@ from casework.access import (
     get_case_for_user,
     get_case_record_for_user,
     is_lead_member,
+    log_case_list,
     person_ids_for_case,
     possible_duplicates_for_user,
     sees_secret_addresses,
@@ -139,15 +140,7 @@ def case_list(request, mine: bool = False):
     cases = selectors.case_search(viewer, **filters)
     page = Paginator(cases, PAGE_SIZE).get_page(params.get("page"))
     rows = list(page.object_list)
-    audit.log_access(
-        actor=request.user,
-        action=AccessLog.Action.SEARCH if filters["q"] else AccessLog.Action.LIST,
-        object_type="case",
-        person_ids=selectors.case_list_person_ids(rows),
-        basis=AccessLog.Basis.OWN_ORGANIZATION,
-        # Which filters were used, never the typed text (it may be a name): the log holds no content.
-        reason=" ".join(f"filter={name}" for name, value in filters.items() if value),
-    )
+    log_case_list(request, rows, filters)
     query = params.copy()
     query.pop("page", None)
     return render(
