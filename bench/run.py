@@ -100,7 +100,7 @@ def client_for(user):
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from casework.security import second_factor_required
+    from casework.accounts.second_factor import second_factor_required
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
@@ -530,7 +530,7 @@ print("RESULT", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, imp
 def part_import(runs: int) -> None:
     """Import 10,000 places from a generated cp932 CSV in a subprocess: seconds and peak RSS."""
     from casework.models import Organization
-    from casework.spreadsheets import encode_csv
+    from core.spreadsheets import encode_csv
 
     operators = list(Organization.objects.filter(kind=Organization.Kind.PLACE_OPERATOR).values_list("name", flat=True))
     header = [

@@ -249,7 +249,6 @@ def seed(
     from casework import audit
     from casework.assessment import CURRENT_VERSION
     from casework.choices import Domain, Role
-    from casework.japanese import era_short_prefix, fiscal_year
     from casework.models import (
         AccessLog,
         Assessment,
@@ -274,6 +273,7 @@ def seed(
         PlanRole,
         SupportPlan,
     )
+    from core.japanese import era_short_prefix, fiscal_year
     from meetings.models import (
         AgendaItem,
         AgendaPurpose,

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
 from casework import services
+from casework.accounts.sessions import user_end_sessions
 from casework.choices import Domain
 from casework.models import AccessLog, Membership, MembershipGrant, Organization
 from casework.selectors import viewer_for
-from casework.sessions import user_end_sessions
 
 
 def _is_administrator(request) -> bool:

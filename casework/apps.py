@@ -9,7 +9,9 @@ class CaseworkConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from casework import audit_roles, checks, disclosure, services, sessions, signals  # noqa: F401 - handlers, checks
+        from casework import checks, disclosure, services, signals  # noqa: F401 - handlers, checks
+        from casework.accounts import sessions  # noqa: F401 - signal handlers
+        from casework.audit import roles as audit_roles
 
         post_migrate.connect(audit_roles.grant_after_migrate, sender=self)
         # casework's own reaction to a withdrawn consent comes first: the team grants resting on it end.

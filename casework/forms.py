@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.assessment import ANSWERS, CURRENT_VERSION, schema_items
 from casework.choices import Domain
-from casework.japanese import format_wareki, is_katakana_reading, parse_date, to_katakana_reading
 from casework.models import (
     CaseState,
     Consent,
@@ -27,64 +25,8 @@ from casework.models import (
     Organization,
     Person,
 )
-
-# NUL, other control characters (tab and newlines allowed), lone surrogates, and U+FFFD, which is
-# what a browser's or a decoder's broken bytes turn into: none of them belongs in a record.
-_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffd]")
-
-
-def validate_clean_text(value) -> None:
-    """Reject text holding NUL, control characters, lone surrogates or replacement characters."""
-    if isinstance(value, str) and _BAD_TEXT.search(value):
-        raise ValidationError(
-            _("使用できない文字（制御文字・不正な文字コード）が含まれています。入力し直してください。"),
-            code="bad_text",
-        )
-
-
-class CleanTextForm(forms.Form):
-    """A form whose every text field rejects unusable characters with a Japanese message."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field, forms.CharField):
-                field.validators = [
-                    v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)
-                ] + [validate_clean_text]
-
-
-class WarekiDateField(forms.CharField):
-    """A date typed in 和暦 (令和元年5月1日, R1.5.1) or 西暦 (2019-05-01); shown in 和暦."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 40)
-        kwargs.setdefault("help_text", _("例: 令和7年4月1日、R7.4.1、2025-04-01"))
-        super().__init__(*args, **kwargs)
-        # The cleaned value is a date: length validators apply to the text only (checked in to_python).
-        self.validators = []
-
-    def prepare_value(self, value):
-        if hasattr(value, "year"):
-            return format_wareki(value)
-        return value
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if not text:
-            return None
-        if _BAD_TEXT.search(text):
-            raise ValidationError(_("使用できない文字が含まれています。"), code="bad_text")
-        if len(text) > 40:
-            raise ValidationError(_("日付が長すぎます。"), code="max_length")
-        try:
-            return parse_date(text)
-        except ValueError as exc:
-            raise ValidationError(str(exc), code="invalid_date") from None
-
-    def validate(self, value):
-        if value in self.empty_values and self.required:
-            raise ValidationError(self.error_messages["required"], code="required")
+from core.forms import CleanTextForm, WarekiDateField
+from core.japanese import is_katakana_reading, to_katakana_reading
 
 
 def checkbox_choices(choices, **kwargs) -> forms.MultipleChoiceField:

@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.choices import Domain
-from casework.japanese import fiscal_year_range
 from casework.models import (
     Case,
     CaseDomain,
@@ -31,6 +30,7 @@ from casework.models import (
     Organization,
     SupportPlan,
 )
+from core.japanese import fiscal_year_range
 
 # Month columns of every report: 4月 … 3月.
 FISCAL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)

@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from casework import japanese
 from casework.choices import Domain, Role
+from core import japanese
 
 
 class Organization(models.Model):

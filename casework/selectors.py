@@ -11,7 +11,6 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from casework.choices import Role
-from casework.japanese import search_key
 from casework.models import (
     BreakGlassAccess,
     Case,
@@ -26,6 +25,7 @@ from casework.models import (
     Person,
     SupportPlan,
 )
+from core.japanese import search_key
 
 
 class Viewer:
@@ -254,7 +254,7 @@ def lead_worker_memberships(organizations) -> list[Membership]:
 def possible_duplicates(viewer: Viewer, *, family_name_kana: str, given_name_kana: str, birth_date: date | None):
     """Return persons within the viewer's cases with the same folded reading and birth date."""
     from casework.access import cases_for_user
-    from casework.japanese import to_katakana_reading
+    from core.japanese import to_katakana_reading
 
     if not birth_date:
         return []
@@ -299,7 +299,7 @@ def home_panels(request, viewer: Viewer) -> list:
 
     from casework import audit
     from casework.models import AccessLog
-    from casework.ui import Panel
+    from core.panels import Panel
 
     panels = [Panel(_("所属"), "casework/panels/memberships.html", {"memberships": viewer.memberships}, order=90)]
     if viewer.is_administrator:
@@ -339,7 +339,7 @@ def home_panels(request, viewer: Viewer) -> list:
             )
         )
     if viewer.is_auditor:
-        from casework.audit_selectors import audit_home_panels
+        from casework.audit.selectors import audit_home_panels
 
         panels.extend(audit_home_panels(request, viewer))
     return panels

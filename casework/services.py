@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework import audit, disclosure
+from casework.accounts.sessions import user_end_sessions
 from casework.assessment import CURRENT_VERSION, validate_checklist
 from casework.choices import Domain, Role
 from casework.disclosure import Basis, ConsentAnswer, consent_check  # noqa: F401  (re-exported for callers)
-from casework.japanese import era_short_prefix, fiscal_year
 from casework.models import (
     AccessLog,
     Assessment,
@@ -44,7 +44,7 @@ from casework.models import (
     PlanRole,
     SupportPlan,
 )
-from casework.sessions import user_end_sessions
+from core.japanese import era_short_prefix, fiscal_year
 
 User = get_user_model()
 

@@ -66,22 +66,9 @@ from casework.models import (
     SupportPlan,
 )
 from casework.selectors import viewer_for
-from casework.ui import case_panels
+from core.panels import case_panels
 
 PAGE_SIZE = 25
-
-
-def fail_closed(view):
-    """Refuse the page with a Japanese 503 when the access log cannot be written."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except audit.AccessLogUnavailable:
-            return render(request, "casework/access_log_unavailable.html", status=503)
-
-    return wrapper
 
 
 def case_worker_required(view):
@@ -97,7 +84,7 @@ def case_worker_required(view):
 
 
 def case_view(view):
-    return fail_closed(case_worker_required(view))
+    return case_worker_required(view)
 
 
 def _wants_json(request) -> bool:

@@ -8,7 +8,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-from casework.audit_roles import refuse_to_serve_if_unbound  # noqa: E402
+from casework.audit.roles import refuse_to_serve_if_unbound  # noqa: E402
 
 refuse_to_serve_if_unbound()  # with DATABASE_APP_ROLE set: never serve as a role that can shorten the log
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from casework import indicators as casework
 from casework.indicators import FISCAL_MONTHS, Counts, Figure, Period, Scope
-from casework.japanese import fiscal_year_label
+from core.japanese import fiscal_year_label
 from meetings import indicators as meetings
 from places import indicators as places
 from referrals import indicators as referrals

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "csp",
+    "core",
     "casework",
     "places",
     "referrals",
@@ -75,7 +76,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "casework.middleware.RequestContextMiddleware",
+    "casework.audit.context.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,13 +84,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Cache-Control: no-store on every response to a signed-in user (pages and exports).
-    "casework.middleware.NoStoreMiddleware",
+    "core.guards.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "casework.sessions.SessionLifetimeMiddleware",
+    "casework.accounts.sessions.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "casework.security.SecondFactorMiddleware",
+    "casework.accounts.second_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A read whose access-log row cannot be written answers the one 503 page (core.guards).
+    "core.guards.FailClosedMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes must come last so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
@@ -119,7 +122,7 @@ DATABASES = {"default": database_from_env("DATABASE_URL", sqlite_path=str(DATA_D
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The PostgreSQL role the application serves as, when migrations run as a separate owner role:
 # migrate then grants it SELECT/INSERT only on the access log, and every command checks that the
-# role cannot shorten the log (casework.audit_roles). Unset: one role (the demo, development).
+# role cannot shorten the log (casework.audit.roles). Unset: one role (the demo, development).
 DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "") or ""
 if DATABASE_APP_ROLE and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", DATABASE_APP_ROLE):
     raise ImproperlyConfigured(f"DATABASE_APP_ROLE must be a lower-case role name, got {DATABASE_APP_ROLE!r}")
@@ -156,7 +159,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Idle timeout: activity pushes the expiry forward (at most once a minute), so a session ends after
 # SESSION_IDLE_MINUTES without activity (and when the browser closes).
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-# casework.sessions.SessionLifetimeMiddleware slides the expiry (at most once a minute).
+# casework.accounts.sessions.SessionLifetimeMiddleware slides the expiry (at most once a minute).
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -168,7 +171,7 @@ CSRF_COOKIE_HTTPONLY = True
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "casework.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "casework.audit.context.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from casework.selectors import viewer_for
 from config.outage import is_database_outage
+from core.guards import unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,5 @@ def server_error(request):
     """
     if is_database_outage(sys.exc_info()[1]):
         logger.warning("database unreachable while serving %s", request.path)
-        response = HttpResponse(loader.get_template("503.html").render(), status=503)
-        response["Retry-After"] = "10"
-        return response
+        return unavailable_response()
     return HttpResponseServerError(loader.get_template("500.html").render())

@@ -8,7 +8,7 @@ class MeetingsConfig(AppConfig):
 
     def ready(self):
         from casework import disclosure
-        from casework.ui import register_case_panel
+        from core.panels import register_case_panel
         from meetings.access import decision_basis, support_meeting_share
         from meetings.selectors import case_panel, proposal_panel
 

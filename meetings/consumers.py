@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from casework import audit
+from casework.accounts.second_factor import second_factor_satisfied
+from casework.accounts.sessions import user_socket_group
 from casework.models import AccessLog
-from casework.security import second_factor_satisfied
-from casework.sessions import user_socket_group
 from meetings.access import may_open_material, participant_for
 from meetings.models import AgendaItem, Meeting, MeetingKind, MeetingPresence
 from meetings.services import StaleEdit, agenda_item_note, agenda_set_current, broadcast_presence, group_name

@@ -8,41 +8,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from casework.japanese import parse_date
 from casework.models import Membership, Organization
+from core.forms import CleanTextMixin, WarekiDateField
 from meetings.models import AgendaPurpose, Decision, MeetingKind
 
 User = get_user_model()
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def bad_characters(value: str) -> bool:
-    """Whether text holds a NUL, a lone surrogate, or U+FFFD left where undecodable bytes arrived."""
-    return "\x00" in value or "\ufffd" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
-
-
-class CleanTextMixin:
-    """Refuse NUL characters and lone surrogates in every text field with a clear message."""
-
-    def clean(self):
-        cleaned = super().clean()
-        for name, value in list(cleaned.items()):
-            if isinstance(value, str) and bad_characters(value):
-                self.add_error(name, _("使用できない文字が含まれています。"))
-        return cleaned
-
-
-class JapaneseDateField(forms.CharField):
-    """A date typed in 西暦 or 和暦 (令和7年4月1日, R7.4.1, 2025-04-01)."""
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        try:
-            return parse_date(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
 
 
 def _user_label(user) -> str:
@@ -178,7 +149,7 @@ class DecisionForm(CleanTextMixin, forms.Form):
     text = forms.CharField(
         label=_("内容・理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000
     )
-    next_review_on = JapaneseDateField(label=_("次回見直し日"), required=False)
+    next_review_on = WarekiDateField(label=_("次回見直し日"), required=False)
     # Place operators are left out: places never see what a meeting decided about a case.
     action_organization = forms.ModelChoiceField(
         label=_("担当機関"),
@@ -186,7 +157,7 @@ class DecisionForm(CleanTextMixin, forms.Form):
         required=False,
     )
     action_assignee_name = forms.CharField(label=_("担当者"), max_length=100, required=False)
-    action_due_on = JapaneseDateField(label=_("期限"), required=False)
+    action_due_on = WarekiDateField(label=_("期限"), required=False)
 
     def clean(self):
         cleaned = super().clean()

@@ -13,7 +13,7 @@ from casework import audit, disclosure
 from casework.choices import Role
 from casework.models import AccessLog, Case, Organization, SupportPlan
 from casework.selectors import OPEN_STATES
-from casework.ui import Panel
+from core.panels import Panel
 from meetings.access import (
     ACTION_ROLES,
     ItemBasis,

@@ -11,7 +11,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
 from casework.selectors import viewer_for
-from casework.spreadsheets import DecodeError, decode_csv_bytes, encode_csv
+from core.spreadsheets import DecodeError, decode_csv_bytes, encode_csv
 from places.models import Attendance, Place, PlaceImportJob, PlaceSchedule
 from places.resources import PlaceResource
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from casework.spreadsheets import Replacement, build_xlsx, encode_csv
+from core.spreadsheets import Replacement, build_xlsx, encode_csv
 from places.resources import PlaceResource
 
 

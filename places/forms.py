@@ -8,35 +8,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from casework.japanese import parse_date
 from casework.models import Organization
+from core.forms import WarekiDateField, clean_text
 from places.choices import WEEKDAY_CHOICES, Accommodation, AttendanceStatus, PlaceKind, TargetGroup
 from places.models import Place
 from places.schedules import parse_schedules
 
 _LIST_SPLIT = re.compile(r"\s*[、,，;；]\s*")
-# U+FFFD is what undecodable bytes (a lone surrogate sent over HTTP) become: refused like the other apps do.
-_SURROGATE = re.compile("[\ud800-\udfff\ufffd]")
-
-
-def _check_text(value: str) -> str:
-    if "\x00" in value or _SURROGATE.search(value):
-        raise ValidationError(_("使用できない文字が含まれています。"))
-    return value
-
-
-class JapaneseDateField(forms.CharField):
-    """A date typed in 西暦 or 和暦 (2025-04-01, 令和7年4月1日, R7.4.1)."""
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if not text:
-            return None
-        _check_text(text)
-        try:
-            return parse_date(text)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
 
 
 class PlaceForm(forms.ModelForm):
@@ -60,7 +38,7 @@ class PlaceForm(forms.ModelForm):
         max_length=500,
         help_text=_("「、」で区切って入力します（例: 料理、手芸、囲碁）。"),
     )
-    pledge_signed_on = JapaneseDateField(label=_("守秘義務の誓約書提出日"), required=False)
+    pledge_signed_on = WarekiDateField(label=_("守秘義務の誓約書提出日"), required=False)
 
     class Meta:
         model = Place
@@ -117,7 +95,7 @@ class PlaceForm(forms.ModelForm):
         for name, value in list(cleaned.items()):
             if isinstance(value, str):
                 try:
-                    _check_text(value)
+                    clean_text(value)
                 except ValidationError as error:
                     self.add_error(name, error)
         return cleaned
@@ -131,7 +109,7 @@ class PlaceForm(forms.ModelForm):
         return text
 
     def clean_activities_text(self):
-        text = _check_text(self.cleaned_data["activities_text"])
+        text = clean_text(self.cleaned_data["activities_text"])
         tags = []
         for part in _LIST_SPLIT.split(text.strip()):
             if part and part not in tags:
@@ -165,7 +143,7 @@ class DirectoryFilterForm(forms.Form):
         self.fields["area"].choices = [("", _("すべて")), *((a, a) for a in areas)]
 
     def clean_q(self):
-        return _check_text(self.cleaned_data["q"])
+        return clean_text(self.cleaned_data["q"])
 
 
 class MatchForm(forms.Form):
@@ -197,7 +175,7 @@ class MatchForm(forms.Form):
         self.fields["area"].choices = [("", _("指定しない")), *((a, a) for a in areas)]
 
     def clean_interests(self):
-        text = _check_text(self.cleaned_data["interests"])
+        text = clean_text(self.cleaned_data["interests"])
         return [part for part in _LIST_SPLIT.split(text.strip()) if part]
 
     def clean(self):
@@ -238,7 +216,7 @@ class ExportForm(forms.Form):
 
 class AttendanceForm(forms.Form):
     participant_ref = forms.CharField(label=_("参加者"), max_length=60, widget=forms.Select)
-    on = JapaneseDateField(label=_("日付"))
+    on = WarekiDateField(label=_("日付"))
     status = forms.ChoiceField(label=_("出欠"), choices=AttendanceStatus.choices, widget=forms.RadioSelect)
     hours = forms.DecimalField(label=_("時間"), required=False, min_value=0, max_value=24, decimal_places=1)
     note = forms.CharField(label=_("ひとこと（紹介元へ）"), required=False, max_length=200)
@@ -257,7 +235,7 @@ class AttendanceForm(forms.Form):
         raise ValidationError(self.refusals.get(ref) or _("一覧から参加者を選んでください。"))
 
     def clean_note(self):
-        return _check_text(self.cleaned_data["note"])
+        return clean_text(self.cleaned_data["note"])
 
     def clean(self):
         cleaned = super().clean()

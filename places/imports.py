@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from casework.spreadsheets import DecodeError, decode_csv_bytes
+from core.spreadsheets import DecodeError, decode_csv_bytes
 from places.models import PlaceImportJob
 from places.resources import HEADERS, REQUIRED_HEADERS, PlaceResource, error_messages
 

@@ -56,7 +56,7 @@ def age_groups(age: int) -> set[str]:
 
 
 def _fold(text: str) -> str:
-    from casework.japanese import search_key
+    from core.japanese import search_key
 
     return search_key(text.strip())
 

@@ -110,7 +110,7 @@ class Place(models.Model):
 
     def build_search_text(self) -> str:
         """Return the keyword-search text (folded so 髙橋 finds 高橋, ｶﾌｪ finds カフェ)."""
-        from casework.japanese import search_key
+        from core.japanese import search_key
 
         parts = [self.name, self.area, self.address, self.description, *(self.activities or [])]
         return " ".join(search_key(p) for p in parts if p)

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import TextChoices
 from import_export import fields, resources, widgets
 
-from casework.japanese import parse_date
 from casework.models import Organization
-from casework.spreadsheets import neutralise_formula
+from core.japanese import parse_date
+from core.spreadsheets import neutralise_formula
 from places.choices import Accommodation, PlaceKind, TargetGroup, label_to_code
 from places.models import Place, PlaceSchedule
 from places.schedules import ScheduleSpec, parse_schedules

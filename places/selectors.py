@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from casework.choices import Role
 from casework.selectors import Viewer
-from casework.ui import Panel
+from core.panels import Panel
 from places import participants
 from places.models import Attendance, Place, PlaceSchedule
 
@@ -59,7 +59,7 @@ def editable_places(viewer: Viewer) -> QuerySet[Place]:
 
 def directory(viewer: Viewer, filters: dict) -> QuerySet[Place]:
     """The directory list with search and filters (area, kind, weekday, target, accommodation, referrals)."""
-    from casework.japanese import search_key
+    from core.japanese import search_key
 
     queryset = visible_places(viewer)
     if q := (filters.get("q") or "").strip():

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casework.audit import AccessLogUnavailable, log_access
 from casework.models import AccessLog
 from casework.selectors import viewer_for
 from places import access, selectors, services
@@ -195,12 +194,7 @@ def export(request):
             "places/export.html",
             {"form": form, "replacements": exported.replacements[:200], "confirm_query": query.urlencode()},
         )
-    try:
-        log_access(
-            actor=request.user, action=AccessLog.Action.EXPORT, object_type="places.place", reason="居場所一覧の出力"
-        )
-    except AccessLogUnavailable:
-        return render(request, "places/export.html", {"form": form, "log_error": True}, status=503)
+    access.log_places_export(request)
     filename = f"places_{timezone.localdate():%Y%m%d}.{exported.extension}"
     response = HttpResponse(exported.content, content_type=exported.content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

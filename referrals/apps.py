@@ -8,7 +8,7 @@ class ReferralsConfig(AppConfig):
 
     def ready(self):
         from casework import disclosure
-        from casework.ui import register_case_panel
+        from core.panels import register_case_panel
         from places.participants import register_participant_source
         from referrals.selectors import case_panel, place_participants
         from referrals.services import referrals_consent_lapsed

@@ -6,9 +6,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from casework.choices import Domain
-from casework.forms import CleanTextForm, WarekiDateField, checkbox_choices
-from casework.japanese import is_katakana_reading, to_katakana_reading
+from casework.forms import checkbox_choices
 from casework.models import ConsultationCategory, Organization
+from core.forms import CleanTextForm, WarekiDateField
+from core.japanese import is_katakana_reading, to_katakana_reading
 from referrals.models import LegalBasis, ParticipationStage, ReferralKind
 from referrals.services import RECEIVER_KINDS
 

@@ -121,7 +121,7 @@ def case_referrals(case) -> list[Referral]:
 
 def case_panel(request, case, viewer: Viewer):
     """Return the case page's referral panel (the case page already logged the case view)."""
-    from casework.ui import Panel
+    from core.panels import Panel
 
     if not viewer.works_cases:
         return None
@@ -137,7 +137,7 @@ def case_panel(request, case, viewer: Viewer):
 def home_panels(request, viewer: Viewer) -> list:
     """Return the referral panels of the viewer's home page: incoming, attendance to record, counts."""
     from casework import audit
-    from casework.ui import Panel
+    from core.panels import Panel
 
     if not acting_organization_ids(viewer):
         return []

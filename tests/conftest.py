@@ -14,9 +14,9 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from casework.accounts.second_factor import second_factor_required
 from casework.choices import Domain, Role
 from casework.models import Organization
-from casework.security import second_factor_required
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 
@@ -85,7 +85,7 @@ def _allow_test_flush_of_the_access_log():
     """
     from django.db.backends.postgresql.operations import DatabaseOperations
 
-    from casework.audit_roles import APPEND_ONLY_TRIGGERS
+    from casework.audit.roles import APPEND_ONLY_TRIGGERS
 
     original = DatabaseOperations.sql_flush
 

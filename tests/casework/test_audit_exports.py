@@ -99,7 +99,7 @@ def test_a_bad_format_or_filter_gives_a_form_error_and_no_file(personas, login, 
 
 @pytest.mark.django_db
 def test_an_export_over_the_limit_is_refused_with_a_message(personas, login, rows, monkeypatch):
-    from casework import audit_selectors
+    from casework.audit import selectors as audit_selectors
 
     monkeypatch.setattr(audit_selectors, "EXPORT_LIMIT", 1)
     response = export(login(personas.auditor), format="csv")

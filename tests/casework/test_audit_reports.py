@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework.audit import log_access
-from casework.audit_selectors import BULK_PERSONS, DENIED_SPIKE
+from casework.audit.selectors import BULK_PERSONS, DENIED_SPIKE
 from casework.models import AccessLog
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from casework import audit_views
 from casework.audit import AccessLogUnavailable, log_access
-from casework.audit_selectors import audit_home_panels
+from casework.audit import access as audit_access
+from casework.audit.selectors import audit_home_panels
 from casework.models import AccessLog
 from casework.selectors import Viewer
 
@@ -102,7 +102,7 @@ def test_the_page_is_refused_with_503_when_its_log_row_cannot_be_written(persona
         raise AccessLogUnavailable("database is read-only")
 
     view(personas.caseworker_a, persons=[11])
-    monkeypatch.setattr(audit_views, "log_access", broken)
+    monkeypatch.setattr(audit_access, "log_access", broken)
     client = login(personas.auditor)
     for url in AUDIT_URLS:
         response = client.get(url)

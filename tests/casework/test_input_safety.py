@@ -5,8 +5,9 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from casework.forms import PersonForm, WarekiDateField
+from casework.forms import PersonForm
 from casework.models import Case, Person
+from core.forms import WarekiDateField
 
 
 def _intake(client, **overrides):

@@ -1,4 +1,4 @@
-"""Tests for casework.japanese: furigana, name search keys, wareki, 年度 and ages."""
+"""Tests for core.japanese: furigana, name search keys, wareki, 年度 and ages."""
 
 from datetime import date
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from casework.japanese import (
+from core.japanese import (
     age_band,
     age_on,
     era_short_prefix,

@@ -1,4 +1,4 @@
-"""Tests for casework.spreadsheets: Excel-friendly CSV and XLSX on Japanese Windows."""
+"""Tests for core.spreadsheets: Excel-friendly CSV and XLSX on Japanese Windows."""
 
 import csv
 import io
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from casework.spreadsheets import (
+from core.spreadsheets import (
     GETA,
     DecodeError,
     build_xlsx,

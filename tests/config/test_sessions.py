@@ -6,8 +6,8 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from casework.accounts.sessions import SESSION_STARTED_KEY
 from casework.services import membership_end
-from casework.sessions import SESSION_STARTED_KEY
 
 
 @pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_an_idle_session_expires_and_an_active_one_slides_once_a_minute(personas
     from django.contrib.sessions.models import Session
     from django.utils import timezone
 
-    from casework.sessions import SESSION_TOUCHED_KEY
+    from casework.accounts.sessions import SESSION_TOUCHED_KEY
 
     client = login(personas.caseworker_a)
     assert client.get("/").status_code == 200

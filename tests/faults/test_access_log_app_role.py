@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from casework.audit_roles import APPEND_ONLY_TRIGGERS
+from casework.audit.roles import APPEND_ONLY_TRIGGERS
 from tests.faults.conftest import OUTCOMES
 from tests.faults.servers import APP_ROLE, DATABASE
 

@@ -268,7 +268,7 @@ def test_a_deactivated_user_is_closed_on_their_next_message(personas, layered, l
 
 
 def test_ending_a_users_sessions_closes_their_socket_at_once(personas, layered, login, db_call):
-    from casework.sessions import user_end_sessions
+    from casework.accounts.sessions import user_end_sessions
 
     async def scenario():
         comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))

@@ -65,7 +65,7 @@ def test_suspending_by_decision(personas, layered, case_a):
 
 def test_actions_and_next_review_are_recorded_and_shown_on_the_case_panel(personas, layered, case_a, rf):
     from casework.selectors import Viewer
-    from casework.ui import case_panels
+    from core.panels import case_panels
 
     item = layered.items.get()
     ms.meeting_decide(

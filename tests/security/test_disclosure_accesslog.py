@@ -14,9 +14,9 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from casework.audit import log_access, verify_day
-from casework.audit_roles import APPEND_ONLY_TRIGGERS, apply_grants, role_problems
+from casework.audit.roles import APPEND_ONLY_TRIGGERS, apply_grants, role_problems
 from casework.models import AccessLog
-from casework.spreadsheets import encode_csv
+from core.spreadsheets import encode_csv
 from tests.factories import PersonFactory, make_case, make_referral
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +152,7 @@ def test_row_15_with_database_app_role_set_every_command_checks_that_role(person
 def test_row_15_a_server_process_refuses_to_start_as_a_role_that_can_shorten_the_log(personas, settings, monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
-    from casework.audit_roles import refuse_to_serve_if_unbound
+    from casework.audit.roles import refuse_to_serve_if_unbound
 
     monkeypatch.setattr(connection, "close", lambda: None)  # keep the test's transaction open
     role = AppRole()

@@ -2,7 +2,7 @@
 
 The places export, the referral inbox CSV, the access-log export and the indicators report are
 filled with the corpus's formula values and opened with csv and openpyxl; every text cell that
-starts like a formula must start with "'" (casework.spreadsheets.neutralise_formula).
+starts like a formula must start with "'" (core.spreadsheets.neutralise_formula).
 """
 
 import csv
@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from casework.spreadsheets import neutralise_formula
+from core.spreadsheets import neutralise_formula
 from tests.security.corpus import CORPUS, TALLY
 
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from casework.japanese import to_katakana_reading
+from core.japanese import to_katakana_reading
 from tests.security.corpus import CORPUS, MARKUP_NEEDLES, TALLY, Hostile, stored_form, urlencoded
 from tests.security.support import RowWatch
 from tests.urlwalk import all_urls
@@ -719,7 +719,7 @@ def item_decide(w) -> Target:
 
 
 def second_factor_setup(w) -> Target:
-    from casework.account_views import TokenForm
+    from casework.accounts.views import TokenForm
 
     return Target(reverse("second_factor_setup"), w.login(w.p.caseworker_a), {"token": "123456"}, TokenForm())
 
@@ -727,7 +727,7 @@ def second_factor_setup(w) -> Target:
 def second_factor_verify(w) -> Target:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from casework.account_views import TokenForm
+    from casework.accounts.views import TokenForm
 
     TOTPDevice.objects.create(user=w.p.auditor, name="phone", confirmed=True)
     client = w.login(w.p.auditor, second_factor=False)
@@ -1092,7 +1092,7 @@ NOT_ATTACKED_FORMS = {
     "BreakGlassReviewForm": "no view uses it yet (break_glass_review is called from tests only)",
 }
 
-FORM_MODULES = ("casework.forms", "casework.audit_forms", "casework.account_views", "places.forms")
+FORM_MODULES = ("casework.forms", "casework.audit.forms", "casework.accounts.views", "places.forms")
 FORM_MODULES += ("referrals.forms", "meetings.forms")
 
 

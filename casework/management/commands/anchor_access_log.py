@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from casework.audit import anchor_record, verify_day
-from casework.japanese import parse_date
+from core.japanese import parse_date
 
 
 def _anchored_heads(path: str) -> set[tuple[str, int, str]]:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from casework.audit_roles import apply_grants, valid_role_name
+from casework.audit.roles import apply_grants, valid_role_name
 
 
 class Command(BaseCommand):

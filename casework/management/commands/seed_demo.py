@@ -5,8 +5,8 @@ import importlib
 from django.core.management.base import BaseCommand
 
 from casework import demo
+from casework.accounts.second_factor import second_factor_required
 from casework.demo import demo_second_factor
-from casework.security import second_factor_required
 
 # Apps seed in dependency order; each may provide `<app>.demo.seed(stdout, base)`.
 LATER_APPS = ["places", "referrals", "meetings"]

@@ -6,7 +6,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from casework.audit import ChainProblem, chain_days, check_anchor, parse_anchor, verify_day
-from casework.japanese import parse_date
+from core.japanese import parse_date
 
 
 def _day(value: str) -> date:

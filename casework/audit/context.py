@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils.cache import add_never_cache_headers
 
 
 @dataclass(frozen=True)
@@ -65,23 +64,4 @@ class RequestContextMiddleware:
         finally:
             _current.reset(token)
         response["X-Request-Id"] = request.request_id
-        return response
-
-
-class NoStoreMiddleware:
-    """Tell browsers and proxies never to keep a signed-in user's pages and exports (personal data).
-
-    Static files are served before this middleware (WhiteNoise) and stay cacheable; pages for
-    anonymous visitors (the sign-in page) keep their own headers.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest):
-        response = self.get_response(request)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(settings.STATIC_URL):
-            # max-age=0, no-cache, no-store, must-revalidate, private
-            add_never_cache_headers(response)
         return response

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from casework.middleware import current_request_context
+from casework.audit.context import current_request_context
 from casework.models import AccessLog, Membership
+from core.guards import FailClosed
 
 GENESIS = "0" * 64
 
@@ -38,7 +39,7 @@ HASHED_FIELDS = (
 )
 
 
-class AccessLogUnavailable(Exception):
+class AccessLogUnavailable(FailClosed):
     """The access log could not be written, so the access it records must not happen."""
 
 

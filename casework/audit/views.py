@@ -15,19 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from casework import audit_selectors as selectors
-from casework.audit import AccessLogUnavailable, log_access
-from casework.audit_forms import ExportForm, LogFilterForm, PersonHistoryForm, ReportRangeForm
-from casework.choices import Role
+from casework.audit import selectors
+from casework.audit.access import log_audit_denied, log_audit_screen
+from casework.audit.forms import ExportForm, LogFilterForm, PersonHistoryForm, ReportRangeForm
 from casework.models import AccessLog
 from casework.selectors import viewer_for
-from casework.spreadsheets import build_xlsx, encode_csv
-
-AUDIT_OBJECT = "accesslog"
-
-
-class _Refused(Exception):
-    """The view's own log row could not be written."""
+from core.spreadsheets import build_xlsx, encode_csv
 
 
 def auditor_only(view: Callable) -> Callable:
@@ -37,47 +30,11 @@ def auditor_only(view: Callable) -> Callable:
     def wrapper(request, *args, **kwargs):
         viewer = viewer_for(request)
         if not viewer.is_auditor:
-            _log_denied(request)
+            log_audit_denied(request)
             raise Http404
-        try:
-            return view(request, viewer, *args, **kwargs)
-        except _Refused:
-            return render(request, "casework/audit/log_unavailable.html", status=503)
+        return view(request, viewer, *args, **kwargs)
 
     return require_GET(wrapper)
-
-
-def _log_denied(request) -> None:
-    """Record that a non-auditor tried an audit screen; the 404 stands even if this fails."""
-    try:
-        log_access(
-            actor=request.user,
-            action=AccessLog.Action.DENIED,
-            object_type=AUDIT_OBJECT,
-            outcome=AccessLog.Outcome.DENIED,
-            basis=AccessLog.Basis.AUDIT,
-        )
-    except AccessLogUnavailable:
-        pass
-
-
-def _log(viewer, *, action: str, person_ids=(), object_id: object = "", reason: str = "") -> None:
-    """Write the audit screen's own row as the auditor membership; raise _Refused if it fails."""
-    organization = viewer.organizations(Role.AUDITOR)[0]
-    try:
-        log_access(
-            actor=viewer.user,
-            action=action,
-            object_type=AUDIT_OBJECT,
-            object_id=object_id,
-            person_ids=person_ids,
-            basis=AccessLog.Basis.AUDIT,
-            reason=reason,
-            organization_id=organization.id,
-            role=Role.AUDITOR,
-        )
-    except AccessLogUnavailable as exc:
-        raise _Refused from exc
 
 
 def _query_without(request, *names: str) -> str:
@@ -95,11 +52,11 @@ def log_search(request, viewer):
     if not request.GET:
         form = LogFilterForm()
         page = selectors.log_page(selectors.log_rows(), None)
-        _log(viewer, action=AccessLog.Action.LIST, person_ids=page.person_ids)
+        log_audit_screen(viewer, action=AccessLog.Action.LIST, person_ids=page.person_ids)
     elif form.is_valid():
         page = selectors.log_page(selectors.filter_log(form.cleaned_data), form.cleaned_data["after"])
         action = AccessLog.Action.SEARCH if form.has_filters() else AccessLog.Action.LIST
-        _log(viewer, action=action, person_ids=page.person_ids, reason=form.describe())
+        log_audit_screen(viewer, action=action, person_ids=page.person_ids, reason=form.describe())
     status = 200 if page is not None else 400
     next_query = None
     if page and page.next_cursor:
@@ -134,7 +91,7 @@ def log_export(request, viewer):
             }
         else:
             fmt = form.cleaned_data["format"]
-            _log(
+            log_audit_screen(
                 viewer,
                 action=AccessLog.Action.EXPORT,
                 person_ids=selectors.person_ids_of(rows),
@@ -184,7 +141,7 @@ def person_history(request, viewer):
         start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
         actors = selectors.person_history(person_id, start, end)
         latest = selectors.log_page(selectors.person_rows(person_id, start, end), None)
-        _log(viewer, action=AccessLog.Action.SEARCH, person_ids=[person_id], reason=f"person={person_id}")
+        log_audit_screen(viewer, action=AccessLog.Action.SEARCH, person_ids=[person_id], reason=f"person={person_id}")
         search_query = urlencode(
             {"person": person_id, **{k: request.GET[k] for k in ("date_from", "date_to") if request.GET.get(k)}}
         )
@@ -230,7 +187,7 @@ def report(request, viewer, slug: str):
         context["rows"] = fetched[: selectors.REPORT_LIMIT]
         context["truncated"] = len(fetched) > selectors.REPORT_LIMIT
         shown = selectors.person_ids_of(context["rows"])
-    _log(viewer, action=AccessLog.Action.LIST, person_ids=shown, object_id=slug, reason=f"{start}..{end}")
+    log_audit_screen(viewer, action=AccessLog.Action.LIST, person_ids=shown, object_id=slug, reason=f"{start}..{end}")
     return render(request, "casework/audit/report.html", context)
 
 
@@ -238,5 +195,5 @@ def report(request, viewer, slug: str):
 def chain(request, viewer):
     """Verify the last days' hash chains and show the result per day."""
     statuses = selectors.chain_status()
-    _log(viewer, action=AccessLog.Action.VIEW, object_id="chain")
+    log_audit_screen(viewer, action=AccessLog.Action.VIEW, object_id="chain")
     return render(request, "casework/audit/chain.html", {"statuses": statuses, "tab": "chain"})

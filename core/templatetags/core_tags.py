@@ -5,7 +5,7 @@ from datetime import date, datetime
 from django import template
 from django.utils import timezone
 
-from casework.japanese import format_wareki
+from core.japanese import format_wareki
 
 register = template.Library()
 

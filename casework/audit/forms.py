@@ -5,26 +5,11 @@ from datetime import date, datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from casework.japanese import parse_date
 from casework.models import AccessLog, Organization
+from core.forms import WarekiDateField
 
 # The longest period one report may cover, so a typo cannot scan years of rows.
 MAX_REPORT_DAYS = 366
-
-
-class JapaneseDateField(forms.CharField):
-    """A date typed in 西暦 or 和暦 (令和7年4月1日, R7.4.1, 2025-04-01)."""
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        if len(value) > 30:
-            raise forms.ValidationError(_("日付が長すぎます。"))
-        try:
-            return parse_date(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
 
 
 class TextFilterField(forms.CharField):
@@ -44,8 +29,8 @@ def _blank_choice(choices) -> list:
 class DateRangeForm(forms.Form):
     """A period (inclusive), both ends optional."""
 
-    date_from = JapaneseDateField(label=_("期間（開始）"), required=False)
-    date_to = JapaneseDateField(label=_("期間（終了）"), required=False)
+    date_from = WarekiDateField(label=_("期間（開始）"), required=False)
+    date_to = WarekiDateField(label=_("期間（終了）"), required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -58,8 +43,8 @@ class DateRangeForm(forms.Form):
 class ReportRangeForm(DateRangeForm):
     """A report's period: required, at most a year."""
 
-    date_from = JapaneseDateField(label=_("期間（開始）"))
-    date_to = JapaneseDateField(label=_("期間（終了）"))
+    date_from = WarekiDateField(label=_("期間（開始）"))
+    date_to = WarekiDateField(label=_("期間（終了）"))
 
     def clean(self):
         cleaned = super().clean()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework import account_views
+from casework.accounts import views as account_views
 
 urlpatterns = [
     path("2fa/verify/", account_views.second_factor_verify, name="second_factor_verify"),

@@ -425,7 +425,7 @@ def chain_status(today: date | None = None, days: int = CHAIN_STATUS_DAYS) -> li
 
 def audit_home_panels(request, viewer) -> list:
     """Return the auditor's home panel: links to the screens and this week's figures to review."""
-    from casework.ui import Panel
+    from core.panels import Panel
 
     if not viewer.is_auditor:
         return []

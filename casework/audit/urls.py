@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework import audit_views as views
+from casework.audit import views
 
 app_name = "audit"
 
