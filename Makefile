@@ -12,7 +12,7 @@ DAPHNE_LIMITS := --websocket-max-message-size 65536 --websocket-max-frame-size 6
 # pytest-xdist workers for `make test` (0: one process). Worker N uses Redis database TEST_REDIS_URL's + N.
 # Two workers on the 2-core machine: 976 tests in 8 min 40 s on a loaded machine (one process took 12-13 min).
 TEST_WORKERS ?= 2
-# The benchmark's own database, filled by `manage.py seed_scale` (see BENCHMARKS.md).
+# The benchmark's own database, filled by `python -m bench.seed_scale` (see BENCHMARKS.md).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jusou_bench
 
 .PHONY: demo test install lint format migrate seed serve bench clean

@@ -4,7 +4,7 @@ Run all parts:   make bench            (or: .venv/bin/python bench/run.py)
 Run one part:    .venv/bin/python bench/run.py case_list [--runs 30]
 Parts: case_list case_detail referral_inbox places meeting audit dashboard transitions
        access_log verify import fanout load
-Needs a database filled by `manage.py seed_scale`; never part of `make test`, nothing here asserts a time.
+Needs a database filled by `python -m bench.seed_scale`; never part of `make test`, nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def part_audit(runs: int) -> None:
     auditor = Membership.objects.filter(role=Role.AUDITOR, is_active=True).select_related("user").first()
     if auditor is None:  # seed_scale makes no auditor: add one to the municipal office
         from casework.models import Organization
-        from casework.services import membership_add
+        from casework.services.memberships import membership_add
 
         user = get_user_model().objects.create_user("bench_auditor", password=None)
         office = Organization.objects.filter(kind=Organization.Kind.MUNICIPAL).first()
@@ -419,9 +419,9 @@ def part_dashboard(runs: int) -> None:
 
 def part_transitions(runs: int) -> None:
     """Time a referral acceptance and a case transition through the services (each run commits)."""
-    from casework import services as case_services
     from casework.choices import Role
     from casework.models import Case, CaseState, Membership
+    from casework.services.cases import case_transition
     from referrals import services as referral_services
     from referrals.models import Referral, ReferralKind, ReferralState
 
@@ -442,7 +442,7 @@ def part_transitions(runs: int) -> None:
         if by is None:
             continue
         start = time.perf_counter()
-        referral_services.referral_accept(referral=referral, by=by.user)
+        referral_services.referral_move(move="accept", referral=referral, by=by.user)
         if i >= 3:
             samples.append(time.perf_counter() - start)
     record("transitions", "referral acceptance (transition, grants, access log)", **stats(samples))
@@ -450,7 +450,7 @@ def part_transitions(runs: int) -> None:
     samples = []
     for i, case in enumerate(cases):
         start = time.perf_counter()
-        case_services.case_transition(case=case, to_state=CaseState.ASSESSMENT, by=case.lead_worker)
+        case_transition(case=case, to_state=CaseState.ASSESSMENT, by=case.lead_worker)
         if i >= 3:
             samples.append(time.perf_counter() - start)
     record("transitions", "case transition (受付→アセスメント)", **stats(samples))

@@ -1,8 +1,7 @@
 """Generate a city-scale data set on PostgreSQL with COPY: consistent, permission-granted, hash-chained.
 
-This is a dev tool for the benchmarks, not product code: it imports every app's models (casework,
-places, referrals, meetings) lazily inside `seed()`, so the casework command that calls it does not
-make the kernel depend on the higher apps at import time.
+A dev tool for the benchmarks, not product code: run it as `python -m bench.seed_scale --scale 0.02`
+(see BENCHMARKS.md). It imports every app's models inside `seed()`, after Django is set up.
 """
 
 from __future__ import annotations
@@ -1066,3 +1065,62 @@ def seed(
         cursor.execute("ANALYZE")
     log(f"done in {time.monotonic() - started:.1f} s")
     return counts
+
+
+class SeedRefused(Exception):
+    """The target database is not one the generator may fill."""
+
+
+def seed_checked(
+    *, scale: float = 1.0, seed_value: int = 2026, force: bool = False, log=print, **options
+) -> dict[str, int]:
+    """Refuse anything but an empty PostgreSQL database (unless forced), then generate and return the counts."""
+    from django.db import connection
+
+    from casework.models import AccessLog, Case
+
+    if connection.vendor != "postgresql":
+        raise SeedRefused("seed_scale は PostgreSQL 専用です。DATABASE_URL に PostgreSQL を指定してください。")
+    if not 0 < scale <= 100:
+        raise SeedRefused("--scale は 0 より大きく 100 以下にしてください。")
+    if not force and (Case.objects.exists() or AccessLog.objects.exists()):
+        raise SeedRefused("データベースが空ではありません。追加するには --force を付けてください。")
+    return seed(scale=scale, seed_value=seed_value, log=log, **options)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.seed_scale [--scale 0.02]`: fill DATABASE_URL with a city-scale data set."""
+    import argparse
+    import os
+    import sys
+
+    import django
+
+    parser = argparse.ArgumentParser(
+        description="ベンチマーク用に市の規模のデータ（機関80・職員1,000・ケース25,000・アクセス記録500万件など）を"
+        "PostgreSQL に COPY で作成します。"
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="既定の件数に掛ける倍率（例: 0.02、10）")
+    parser.add_argument("--seed", type=int, default=2026, help="乱数の種（同じ種なら同じ内容）")
+    parser.add_argument("--force", action="store_true", help="データがあるデータベースにも追加する")
+    parser.add_argument("--skip-access-log", action="store_true", help="アクセス記録を作らない")
+    parser.add_argument("--access-log-rows", type=int, help="アクセス記録の件数（既定は 500万 × scale）")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    print(f"scale {args.scale} で生成します…")
+    try:
+        counts = seed_checked(
+            scale=args.scale,
+            seed_value=args.seed,
+            force=args.force,
+            skip_access_log=args.skip_access_log,
+            access_log_rows=args.access_log_rows,
+        )
+    except SeedRefused as exc:
+        sys.exit(str(exc))
+    print("完了: " + "、".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    main()

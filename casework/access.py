@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Model, QuerySet
+from datetime import date
+
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from casework import audit
@@ -17,8 +19,9 @@ from casework.disclosure import (
     cases_for_user,
     is_lead_member,
 )
-from casework.models import AccessLog, Case, CaseSubject, HouseholdMember, Person
-from casework.selectors import case_list_person_ids, viewer_for
+from casework.models import AccessLog, Case, CaseSubject, HouseholdMember, Person, PlanRole
+from casework.viewers import Viewer, viewer_for
+from core.japanese import search_key, to_katakana_reading
 
 # Re-exported so callers keep one import for case access.
 __all__ = [
@@ -188,7 +191,6 @@ def _case_filter(model: type[Model], case: Case) -> dict:
     A consent belongs to the case that recorded it: a person shared with another case does not
     open that case's consents (read, withdraw, download) to this one.
     """
-    from casework.models import PlanRole
 
     if model is Person:
         return {"pk__in": person_ids_for_case(case)}
@@ -199,11 +201,35 @@ def _case_filter(model: type[Model], case: Case) -> dict:
     return {"case": case}
 
 
+def _possible_duplicates(viewer: Viewer, *, family_name_kana: str, given_name_kana: str, birth_date: date | None):
+    """Return persons within the viewer's cases with the same folded reading and birth date."""
+    if not birth_date:
+        return []
+    key = search_key(to_katakana_reading(family_name_kana) + to_katakana_reading(given_name_kana))
+    if not key:
+        return []
+    cases = cases_for_user(viewer)
+    reachable = Q(case_subject_rows__case__in=cases) | Q(memberships__household__cases__in=cases)
+    candidates = Person.objects.filter(reachable, birth_date=birth_date).distinct()
+    found = [p for p in candidates if p.kana_key == key]
+    # The hint names a person's cases only where the viewer may open them: another organization's
+    # case number (and that the person is known there) is not the viewer's to see.
+    numbers: dict[int, list[str]] = {p.pk: [] for p in found}
+    rows = (
+        CaseSubject.objects.filter(person_id__in=list(numbers), case__in=cases)
+        .order_by("case__number")
+        .values_list("person_id", "case__number")
+    )
+    for person_id, number in rows:
+        numbers[person_id].append(number)
+    for p in found:
+        p.visible_case_numbers = numbers[p.pk]
+    return found
+
+
 def possible_duplicates_for_user(request, *, family_name_kana: str, given_name_kana: str, birth_date) -> list[Person]:
     """Return the duplicate-person hints for a member form, logging the persons a hint shows."""
-    from casework.selectors import possible_duplicates
-
-    found = possible_duplicates(
+    found = _possible_duplicates(
         viewer_for(request), family_name_kana=family_name_kana, given_name_kana=given_name_kana, birth_date=birth_date
     )
     if found:
@@ -215,3 +241,21 @@ def possible_duplicates_for_user(request, *, family_name_kana: str, given_name_k
             basis=AccessLog.Basis.OWN_ORGANIZATION,
         )
     return found
+
+
+def case_list_person_ids(cases) -> list[int]:
+    """Return the ids of the persons a page of cases shows (its subjects)."""
+    return sorted({row.person_id for case in cases for row in case.subject_rows.all()})
+
+
+def log_break_glass_miss(request, *, number: str, reason: str) -> None:
+    """Record an emergency-access attempt on a case number that does not exist (the caller answers 404)."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.DENIED,
+        object_type="case_number",
+        object_id=number[:40],
+        reason=reason,
+        basis=AccessLog.Basis.BREAK_GLASS,
+        outcome=AccessLog.Outcome.DENIED,
+    )

@@ -16,11 +16,18 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from casework import services
 from casework.accounts.sessions import user_end_sessions
 from casework.choices import Domain
 from casework.models import AccessLog, Membership, MembershipGrant, Organization
-from casework.selectors import viewer_for
+from casework.services.memberships import (
+    membership_end,
+    membership_grant_approve,
+    membership_grant_problems,
+    membership_grant_reject,
+    membership_grant_request,
+    user_deactivate,
+)
+from casework.viewers import viewer_for
 
 
 def _is_administrator(request) -> bool:
@@ -113,7 +120,7 @@ class MembershipAdmin(admin.ModelAdmin):
     def end_memberships(self, request, queryset):
         ended = 0
         for membership in queryset.filter(is_active=True).select_related("user"):
-            services.membership_end(membership=membership, by=request.user)
+            membership_end(membership=membership, by=request.user)
             ended += 1
         self.message_user(request, _t("%(count)d 件の所属を終了しました。") % {"count": ended})
 
@@ -132,7 +139,7 @@ class MembershipGrantForm(forms.ModelForm):
         data = super().clean()
         user, organization, role = data.get("user"), data.get("organization"), data.get("role")
         if user is not None and organization is not None and role:
-            for problem in services.membership_grant_problems(user=user, organization=organization, role=role):
+            for problem in membership_grant_problems(user=user, organization=organization, role=role):
                 self.add_error(None, problem)
         return data
 
@@ -233,7 +240,7 @@ class MembershipGrantAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Create the request through the service (never a bare save); place staff are given at once."""
         data = form.cleaned_data
-        grant = services.membership_grant_request(
+        grant = membership_grant_request(
             user=data["user"],
             organization=data["organization"],
             role=data["role"],
@@ -280,9 +287,9 @@ class MembershipGrantAdmin(admin.ModelAdmin):
         for grant in grants:
             try:
                 if approve:
-                    services.membership_grant_approve(grant=grant, by=request.user, note=note)
+                    membership_grant_approve(grant=grant, by=request.user, note=note)
                 else:
-                    services.membership_grant_reject(grant=grant, by=request.user, note=note)
+                    membership_grant_reject(grant=grant, by=request.user, note=note)
                 done += 1
             except ValidationError as error:
                 self.message_user(request, f"{grant}: {_messages_of(error)}", messages.ERROR)
@@ -355,7 +362,7 @@ class StaffUserAdmin(UserAdmin):
 
     def save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:
-            services.user_deactivate(user=obj, by=request.user)
+            user_deactivate(user=obj, by=request.user)
             return
         super().save_model(request, obj, form, change)
 

@@ -9,11 +9,12 @@ class CaseworkConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from casework import checks, disclosure, services, signals  # noqa: F401 - handlers, checks
+        from casework import checks, disclosure, signals  # noqa: F401 - handlers, checks
         from casework.accounts import sessions  # noqa: F401 - signal handlers
         from casework.audit import roles as audit_roles
+        from casework.services.cases import case_team_end_lapsed
 
         post_migrate.connect(audit_roles.grant_after_migrate, sender=self)
         # casework's own reaction to a withdrawn consent comes first: the team grants resting on it end.
-        if services.case_team_end_lapsed not in disclosure.CONSENT_LAPSED_HANDLERS:
-            disclosure.CONSENT_LAPSED_HANDLERS.insert(0, services.case_team_end_lapsed)
+        if case_team_end_lapsed not in disclosure.CONSENT_LAPSED_HANDLERS:
+            disclosure.CONSENT_LAPSED_HANDLERS.insert(0, case_team_end_lapsed)

@@ -1,6 +1,6 @@
 """Template context shared by every page."""
 
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 
 
 def navigation(request) -> dict:

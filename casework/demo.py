@@ -3,9 +3,21 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from casework.assessment import SCHEMAS
 from casework.choices import Domain, Role
-from casework.models import Organization
-from casework.services import membership_add
+from casework.models import Case, Consent, Household, Organization
+from casework.services.cases import case_change_lead, case_open, case_team_add, case_transition
+from casework.services.consent import consent_record
+from casework.services.memberships import membership_add
+from casework.services.persons import household_add_member, household_create, person_create
+from casework.services.plans import (
+    assessment_record,
+    contact_record_create,
+    plan_approve,
+    plan_create,
+    plan_propose,
+    plan_role_add,
+)
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -101,7 +113,6 @@ DEMO_HOUSEHOLDS = {
 
 
 def _person(by, **fields):
-    from casework.services import person_create
 
     return person_create(by=by, **fields)
 
@@ -111,24 +122,6 @@ def seed_cases(stdout, base) -> dict:
     from datetime import date, datetime, time, timedelta
 
     from django.utils import timezone
-
-    from casework.assessment import SCHEMAS
-    from casework.models import Case, Consent, Household
-    from casework.services import (
-        assessment_record,
-        case_change_lead,
-        case_open,
-        case_team_add,
-        case_transition,
-        consent_record,
-        contact_record_create,
-        household_add_member,
-        household_create,
-        plan_approve,
-        plan_create,
-        plan_propose,
-        plan_role_add,
-    )
 
     orgs, users = base["organizations"], base["users"]
     existing = {h.name: h for h in Household.objects.filter(name__in=DEMO_HOUSEHOLDS.values())}

@@ -35,6 +35,7 @@ from casework.models import (
     Organization,
     Person,
 )
+from casework.viewers import Viewer
 
 # Only these roles work cases; an administrator or auditor membership grants no case content.
 CASE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
@@ -87,8 +88,6 @@ CaseAccess = Basis
 
 
 def _viewer(user_or_viewer):
-    from casework.selectors import Viewer
-
     return user_or_viewer if isinstance(user_or_viewer, Viewer) else Viewer(user_or_viewer)
 
 

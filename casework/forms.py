@@ -25,6 +25,7 @@ from casework.models import (
     Organization,
     Person,
 )
+from casework.services.break_glass import break_glass_reason_problem
 from core.forms import CleanTextForm, WarekiDateField
 from core.japanese import is_katakana_reading, to_katakana_reading
 
@@ -324,17 +325,12 @@ class BreakGlassForm(CleanTextForm):
     )
 
     def clean_reason(self):
-        from casework.services import break_glass_reason_problem
 
         reason = self.cleaned_data["reason"]
         problem = break_glass_reason_problem(reason)
         if problem:
             raise ValidationError(problem)
         return reason.strip()
-
-
-class BreakGlassReviewForm(CleanTextForm):
-    note = forms.CharField(label=_("確認メモ"), widget=forms.Textarea, max_length=2000)
 
 
 # ---------------------------------------------------------------------------

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime, timedelta
-from functools import cached_property
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from casework import audit
+from casework.access import case_list_person_ids, cases_for_user
+from casework.audit.selectors import audit_home_panels
 from casework.choices import Role
 from casework.models import (
+    AccessLog,
     BreakGlassAccess,
     Case,
     CaseDomain,
@@ -22,65 +25,14 @@ from casework.models import (
     Household,
     HouseholdMember,
     Membership,
+    MembershipGrant,
+    Organization,
     Person,
     SupportPlan,
 )
+from casework.viewers import Viewer
 from core.japanese import search_key
-
-
-class Viewer:
-    """The signed-in user's active memberships and the roles they carry."""
-
-    def __init__(self, user):
-        self.user = user
-
-    @cached_property
-    def memberships(self) -> list[Membership]:
-        if not self.user.is_authenticated or not self.user.is_active:
-            return []
-        return list(
-            Membership.objects.filter(user=self.user, is_active=True, organization__is_active=True)
-            .select_related("organization")
-            .order_by("id")
-        )
-
-    @cached_property
-    def roles(self) -> set[str]:
-        return {m.role for m in self.memberships}
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
-    @property
-    def works_cases(self) -> bool:
-        return self.has_role(Role.CASEWORKER, Role.SUPERVISOR)
-
-    @property
-    def is_auditor(self) -> bool:
-        return self.has_role(Role.AUDITOR)
-
-    @property
-    def is_administrator(self) -> bool:
-        return self.has_role(Role.ADMINISTRATOR)
-
-    @property
-    def is_place_staff(self) -> bool:
-        return self.has_role(Role.PLACE_STAFF)
-
-    def organizations(self, *roles: str) -> list:
-        """Return the organizations where the user holds any of the roles (all roles if none given)."""
-        return [m.organization for m in self.memberships if not roles or m.role in roles]
-
-    def organization_ids(self, *roles: str) -> set[int]:
-        return {org.id for org in self.organizations(*roles)}
-
-
-def viewer_for(request) -> Viewer:
-    """Return the request's Viewer, computed once per request."""
-    if not hasattr(request, "_viewer"):
-        request._viewer = Viewer(request.user)
-    return request._viewer
-
+from core.panels import Panel
 
 REVIEW_DUE_DAYS = 14
 OPEN_STATES = [CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.PLANNING, CaseState.IN_SUPPORT]
@@ -114,8 +66,6 @@ def case_search(
     mine: bool = False,
 ) -> QuerySet[Case]:
     """Return the viewer's cases matching the search and filters, newest first."""
-    from casework.access import cases_for_user
-
     qs = cases_for_user(viewer)
     q = (q or "").strip()
     if q:
@@ -144,11 +94,6 @@ def case_search(
     if mine:
         qs = qs.filter(lead_worker=viewer.user)
     return _case_list_prefetch(qs.order_by("-opened_on", "-id"))
-
-
-def case_list_person_ids(cases) -> list[int]:
-    """Return the ids of the persons a page of cases shows (its subjects)."""
-    return sorted({row.person_id for case in cases for row in case.subject_rows.all()})
 
 
 def my_cases(viewer: Viewer, *, limit: int = 10) -> list[Case]:
@@ -228,7 +173,6 @@ def lead_worker_candidates(organization_id: int | None):
 
 def lead_organization_candidates(case: Case):
     """Return the organizations that may take over as the case's lead: active windows and coordinators."""
-    from casework.models import Organization
 
     return (
         Organization.objects.filter(is_active=True, kind__in=[Organization.Kind.WINDOW, Organization.Kind.COORDINATOR])
@@ -251,35 +195,6 @@ def lead_worker_memberships(organizations) -> list[Membership]:
     )
 
 
-def possible_duplicates(viewer: Viewer, *, family_name_kana: str, given_name_kana: str, birth_date: date | None):
-    """Return persons within the viewer's cases with the same folded reading and birth date."""
-    from casework.access import cases_for_user
-    from core.japanese import to_katakana_reading
-
-    if not birth_date:
-        return []
-    key = search_key(to_katakana_reading(family_name_kana) + to_katakana_reading(given_name_kana))
-    if not key:
-        return []
-    cases = cases_for_user(viewer)
-    reachable = Q(case_subject_rows__case__in=cases) | Q(memberships__household__cases__in=cases)
-    candidates = Person.objects.filter(reachable, birth_date=birth_date).distinct()
-    found = [p for p in candidates if p.kana_key == key]
-    # The hint names a person's cases only where the viewer may open them: another organization's
-    # case number (and that the person is known there) is not the viewer's to see.
-    numbers: dict[int, list[str]] = {p.pk: [] for p in found}
-    rows = (
-        CaseSubject.objects.filter(person_id__in=list(numbers), case__in=cases)
-        .order_by("case__number")
-        .values_list("person_id", "case__number")
-    )
-    for person_id, number in rows:
-        numbers[person_id].append(number)
-    for p in found:
-        p.visible_case_numbers = numbers[p.pk]
-    return found
-
-
 def break_glass_uses(start: datetime | date, end: datetime | date) -> QuerySet[BreakGlassAccess]:
     """Return break-glass accesses started in [start, end) for the auditor screens."""
     if isinstance(start, date) and not isinstance(start, datetime):
@@ -297,14 +212,8 @@ def home_panels(request, viewer: Viewer) -> list:
     """Return the casework kernel's panels for the viewer's home page."""
     from django.utils.translation import gettext as _
 
-    from casework import audit
-    from casework.models import AccessLog
-    from core.panels import Panel
-
     panels = [Panel(_("所属"), "casework/panels/memberships.html", {"memberships": viewer.memberships}, order=90)]
     if viewer.is_administrator:
-        from casework.models import MembershipGrant
-
         pending = MembershipGrant.objects.filter(status=MembershipGrant.Status.PENDING).count()
         panels.append(
             Panel(_("利用者と機関の管理"), "casework/panels/administration.html", {"pending_grants": pending}, order=10)
@@ -339,7 +248,5 @@ def home_panels(request, viewer: Viewer) -> list:
             )
         )
     if viewer.is_auditor:
-        from casework.audit.selectors import audit_home_panels
-
         panels.extend(audit_home_panels(request, viewer))
     return panels

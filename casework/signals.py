@@ -4,7 +4,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from casework.models import Membership
-from casework.services import user_sync_groups
+from casework.services.memberships import user_sync_groups
 
 
 @receiver(post_save, sender=Membership)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "places",
     "referrals",
     "meetings",
+    "indicators",
 ]
 
 MIDDLEWARE = [

@@ -38,5 +38,5 @@ urlpatterns = [
     path("places/", include("places.urls")),
     path("referrals/", include("referrals.urls")),
     path("meetings/", include("meetings.urls")),
-    path("indicators/", include("config.dashboard_urls")),
+    path("indicators/", include("indicators.urls")),
 ]

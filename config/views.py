@@ -10,7 +10,7 @@ from django.template import loader
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 from config.outage import is_database_outage
 from core.guards import unavailable_response
 

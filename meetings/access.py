@@ -8,11 +8,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from casework import audit, disclosure
-from casework.access import object_pk
+from casework.access import get_case_for_user, object_pk
 from casework.choices import Role
 from casework.disclosure import Basis, MeetingBasis
 from casework.models import AccessLog, Case, Membership
-from meetings.models import ActionItem, AgendaItem, Decision, Meeting, MeetingKind, MeetingParticipant
+from meetings.models import ActionItem, AgendaItem, CaseProposal, Decision, Meeting, MeetingKind, MeetingParticipant
 
 
 class PledgeRequired(Exception):
@@ -152,8 +152,6 @@ def get_action_for_user(request, action_pk) -> ActionItem:
 
 def get_proposal_for_user(request, proposal_pk):
     """Return (case, proposal) when the user may write under the proposal's case; else 404 (and a denied row)."""
-    from casework.access import get_case_for_user
-    from meetings.models import CaseProposal
 
     proposal_id = object_pk(proposal_pk)
     proposal = CaseProposal.objects.filter(pk=proposal_id).first() if proposal_id is not None else None

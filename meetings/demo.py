@@ -8,8 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from casework import services as cw
 from casework.models import Case, CaseState, Consent, ConsentPurpose, HouseholdMember
+from casework.services.cases import case_open, case_team_add, case_transition
+from casework.services.consent import consent_record
+from casework.services.persons import household_add_member, household_create, person_create
+from casework.services.plans import plan_approve, plan_create, plan_propose
 from meetings import services as ms
 from meetings.models import CaseProposal, Meeting, MeetingKind
 
@@ -52,14 +55,12 @@ def _demo_case(spec, base) -> Case:
         return existing
     worker = base["users"]["houkatsu_sato"]
     lead = base["organizations"]["houkatsu"]
-    person = cw.person_create(
+    person = person_create(
         by=worker, family_name=family, given_name=given, family_name_kana=family_kana, given_name_kana=given_kana
     )
-    household = cw.household_create(name=household_name, by=worker, tags=["8050"] if family == "森" else [])
-    cw.household_add_member(
-        household=household, person=person, relationship=HouseholdMember.Relationship.SELF, by=worker
-    )
-    case = cw.case_open(
+    household = household_create(name=household_name, by=worker, tags=["8050"] if family == "森" else [])
+    household_add_member(household=household, person=person, relationship=HouseholdMember.Relationship.SELF, by=worker)
+    case = case_open(
         household=household,
         subjects=[person],
         domains=["elderly", "poverty"] if family == "森" else ["child", "poverty"],
@@ -71,7 +72,7 @@ def _demo_case(spec, base) -> Case:
         summary=summary,
         by=worker,
     )
-    cw.consent_record(
+    consent_record(
         person=person,
         case=case,
         given_on=timezone.localdate() - timedelta(days=30),
@@ -84,14 +85,14 @@ def _demo_case(spec, base) -> Case:
         by=worker,
     )
     # After the consent: adding an organization to the team is a share and needs its basis.
-    cw.case_team_add(case=case, organization=base["organizations"]["shakyo"], by=worker, note="多機関協働")
+    case_team_add(case=case, organization=base["organizations"]["shakyo"], by=worker, note="多機関協働")
     for step in (CaseState.ASSESSMENT, CaseState.PLANNING):
-        case = cw.case_transition(case=case, to_state=step, by=worker)
-    plan = cw.plan_create(case=case, goals=goals, by=worker, next_review_on=timezone.localdate() + timedelta(days=90))
+        case = case_transition(case=case, to_state=step, by=worker)
+    plan = plan_create(case=case, goals=goals, by=worker, next_review_on=timezone.localdate() + timedelta(days=90))
     if state == CaseState.IN_SUPPORT:
-        cw.plan_approve(plan=plan, by=worker, decided_by_label="重層的支援会議（デモ・前回）")
+        plan_approve(plan=plan, by=worker, decided_by_label="重層的支援会議（デモ・前回）")
     else:
-        cw.plan_propose(plan=plan, by=worker)
+        plan_propose(plan=plan, by=worker)
     case.refresh_from_db()
     return case
 

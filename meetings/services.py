@@ -16,7 +16,9 @@ from guardian.shortcuts import assign_perm
 
 from casework import audit, disclosure
 from casework.models import AccessLog, Case, CaseState, CaseSubject, Membership, Organization, SupportPlan
-from casework.services import InvalidTransition, case_transition, plan_approve, plan_set_next_review
+from casework.services.cases import case_transition
+from casework.services.common import InvalidTransition
+from casework.services.plans import plan_approve, plan_set_next_review
 from meetings.access import action_actor_organization, item_basis, layered_consents, lead_participates
 from meetings.models import (
     ActionItem,
@@ -31,6 +33,7 @@ from meetings.models import (
     MeetingPresence,
     MeetingStatus,
 )
+from meetings.selectors import queue_cases, reviews_due
 
 logger = logging.getLogger(__name__)
 
@@ -414,7 +417,6 @@ def case_proposal_withdraw(*, proposal: CaseProposal, by) -> CaseProposal:
 
 def _in_queue(meeting: Meeting, case: Case) -> bool:
     """Whether the case was put forward for this kind of meeting: proposed, plan proposed, or review due."""
-    from meetings.selectors import queue_cases
 
     return queue_cases(meeting, lead_org_ids=None).filter(pk=case.pk).exists() or (
         AgendaItem.objects.filter(meeting=meeting, case=case).exists()
@@ -481,7 +483,6 @@ def agenda_item_add(*, meeting: Meeting, case: Case, purpose: str, by, summary: 
 
 def cases_due_for_review(meeting: Meeting) -> list[Case]:
     """Return open cases led by a participating organization whose review falls due within the queue's window."""
-    from meetings.selectors import reviews_due
 
     return list(reviews_due(meeting).exclude(meeting_items__meeting=meeting).order_by("next_review_on", "id"))
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from casework.access import get_case_for_user
 from casework.models import AccessLog
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 from meetings import selectors, services
 from meetings.access import (
     PledgeRequired,

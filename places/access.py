@@ -6,7 +6,7 @@ from django.http import Http404
 
 from casework.audit import log_access
 from casework.models import AccessLog
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 from places import selectors
 from places.models import Place, PlaceImportJob
 

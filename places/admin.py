@@ -10,7 +10,7 @@ from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 from core.spreadsheets import DecodeError, decode_csv_bytes, encode_csv
 from places.models import Attendance, Place, PlaceImportJob, PlaceSchedule
 from places.resources import PlaceResource

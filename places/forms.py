@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from casework.models import Organization
 from core.forms import WarekiDateField, clean_text
 from places.choices import WEEKDAY_CHOICES, Accommodation, AttendanceStatus, PlaceKind, TargetGroup
+from places.imports import MAX_UPLOAD_BYTES
 from places.models import Place
 from places.schedules import parse_schedules
 
@@ -195,7 +196,6 @@ class ImportForm(forms.Form):
     )
 
     def clean_file(self):
-        from places.imports import MAX_UPLOAD_BYTES
 
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):

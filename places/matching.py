@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time
 
+from core.japanese import search_key
 from places.choices import WEEKDAY_LABELS, Accommodation, TargetGroup
 from places.models import Place
 
@@ -56,7 +57,6 @@ def age_groups(age: int) -> set[str]:
 
 
 def _fold(text: str) -> str:
-    from core.japanese import search_key
 
     return search_key(text.strip())
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from casework.models import Organization
+from core.japanese import search_key
 from places.choices import WEEKDAY_CHOICES, Accommodation, AttendanceStatus, PlaceKind, TargetGroup
 from places.schedules import format_schedule
 
@@ -110,7 +111,6 @@ class Place(models.Model):
 
     def build_search_text(self) -> str:
         """Return the keyword-search text (folded so 髙橋 finds 高橋, ｶﾌｪ finds カフェ)."""
-        from core.japanese import search_key
 
         parts = [self.name, self.area, self.address, self.description, *(self.activities or [])]
         return " ".join(search_key(p) for p in parts if p)

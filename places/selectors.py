@@ -8,7 +8,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.choices import Role
-from casework.selectors import Viewer
+from casework.viewers import Viewer
+from core.japanese import search_key
 from core.panels import Panel
 from places import participants
 from places.models import Attendance, Place, PlaceSchedule
@@ -59,7 +60,6 @@ def editable_places(viewer: Viewer) -> QuerySet[Place]:
 
 def directory(viewer: Viewer, filters: dict) -> QuerySet[Place]:
     """The directory list with search and filters (area, kind, weekday, target, accommodation, referrals)."""
-    from core.japanese import search_key
 
     queryset = visible_places(viewer)
     if q := (filters.get("q") or "").strip():

@@ -15,6 +15,7 @@ from places.imports import FileProblem, dispatch, job_file_path, parse_places_fi
 from places.matching import PlaceMatch, PlaceWishes, rank_places
 from places.models import Attendance, Place, PlaceImportJob, PlaceSchedule
 from places.schedules import ScheduleSpec
+from places.selectors import referral_accepting_places
 
 __all__ = [
     "FileProblem",
@@ -57,7 +58,6 @@ def place_match(*, wishes: PlaceWishes, limit: int = 20) -> list[PlaceMatch]:
     person's age group +1. A place whose age range excludes the person is left out. Ties are
     broken by name, then id. Every point comes with a reason, every shortfall with a "miss".
     """
-    from places.selectors import referral_accepting_places
 
     return rank_places(referral_accepting_places(), wishes, limit=limit)
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casework.models import AccessLog
-from casework.selectors import viewer_for
+from casework.models import AccessLog, Organization
+from casework.viewers import viewer_for
 from places import access, selectors, services
 from places.exports import export_places
 from places.forms import AttendanceForm, DirectoryFilterForm, ExportForm, ImportForm, MatchForm, PlaceForm
@@ -61,7 +61,6 @@ def place_detail(request, pk: int):
 
 
 def _operators_for(viewer):
-    from casework.models import Organization
 
     if viewer.is_administrator:
         return list(Organization.objects.filter(is_active=True, kind=Organization.Kind.PLACE_OPERATOR))

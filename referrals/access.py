@@ -13,7 +13,7 @@ from casework.access import CASE_ROLES, object_pk
 from casework.choices import Role
 from casework.disclosure import Basis
 from casework.models import AccessLog, ConsentPurpose, Organization
-from casework.selectors import Viewer, viewer_for
+from casework.viewers import Viewer, viewer_for
 from referrals.models import LegalBasis, Referral, ReferralGroupObjectPermission, ReferralKind, ReferralState
 
 VIEW_REFERRAL = "view_referral"
@@ -236,6 +236,22 @@ def log_received(actor, *, action: str, object_type: str, rows, bases: dict[int,
             basis=kind,
             basis_ref=",".join(sorted(refs))[:60],
         )
+
+
+def person_ids_shown(rows) -> list[int]:
+    """Return the persons whose cards a list shows."""
+    return sorted({r.person_id for r in rows if r.person_id})
+
+
+def log_sent(actor, *, rows) -> None:
+    """Log the sender's list of its own referrals (its own organization's records)."""
+    audit.log_access(
+        actor=actor,
+        action=AccessLog.Action.LIST,
+        object_type="referral_outbox",
+        person_ids=person_ids_shown(rows),
+        basis=AccessLog.Basis.OWN_ORGANIZATION,
+    )
 
 
 def deny(request, *, object_id) -> None:

@@ -5,6 +5,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from casework.disclosure import consent_check
+from casework.models import Case
+from casework.services.cases import case_open
+from casework.services.consent import consent_record
+from casework.services.persons import household_add_member, household_create, person_create
+from places.models import Place
 from referrals import services
 from referrals.models import Referral
 
@@ -13,9 +19,6 @@ DEMO_TAG = "［デモ］"
 
 def _case(base, key: str, *, org_key: str, user: str, family: str, given: str, preferred: str, birth_year: int):
     from datetime import date
-
-    from casework.models import Case
-    from casework.services import case_open, household_add_member, household_create, person_create
 
     cases = base.get("cases") or {}
     if key in cases:
@@ -50,7 +53,6 @@ def _case(base, key: str, *, org_key: str, user: str, family: str, given: str, p
 
 def _place(base):
     """Return the demo 子ども食堂 (places' demo may have made it; else an adapter creates it)."""
-    from places.models import Place
 
     operator = base["organizations"]["npo_shokudo"]
     place = Place.objects.filter(operator=operator).order_by("id").first()
@@ -70,7 +72,6 @@ def _place(base):
 
 
 def _consent(person, org, purpose, by, case):
-    from casework.services import consent_check, consent_record
 
     if consent_check(person=person, organization=org, purpose=purpose, on=timezone.localdate(), case=case).allowed:
         return
@@ -130,7 +131,7 @@ def seed(stdout, base) -> None:
     if created:
         staff = users["shokudo_yoshida"]
         services.referral_send(referral=r, by=sato)
-        services.referral_accept(referral=r, by=staff)
+        services.referral_move(move="accept", referral=r, by=staff)
         services.participation_stage_record(
             referral=r, stage="visit", on=timezone.localdate() - timedelta(days=3), by=staff, accompanied_by="佐藤"
         )
@@ -160,7 +161,9 @@ def seed(stdout, base) -> None:
         if not decisions:
             _consent(person, orgs["shakyo"], "share_with_agencies", sato, case)
         services.referral_send(referral=r, by=sato, support_meeting_ref=decisions[0] if decisions else "")
-        services.referral_reject(referral=r, by=users["shakyo_watanabe"], reason="現在は主担当機関の支援で足りるため")
+        services.referral_move(
+            move="reject", referral=r, by=users["shakyo_watanabe"], reason="現在は主担当機関の支援で足りるため"
+        )
 
     # 5. つなぎ from the salon to the 自立相談 window, waiting to be accepted.
     r, created = _referral(

@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from places.choices import AttendanceStatus
+from places.models import Place
+from places.selectors import attendance_for as places_attendance_for
+from places.services import PlaceWishes, place_match
+from places.services import attendance_record as places_attendance_record
+
 
 def case_team_has(case, organization) -> bool:
     """Say whether the organization is on the case team now."""
@@ -15,7 +21,6 @@ def case_team_has(case, organization) -> bool:
 
 def places_accepting_referrals(*, wishes: str = "", age: int | None = None, limit: int = 10) -> list:
     """Return active places taking referrals, ranked by places' matching against the written wishes."""
-    from places.services import PlaceWishes, place_match
 
     words = [w for w in (wishes or "").replace("、", " ").replace("。", " ").split() if w.strip()]
     return [match.place for match in place_match(wishes=PlaceWishes(interests=words, age=age), limit=limit)]
@@ -23,7 +28,6 @@ def places_accepting_referrals(*, wishes: str = "", age: int | None = None, limi
 
 def place_accepting(place_id):
     """Return the place if it is active and accepts 参加支援 referrals, else None."""
-    from places.models import Place
 
     return (
         Place.objects.filter(pk=place_id, is_active=True, accepts_referrals=True).select_related("operator").first()
@@ -36,7 +40,6 @@ def attendance_record(
     *, place, participant_ref: str, participant_label: str, on: date, status: str, by, hours=None, note: str = ""
 ):
     """Record or correct one day's attendance at a place (places' service)."""
-    from places.services import attendance_record as places_attendance_record
 
     return places_attendance_record(
         place=place,
@@ -52,13 +55,11 @@ def attendance_record(
 
 def attendance_for(participant_ref: str) -> list:
     """Return one participant's attendance, newest first (places' selector)."""
-    from places.selectors import attendance_for as places_attendance_for
 
     return list(places_attendance_for(participant_ref).order_by("-on"))
 
 
 def attendance_status_choices() -> list:
     """Return the places app's attendance choices."""
-    from places.choices import AttendanceStatus
 
     return list(AttendanceStatus.choices)

@@ -8,9 +8,11 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework import audit
 from casework.disclosure import Basis
 from casework.models import AccessLog, Organization
-from casework.selectors import Viewer
+from casework.viewers import Viewer
+from core.panels import Panel
 from places.participants import Participant
 from referrals.access import (
     VIEW_REFERRAL,
@@ -89,11 +91,6 @@ def _box(qs: QuerySet[Referral], *, state: str, overdue: bool, page: int = 1, si
     return Box(rows, counts, overdue_count, state, page=page, pages=pages, total=total)
 
 
-def person_ids_shown(rows) -> list[int]:
-    """Return the persons whose cards a list shows."""
-    return sorted({r.person_id for r in rows if r.person_id})
-
-
 def overdue_by_organization(*, on=None) -> dict[Organization, list[Referral]]:
     """Return requested referrals past their due date, grouped by receiving organization."""
     on = on or timezone.localdate()
@@ -121,7 +118,6 @@ def case_referrals(case) -> list[Referral]:
 
 def case_panel(request, case, viewer: Viewer):
     """Return the case page's referral panel (the case page already logged the case view)."""
-    from core.panels import Panel
 
     if not viewer.works_cases:
         return None
@@ -136,8 +132,6 @@ def case_panel(request, case, viewer: Viewer):
 
 def home_panels(request, viewer: Viewer) -> list:
     """Return the referral panels of the viewer's home page: incoming, attendance to record, counts."""
-    from casework import audit
-    from core.panels import Panel
 
     if not acting_organization_ids(viewer):
         return []

@@ -14,9 +14,11 @@ from guardian.shortcuts import assign_perm
 
 from casework import audit, disclosure
 from casework.access import can_change_case, person_ids_for_case
-from casework.disclosure import Basis, share_basis
+from casework.disclosure import Basis, consent_check, share_basis
 from casework.models import AccessLog, Case, Consent, IntakeRoute, Organization, Person
-from casework.services import case_team_add, case_team_remove, consent_check
+from casework.services.cases import case_open, case_team_add, case_team_remove
+from casework.services.persons import household_add_member, household_create, person_create
+from casework.viewers import Viewer
 from referrals import integration
 from referrals.access import (
     RECEIVER,
@@ -368,7 +370,6 @@ def referral_create(
 
 
 def _viewer(by):
-    from casework.selectors import Viewer
 
     return Viewer(by)
 
@@ -572,31 +573,6 @@ def _team_basis(referral: Referral) -> Basis:
     return Basis(AccessLog.Basis.CONSENT, str(referral.consent_id or ""), organization_id=org_id)
 
 
-def referral_accept(*, referral: Referral, by, expected_version: int | None = None) -> Referral:
-    """Accept; a 機関間 referral puts the receiver on the case team."""
-    return referral_move(referral=referral, move="accept", by=by, expected_version=expected_version)
-
-
-def referral_reject(*, referral: Referral, by, reason: str, expected_version: int | None = None) -> Referral:
-    """Decline with a reason."""
-    return referral_move(referral=referral, move="reject", by=by, reason=reason, expected_version=expected_version)
-
-
-def referral_return(*, referral: Referral, by, reason: str, expected_version: int | None = None) -> Referral:
-    """Return for more information; the sender edits and sends again."""
-    return referral_move(referral=referral, move="return", by=by, reason=reason, expected_version=expected_version)
-
-
-def referral_cancel(*, referral: Referral, by, reason: str, expected_version: int | None = None) -> Referral:
-    """Withdraw; any case access the acceptance gave is removed."""
-    return referral_move(referral=referral, move="cancel", by=by, reason=reason, expected_version=expected_version)
-
-
-def referral_complete(*, referral: Referral, by, outcome: str, expected_version: int | None = None) -> Referral:
-    """Complete with an outcome."""
-    return referral_move(referral=referral, move="complete", by=by, outcome=outcome, expected_version=expected_version)
-
-
 # ---------------------------------------------------------------------------
 # 参加支援: stages, attendance and feedback
 # ---------------------------------------------------------------------------
@@ -707,7 +683,6 @@ def tsunagi_open_case(
     summary: str = "",
 ) -> Case:
     """Open a case at the receiving window from a つなぎ and link the two (the place never sees the case)."""
-    from casework.services import case_open, household_add_member, household_create, person_create
 
     locked = _lock(referral, None)
     access = _side_access(by, locked, RECEIVER)

@@ -12,10 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casework import audit
 from casework.access import get_case_for_user, person_ids_for_case
 from casework.models import AccessLog, Organization, Person
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 from core.spreadsheets import encode_csv
 from referrals import integration, selectors, services
 from referrals.access import (
@@ -24,6 +23,7 @@ from referrals.access import (
     acting_organization_ids,
     get_referral_for_user,
     log_received,
+    log_sent,
     may_still_see_referral,
 )
 from referrals.forms import AttendanceForm, MoveForm, NoteForm, OpenCaseForm, ReferralForm, SendForm, StageForm
@@ -73,13 +73,7 @@ def _box_page(request, *, which: str):
             request.user, action=AccessLog.Action.LIST, object_type="referral_inbox", rows=box.rows, bases=box.bases
         )
     else:
-        audit.log_access(
-            actor=request.user,
-            action=AccessLog.Action.LIST,
-            object_type="referral_outbox",
-            person_ids=selectors.person_ids_shown(box.rows),
-            basis=AccessLog.Basis.OWN_ORGANIZATION,
-        )
+        log_sent(request.user, rows=box.rows)
     return render(
         request,
         "referrals/box.html",

@@ -7,6 +7,9 @@ from django.contrib.auth import get_user_model
 
 from casework.choices import Domain, Role
 from casework.models import Membership, Organization
+from casework.services.cases import case_open, case_team_add, case_transition
+from casework.services.consent import consent_record
+from casework.services.persons import household_add_member, household_create, person_create
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -86,7 +89,8 @@ def make_case(
     **person_fields,
 ):
     """Open a case through case_open with one subject person (or the given ones) in a household."""
-    from casework.services import case_open, household_add_member
+    from casework.services.cases import case_open
+    from casework.services.persons import household_add_member
 
     household = household or HouseholdFactory(tags=list(tags))
     if persons is None:
@@ -149,7 +153,7 @@ def make_consent(*, person, organizations, purposes, by, case=None, given_on=Non
     """Record a given consent naming the organizations for the purposes (through consent_record)."""
     import datetime
 
-    from casework.services import consent_record
+    from casework.services.consent import consent_record
 
     return consent_record(
         person=person,
@@ -170,8 +174,8 @@ def give_sharing_consent(case, *, organization, by, given_on=None, valid_until=N
 
     scope="case_team" records a consent to share with the case team instead of naming the organization.
     """
-    from casework import services as cw
     from casework.models import Consent, ConsentPurpose
+    from casework.services.consent import consent_record
 
     case_team = scope == "case_team"
     return [
@@ -185,7 +189,7 @@ def give_sharing_consent(case, *, organization, by, given_on=None, valid_until=N
             valid_until=valid_until,
         )
         if not case_team
-        else cw.consent_record(
+        else consent_record(
             person=person,
             case=case,
             given_on=given_on or datetime_today_minus(10),
@@ -208,10 +212,9 @@ def datetime_today_minus(days: int):
 
 def add_to_team(case, organization, *, by, note=""):
     """Record the subjects' consent naming the organization, then let the lead add it to the case team."""
-    from casework import services as cw
 
     consents = give_sharing_consent(case, organization=organization, by=by)
-    cw.case_team_add(case=case, organization=organization, by=by, note=note)
+    case_team_add(case=case, organization=organization, by=by, note=note)
     return consents
 
 
@@ -251,17 +254,17 @@ def make_referral(*, kind="inter_agency", case=None, by, sender, receiver=None, 
 
 def make_meeting_case(*, lead_organization, lead_worker, state: str = "intake", family_name: str = "山田", **kwargs):
     """Open a case for a new one-person household through casework's services and move it to `state`."""
-    from casework import services as cw
+
     from casework.models import CaseState, HouseholdMember
 
-    person = cw.person_create(
+    person = person_create(
         by=lead_worker, family_name=family_name, given_name="太郎", family_name_kana="ヤマダ", given_name_kana="タロウ"
     )
-    household = cw.household_create(name=f"{family_name}世帯", by=lead_worker)
-    cw.household_add_member(
+    household = household_create(name=f"{family_name}世帯", by=lead_worker)
+    household_add_member(
         household=household, person=person, relationship=HouseholdMember.Relationship.SELF, by=lead_worker
     )
-    case = cw.case_open(
+    case = case_open(
         household=household,
         subjects=[person],
         domains=kwargs.pop("domains", ["elderly"]),
@@ -276,7 +279,7 @@ def make_meeting_case(*, lead_organization, lead_worker, state: str = "intake", 
     path = [CaseState.ASSESSMENT, CaseState.PLANNING, CaseState.IN_SUPPORT]
     if state in path:
         for step in path[: path.index(state) + 1]:
-            case = cw.case_transition(case=case, to_state=step, by=lead_worker)
+            case = case_transition(case=case, to_state=step, by=lead_worker)
     case.person = person
     return case
 
@@ -285,13 +288,12 @@ def give_layered_consent(case, *, by, valid_until=None, given_on=None, organizat
     """Record every subject's consent to discussion at 重層的支援会議 (case-team scope unless orgs given)."""
     from datetime import date
 
-    from casework import services as cw
     from casework.models import Consent, ConsentPurpose
 
     consents = []
     for person in case.subjects.all():
         consents.append(
-            cw.consent_record(
+            consent_record(
                 person=person,
                 case=case,
                 given_on=given_on or date(2024, 4, 1),

@@ -7,7 +7,7 @@ from django_otp import user_has_device
 
 from casework.choices import Role
 from casework.models import Membership
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 
 # Roles whose accounts can see the whole log or manage every account: always a second factor.
 ROLES_REQUIRING_SECOND_FACTOR = {Role.AUDITOR, Role.ADMINISTRATOR}

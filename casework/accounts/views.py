@@ -6,7 +6,6 @@ import io
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import authenticate
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -14,14 +13,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
-from casework.audit import log_access
-from casework.models import AccessLog
+from casework.accounts import services
 
-RECOVERY_CODE_COUNT = 10
 PENDING_DEVICE_NAME = "pending"
 
 
@@ -46,15 +43,6 @@ def _qr_data_uri(url: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _new_recovery_codes(user) -> list[str]:
-    """Replace the user's recovery codes with a fresh set and return them (shown once)."""
-    device, _created = StaticDevice.objects.get_or_create(user=user, name="recovery", defaults={"confirmed": True})
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
-    return codes
-
-
 def _safe_next(request) -> str | None:
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
@@ -72,14 +60,7 @@ def second_factor_verify(request):
         device = match_token(request.user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
-            log_access(
-                actor=request.user,
-                action=AccessLog.Action.VIEW,
-                object_type="auth.second_factor",
-                object_id=request.user.pk,
-                auth_strength=AccessLog.AuthStrength.SECOND_FACTOR,
-                reason="second factor verified",
-            )
+            services.second_factor_verified(user=request.user)
             if isinstance(device, StaticDevice):
                 messages.warning(
                     request, _("復旧コードを使いました。残りのコードを確認し、必要なら作り直してください。")
@@ -110,18 +91,7 @@ def second_factor_setup(request):
         elif not pending.verify_token(form.cleaned_data["token"]):
             form.add_error("token", _("コードが正しくありません。認証アプリに表示された6桁の数字を入力してください。"))
         else:
-            with transaction.atomic():
-                TOTPDevice.objects.filter(user=request.user, confirmed=True).delete()
-                pending.name, pending.confirmed = "authenticator", True
-                pending.save()
-                codes = _new_recovery_codes(request.user)
-                log_access(
-                    actor=request.user,
-                    action=AccessLog.Action.CHANGE,
-                    object_type="auth.second_factor",
-                    object_id=request.user.pk,
-                    reason="second factor enrolled",
-                )
+            codes = services.second_factor_enrol(user=request.user, device=pending)
             otp_login(request, pending)
             return render(request, "registration/second_factor_codes.html", {"codes": codes})
     return render(

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from casework.audit import verify_day
 from casework.choices import Role
 from casework.models import AccessLog
+from core.panels import Panel
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 PAGE_SIZE = 100
@@ -38,8 +39,7 @@ DENIED_SPIKE = 5
 UNUSED_ACCOUNT_DAYS = 90
 CHAIN_STATUS_DAYS = 7
 
-# Bases that mean "the actor's own organization or case team": everything else is outside the caseload.
-WITHIN_CASELOAD = (AccessLog.Basis.OWN_ORGANIZATION, AccessLog.Basis.SUPERVISION)
+# Bases outside the actor's own organization or case team: what the "outside the caseload" report lists.
 OUTSIDE_CASELOAD = (AccessLog.Basis.CONSENT, AccessLog.Basis.SUPPORT_MEETING, AccessLog.Basis.BREAK_GLASS)
 
 
@@ -425,7 +425,6 @@ def chain_status(today: date | None = None, days: int = CHAIN_STATUS_DAYS) -> li
 
 def audit_home_panels(request, viewer) -> list:
     """Return the auditor's home panel: links to the screens and this week's figures to review."""
-    from core.panels import Panel
 
     if not viewer.is_auditor:
         return []

@@ -19,7 +19,7 @@ from casework.audit import selectors
 from casework.audit.access import log_audit_denied, log_audit_screen
 from casework.audit.forms import ExportForm, LogFilterForm, PersonHistoryForm, ReportRangeForm
 from casework.models import AccessLog
-from casework.selectors import viewer_for
+from casework.viewers import viewer_for
 from core.spreadsheets import build_xlsx, encode_csv
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from bench.seed_scale import SeedRefused, seed_checked
 from casework.access import case_access, cases_for_user
 from casework.audit import verify_day
 from casework.choices import Role
@@ -17,7 +17,7 @@ from casework.models import (
     Consent,
     Membership,
 )
-from casework.selectors import Viewer
+from casework.viewers import Viewer
 from meetings.models import AgendaItem, Meeting, MeetingParticipant
 from places.models import Place
 from referrals.models import Referral, ReferralGroupObjectPermission, ReferralKind, ReferralState
@@ -27,7 +27,7 @@ OPEN = [CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.PLANNING, CaseState.IN
 
 @pytest.fixture
 def seeded(db):
-    call_command("seed_scale", "--scale", "0.001", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    seed_checked(scale=0.001, log=lambda *_: None)
 
 
 def test_it_generates_the_minimum_sizes(seeded):
@@ -99,12 +99,12 @@ def test_every_access_log_day_verifies_and_live_writes_continue_the_chain(seeded
 
 
 def test_it_refuses_a_database_that_already_has_data(seeded):
-    with pytest.raises(CommandError):
-        call_command("seed_scale", "--scale", "0.001")
+    with pytest.raises(SeedRefused):
+        seed_checked(scale=0.001, log=lambda *_: None)
 
 
 def test_force_appends_and_keeps_the_chains_valid(seeded):
-    call_command("seed_scale", "--scale", "0.001", "--force", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    seed_checked(scale=0.001, force=True, log=lambda *_: None)
     assert Case.objects.count() == 50
     assert get_user_model().objects.filter(username__startswith="bench").count() == 48
     for day in set(AccessLog.objects.values_list("day", flat=True)):

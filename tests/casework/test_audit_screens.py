@@ -10,7 +10,7 @@ from casework.audit import AccessLogUnavailable, log_access
 from casework.audit import access as audit_access
 from casework.audit.selectors import audit_home_panels
 from casework.models import AccessLog
-from casework.selectors import Viewer
+from casework.viewers import Viewer
 
 AUDIT_URLS = [
     reverse("audit:log"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from casework import audit
 from casework.models import AccessLog, BreakGlassAccess
 from casework.selectors import break_glass_uses
-from casework.services import break_glass_review
+from casework.services.break_glass import break_glass_review
 
 REASON = "夜間に本人の安否確認の通報があり、緊急連絡先を確認するため"
 

@@ -8,7 +8,8 @@ from django.db import connection
 from django.urls import reverse
 
 from casework.models import AccessLog, Case, CaseState, CaseTransition
-from casework.services import CaseChanged, InvalidTransition, case_transition
+from casework.services.cases import case_transition
+from casework.services.common import CaseChanged, InvalidTransition
 from tests.factories import make_case
 
 S = CaseState

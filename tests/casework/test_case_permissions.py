@@ -5,7 +5,9 @@ from django.urls import reverse
 
 from casework.assessment import SCHEMAS
 from casework.models import AccessLog, Assessment, Consent, SupportPlan
-from casework.services import assessment_record, case_team_remove, consent_record, plan_create
+from casework.services.cases import case_team_remove
+from casework.services.consent import consent_record
+from casework.services.plans import assessment_record, plan_create
 from tests.factories import add_to_team
 
 CASE_URLS = [

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework.models import AccessLog, Person
-from casework.services import case_transition, plan_approve, plan_create
+from casework.services.cases import case_transition
+from casework.services.plans import plan_approve, plan_create
 from tests.factories import PersonFactory, make_case
 
 

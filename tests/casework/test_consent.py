@@ -5,8 +5,10 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from casework.disclosure import consent_check
 from casework.models import AccessLog, Consent
-from casework.services import case_team_add, case_team_remove, consent_check, consent_record, consent_withdraw
+from casework.services.cases import case_team_add, case_team_remove
+from casework.services.consent import consent_record, consent_withdraw
 
 SHARE = "share_with_agencies"
 MEETING = "layered_meeting"

@@ -8,7 +8,9 @@ from django.db import connection
 from django.urls import reverse
 
 from casework.models import AccessLog, Case, CaseLeadChange, CaseTeamMembership, HouseholdMember, Person, SupportPlan
-from casework.services import CaseChanged, case_change_lead, case_update, plan_approve, plan_create
+from casework.services.cases import case_change_lead, case_update
+from casework.services.common import CaseChanged
+from casework.services.plans import plan_approve, plan_create
 from tests.factories import PersonFactory, add_to_team, make_case
 
 EDIT_URL_NAMES = ["person_edit", "household_edit", "household_member_edit", "case_edit", "case_change_lead"]

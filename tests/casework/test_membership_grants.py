@@ -5,9 +5,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from casework import services
 from casework.choices import Role
 from casework.models import AccessLog, Membership, MembershipGrant
+from casework.services.memberships import membership_grant_approve, membership_grant_reject, membership_grant_request
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,12 +70,12 @@ def test_a_request_gives_no_access_until_another_administrator_approves_it(perso
 
 
 def test_both_steps_and_the_refused_self_approval_are_in_the_access_log(personas, second_admin, newcomer):
-    grant = services.membership_grant_request(
+    grant = membership_grant_request(
         user=newcomer, organization=personas.window_a, role=Role.SUPERVISOR, reason="着任", by=personas.administrator
     )
     with pytest.raises(ValidationError, match="自分が申請した"):
-        services.membership_grant_approve(grant=grant, by=personas.administrator)
-    membership = services.membership_grant_approve(grant=grant, by=second_admin)
+        membership_grant_approve(grant=grant, by=personas.administrator)
+    membership = membership_grant_approve(grant=grant, by=second_admin)
     denied, allowed = AccessLog.Outcome.DENIED, AccessLog.Outcome.ALLOWED
     assert _actions("grant_request", "grant_approve", "membership_grant") == [
         ("grant_request", personas.administrator.pk, allowed),
@@ -103,17 +103,17 @@ def test_an_administrator_cannot_approve_a_grant_to_themselves(personas, second_
         requested_by=personas.administrator,
     )
     with pytest.raises(ValidationError, match="自分自身への権限付与"):
-        services.membership_grant_approve(grant=grant, by=second_admin)
+        membership_grant_approve(grant=grant, by=second_admin)
 
 
 def test_a_grant_is_decided_once(personas, second_admin, newcomer):
-    grant = services.membership_grant_request(
+    grant = membership_grant_request(
         user=newcomer, organization=personas.window_a, role=Role.CASEWORKER, reason="着任", by=personas.administrator
     )
-    services.membership_grant_reject(grant=grant, by=second_admin, note="所属先の確認が必要")
+    membership_grant_reject(grant=grant, by=second_admin, note="所属先の確認が必要")
     assert grant.status == MembershipGrant.Status.REJECTED
     with pytest.raises(ValidationError, match="すでに処理されています"):
-        services.membership_grant_approve(grant=grant, by=second_admin)
+        membership_grant_approve(grant=grant, by=second_admin)
     assert not Membership.objects.filter(user=newcomer).exists()
     assert _actions("grant_reject") == [("grant_reject", second_admin.pk, AccessLog.Outcome.ALLOWED)]
 
@@ -144,14 +144,14 @@ def test_the_database_refuses_an_approval_by_the_requester(personas):
 
 def test_only_administrators_request_or_decide(personas, newcomer):
     with pytest.raises(PermissionDenied):
-        services.membership_grant_request(
+        membership_grant_request(
             user=newcomer, organization=personas.window_a, role=Role.CASEWORKER, reason="x", by=personas.supervisor_a
         )
-    grant = services.membership_grant_request(
+    grant = membership_grant_request(
         user=newcomer, organization=personas.window_a, role=Role.CASEWORKER, reason="x", by=personas.administrator
     )
     with pytest.raises(PermissionDenied):
-        services.membership_grant_approve(grant=grant, by=personas.supervisor_a)
+        membership_grant_approve(grant=grant, by=personas.supervisor_a)
 
 
 def test_place_staff_are_given_at_once_but_never_to_oneself(personas, login, newcomer):
@@ -204,11 +204,11 @@ def test_the_approval_screens_render_in_japanese(personas, login, second_admin, 
 
 
 def test_approving_from_the_list_refuses_own_requests_and_approves_others(personas, login, second_admin, newcomer):
-    services.membership_grant_request(
+    membership_grant_request(
         user=newcomer, organization=personas.window_a, role=Role.CASEWORKER, reason="着任", by=personas.administrator
     )
     other = UserFactory(username="other")
-    services.membership_grant_request(
+    membership_grant_request(
         user=other, organization=personas.window_b, role=Role.CASEWORKER, reason="着任", by=second_admin
     )
     ids = list(MembershipGrant.objects.values_list("pk", flat=True))
@@ -282,10 +282,10 @@ def test_check_deploy_warns_about_an_active_superuser(personas):
 
 
 def test_the_auditor_sees_the_grant_trail_in_a_review_report(personas, login, second_admin, newcomer):
-    grant = services.membership_grant_request(
+    grant = membership_grant_request(
         user=newcomer, organization=personas.window_a, role=Role.CASEWORKER, reason="着任", by=personas.administrator
     )
-    services.membership_grant_approve(grant=grant, by=second_admin)
+    membership_grant_approve(grant=grant, by=second_admin)
     page = login(personas.auditor).get("/audit/reports/role-changes/").content.decode()
     assert "権限の付与と終了" in page
     for label in ("権限付与の申請", "権限付与の承認", "所属・役割の付与"):

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 
 from casework.choices import Role
 from casework.models import Membership
-from casework.services import membership_add, membership_end
+from casework.services.memberships import membership_add, membership_end
 from tests.factories import OrganizationFactory, UserFactory
 
 

@@ -7,7 +7,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from casework.accounts.sessions import SESSION_STARTED_KEY
-from casework.services import membership_end
+from casework.services.memberships import membership_end
 
 
 @pytest.mark.django_db

@@ -19,9 +19,9 @@ def main() -> dict:
     from django.conf import settings
     from django.test import Client
 
-    from casework import services as cw
     from casework.choices import Domain, Role
     from casework.models import Organization
+    from casework.services.plans import plan_create
     from tests.factories import (
         MembershipFactory,
         OrganizationFactory,
@@ -49,7 +49,7 @@ def main() -> dict:
         lead_organization=window_a, lead_worker=caseworker, state="planning", family_name=SECRET_FAMILY_NAME
     )
     give_layered_consent(case, by=caseworker)
-    cw.plan_create(case=case, goals="週1回の訪問で生活を整える", by=caseworker)
+    plan_create(case=case, goals="週1回の訪問で生活を整える", by=caseworker)
     meeting = make_meeting(chair=chair, participants=[caseworker], kind="layered_meeting")
     item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
     meeting.refresh_from_db()

@@ -71,13 +71,14 @@ def world(personas, place) -> World:
     )
     Case.objects.filter(pk=case3.pk).update(intake_route="family")
 
-    from casework import services as cw
+    from casework.services.cases import case_transition
+    from casework.services.plans import contact_record_create, plan_approve, plan_create
 
-    plan = cw.plan_create(case=case1, goals="生活の安定", by=p.caseworker_a)
-    cw.plan_approve(plan=plan, by=p.caseworker_a, approved_on=date(2025, 5, 20))
+    plan = plan_create(case=case1, goals="生活の安定", by=p.caseworker_a)
+    plan_approve(plan=plan, by=p.caseworker_a, approved_on=date(2025, 5, 20))
     SupportPlan.objects.filter(pk=plan.pk).update(created_at=jst(2025, 5, 1, 10))
 
-    cw.case_transition(case=case2, to_state="suspended", by=p.caseworker_a, reason="転居")
+    case_transition(case=case2, to_state="suspended", by=p.caseworker_a, reason="転居")
     CaseTransition.objects.filter(case=case2).update(at=jst(2025, 9, 1, 10))
     # Approving the plan moved nothing (the case was at intake); its transitions stay out of 年度 2025.
     CaseTransition.objects.filter(case=case1).update(at=jst(2024, 4, 1, 10))
@@ -87,19 +88,19 @@ def world(personas, place) -> World:
         (jst(2025, 7, 2, 10), "absent", True),
         (jst(2025, 7, 3, 10), "interview", False),
     ):
-        cw.contact_record_create(
+        contact_record_create(
             case=case1, occurred_at=when, kind=kind, summary="記録", by=p.caseworker_a, is_outreach=outreach
         )
 
     from referrals import services as rs
 
     inter = make_referral(case=case1, by=p.caseworker_a, sender=p.window_a, receiver=p.window_b)
-    rs.referral_accept(referral=inter, by=p.caseworker_b)
+    rs.referral_move(move="accept", referral=inter, by=p.caseworker_b)
     Referral.objects.filter(pk=inter.pk).update(sent_at=jst(2025, 8, 1, 9), responded_at=jst(2025, 8, 4, 9))
     _backdate_transitions(inter, jst(2025, 8, 4, 9))
 
     part = make_referral(kind="participation", case=case1, by=p.caseworker_a, sender=p.window_a, place=place)
-    rs.referral_accept(referral=part, by=p.place_staff)
+    rs.referral_move(move="accept", referral=part, by=p.place_staff)
     rs.participation_stage_record(referral=part, stage="visit", on=date(2025, 8, 10), by=p.place_staff)
     Referral.objects.filter(pk=part.pk).update(sent_at=jst(2025, 8, 5, 9), responded_at=jst(2025, 8, 8, 9))
     _backdate_transitions(part, jst(2025, 8, 8, 9))

@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from casework import services as cw
 from casework.indicators import Period, Scope
-from config.indicators import build_report, find_figure
+from casework.services.plans import contact_record_create
+from indicators.report import build_report, find_figure
 from tests.indicators.conftest import FY, jst
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_it_counts_a_repeat_consultation_once_as_a_person_and_twice_as_consultat
 def test_march_31_belongs_to_the_old_year_and_april_1_to_the_new(world):
     p = world.personas
     for when in (jst(2026, 3, 31, 23, 30), jst(2026, 4, 1, 0, 10)):
-        cw.contact_record_create(
+        contact_record_create(
             case=world.case1, occurred_at=when, kind="absent", summary="不在", by=p.caseworker_a, is_outreach=True
         )
     old, new = figures(build_report(FY, Scope())), figures(build_report(FY + 1, Scope()))

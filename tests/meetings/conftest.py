@@ -21,11 +21,11 @@ def run_async(coroutine_function, *args):
 @pytest.fixture
 def case_a(personas):
     """A case of window A in planning with a proposed plan, every subject consenting to 重層的支援会議."""
-    from casework import services as cw
+    from casework.services.plans import plan_create
 
     case = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a, state="planning")
     give_layered_consent(case, by=personas.caseworker_a)
-    cw.plan_create(case=case, goals="週1回の訪問で生活を整える", by=personas.caseworker_a)
+    plan_create(case=case, goals="週1回の訪問で生活を整える", by=personas.caseworker_a)
     return case
 
 

@@ -255,7 +255,7 @@ def test_overdue_and_done_show_on_the_meeting_page_the_minutes_and_the_case_page
 def test_the_home_panel_lists_only_the_own_organizations_open_actions_and_logs_them(personas, layered, rf):
     from django.template.loader import render_to_string
 
-    from casework.selectors import Viewer
+    from casework.viewers import Viewer
     from meetings.selectors import home_panels
 
     _window_b_takes_part(personas, layered)
@@ -284,7 +284,7 @@ def test_the_home_panel_keeps_a_constant_number_of_queries(personas, layered, rf
     from django.template.loader import render_to_string
     from django.test.utils import CaptureQueriesContext
 
-    from casework.selectors import Viewer
+    from casework.viewers import Viewer
     from meetings.selectors import home_panels
 
     def run() -> int:

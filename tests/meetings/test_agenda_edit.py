@@ -185,12 +185,12 @@ def test_the_screen_refuses_once_the_minutes_are_locked(personas, layered, login
 def test_an_item_whose_consent_was_withdrawn_is_neither_shown_nor_changed(personas, layered, case_a, login):
     from django.utils import timezone
 
-    from casework import services as cw
+    from casework.services.consent import consent_withdraw
 
     item = layered.items.get()
     ms.agenda_item_note(item=item, notes="秘密の記録", based_on_version=1, by=personas.coordinator)
     consent = case_a.person.consents.get()
-    cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
+    consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
     with pytest.raises(ValidationError):
         ms.agenda_item_edit(item=item, summary="x", purpose="plan_agreement", based_on_version=2, by=personas.chair)
     with pytest.raises(ValidationError):

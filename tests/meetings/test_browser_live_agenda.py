@@ -4,7 +4,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from casework import services as cw
+from casework.services.cases import case_transition
+from casework.services.plans import plan_create
 from meetings import services as ms
 from tests.factories import give_layered_consent, make_meeting_case, put_on_agenda
 from tests.meetings.conftest import session_cookie
@@ -22,9 +23,9 @@ def test_the_other_participant_follows_the_chair_live(daphne_servers, browser, p
     server = daphne_servers[0]
     second = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name="森")
     give_layered_consent(second, by=personas.caseworker_a)
-    cw.case_transition(case=second, to_state="assessment", by=personas.caseworker_a)
-    cw.case_transition(case=second, to_state="planning", by=personas.caseworker_a)
-    cw.plan_create(case=second, goals="地域のサロンにつなぐ", by=personas.caseworker_a)
+    case_transition(case=second, to_state="assessment", by=personas.caseworker_a)
+    case_transition(case=second, to_state="planning", by=personas.caseworker_a)
+    plan_create(case=second, goals="地域のサロンにつなぐ", by=personas.caseworker_a)
     item2 = put_on_agenda(meeting=layered, case=second, purpose="plan_agreement", by=personas.chair)
     ms.meeting_start(meeting=layered, by=personas.chair)
 

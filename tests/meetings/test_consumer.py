@@ -285,7 +285,7 @@ def test_ending_a_users_sessions_closes_their_socket_at_once(personas, layered, 
 
 def test_ending_a_membership_closes_the_users_socket_at_once(personas, layered, login, db_call):
     from casework.models import AccessLog as Log
-    from casework.services import membership_end
+    from casework.services.memberships import membership_end
 
     async def scenario():
         comm = communicator(layered.pk, await db_call(login, personas.caseworker_a))

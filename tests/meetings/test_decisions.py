@@ -64,7 +64,7 @@ def test_suspending_by_decision(personas, layered, case_a):
 
 
 def test_actions_and_next_review_are_recorded_and_shown_on_the_case_panel(personas, layered, case_a, rf):
-    from casework.selectors import Viewer
+    from casework.viewers import Viewer
     from core.panels import case_panels
 
     item = layered.items.get()
@@ -168,12 +168,12 @@ def test_locked_minutes_allow_no_further_change(personas, layered, login):
 
 
 def test_the_chair_builds_an_agenda_from_due_reviews(personas, case_a):
-    from casework import services as cw
+    from casework.services.plans import plan_approve, plan_update
 
     meeting = ms_meeting(personas)
     plan = case_a.plans.get()
-    cw.plan_update(plan=plan, next_review_on=meeting_date(meeting), by=personas.caseworker_a)
-    cw.plan_approve(plan=plan, by=personas.caseworker_a)
+    plan_update(plan=plan, next_review_on=meeting_date(meeting), by=personas.caseworker_a)
+    plan_approve(plan=plan, by=personas.caseworker_a)
     added, skipped = ms.agenda_from_due_reviews(meeting=meeting, by=personas.chair)
     assert [i.case for i in added] == [case_a] and added[0].purpose == "progress_review"
     assert skipped == []

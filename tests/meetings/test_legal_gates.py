@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from casework import services as cw
 from casework.models import AccessLog
+from casework.services.consent import consent_withdraw
 from meetings import services as ms
 from meetings.services import agenda_gate
 from tests.factories import give_layered_consent, make_meeting, make_meeting_case, put_on_agenda
@@ -35,7 +35,7 @@ def test_a_layered_meeting_takes_a_consented_case(personas, case_a):
 
 def test_a_withdrawn_consent_is_refused(personas, case_a):
     consent = case_a.person.consents.get()
-    cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
+    consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
     meeting = make_meeting(chair=personas.chair)
     with pytest.raises(ValidationError) as exc:
         put_on_agenda(meeting=meeting, case=case_a, purpose="plan_agreement", by=personas.chair)
@@ -122,7 +122,7 @@ def test_another_participant_cannot_record_someone_elses_pledge(personas):
 
 def test_a_layered_meeting_hides_an_item_once_consent_is_withdrawn(personas, layered, case_a, login):
     consent = case_a.person.consents.get()
-    cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
+    consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
     item = layered.items.get()
     html = login(personas.caseworker_a).get(reverse("meetings:item", args=[layered.pk, item.pk])).content.decode()
     assert "本人同意が確認できない" in html and case_a.summary not in html

@@ -140,7 +140,7 @@ def test_the_live_fragment_keeps_a_constant_number_of_queries(personas, layered,
 def test_the_home_panel_lists_upcoming_meetings(personas, layered, rf):
     from django.template.loader import render_to_string
 
-    from casework.selectors import Viewer
+    from casework.viewers import Viewer
     from meetings.selectors import home_panels
 
     request = rf.get("/")

@@ -34,7 +34,7 @@ def _accepted_ref(personas, place, name="さくらさん") -> str:
         place=place,
         card_preferred_name=name,
     )
-    return rs.referral_accept(referral=referral, by=personas.place_staff).participant_ref
+    return rs.referral_move(move="accept", referral=referral, by=personas.place_staff).participant_ref
 
 
 def test_recording_twice_for_the_same_day_corrects_the_record(personas, place):

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from casework.models import AccessLog
-from casework.services import assessment_record, contact_record_create, household_update
+from casework.services.persons import household_update
+from casework.services.plans import assessment_record, contact_record_create
 from referrals import services
 from referrals.models import ReferralState
 from tests.factories import make_consent, make_referral
@@ -58,7 +59,7 @@ def test_a_draft_is_invisible_to_the_receiver(personas, case_a, place, login):
 
 
 def test_a_place_loses_the_card_after_its_time(personas, participation, login):
-    services.referral_cancel(referral=participation, by=personas.caseworker_a, reason="本人の希望で中止")
+    services.referral_move(move="cancel", referral=participation, by=personas.caseworker_a, reason="本人の希望で中止")
     client = login(personas.place_staff)
     assert client.get(reverse("referrals:detail", args=[participation.pk])).status_code == 200
     participation.refresh_from_db()

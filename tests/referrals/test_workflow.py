@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from casework.access import case_access
 from casework.models import AccessLog
-from casework.services import consent_withdraw
+from casework.services.consent import consent_withdraw
 from referrals import services
 from referrals.models import LegalBasis, Referral, ReferralState
 from tests.factories import make_consent, make_referral
@@ -149,7 +149,7 @@ def test_a_place_card_refuses_diagnosis_words(personas, case_a, place):
 @pytest.mark.parametrize("who", ["caseworker_a", "place_staff", "coordinator", "auditor"])
 def test_only_the_receiver_may_accept(personas, inter, who):
     with pytest.raises(services.InvalidMove):
-        services.referral_accept(referral=inter, by=getattr(personas, who))
+        services.referral_move(move="accept", referral=inter, by=getattr(personas, who))
     inter.refresh_from_db()
     assert inter.state == ReferralState.REQUESTED
 
@@ -157,13 +157,13 @@ def test_only_the_receiver_may_accept(personas, inter, who):
 @pytest.mark.parametrize("who", ["caseworker_b", "place_staff", "coordinator"])
 def test_only_the_sender_may_cancel(personas, inter, who):
     with pytest.raises(services.InvalidMove):
-        services.referral_cancel(referral=inter, by=getattr(personas, who), reason="不要になった")
+        services.referral_move(move="cancel", referral=inter, by=getattr(personas, who), reason="不要になった")
 
 
 @pytest.mark.parametrize("move", ["reject", "return", "cancel", "hold", "fail"])
 def test_moves_that_need_a_reason_refuse_an_empty_one(personas, inter, move):
     if move in {"hold", "fail"}:
-        services.referral_accept(referral=inter, by=personas.caseworker_b)
+        services.referral_move(move="accept", referral=inter, by=personas.caseworker_b)
     by = personas.caseworker_a if move == "cancel" else personas.caseworker_b
     with pytest.raises(services.InvalidMove, match="理由"):
         services.referral_move(referral=inter, move=move, by=by, reason="  ")
@@ -171,23 +171,23 @@ def test_moves_that_need_a_reason_refuse_an_empty_one(personas, inter, move):
 
 def test_acceptance_puts_the_receiver_on_the_case_team_and_cancellation_removes_it(personas, inter, case_a):
     assert case_access(personas.caseworker_b, case_a) is None
-    services.referral_accept(referral=inter, by=personas.caseworker_b)
+    services.referral_move(move="accept", referral=inter, by=personas.caseworker_b)
     assert case_access(personas.caseworker_b, case_a) is not None
     inter.refresh_from_db()
     assert inter.team_added
-    services.referral_cancel(referral=inter, by=personas.caseworker_a, reason="本人が転居")
+    services.referral_move(move="cancel", referral=inter, by=personas.caseworker_a, reason="本人が転居")
     assert case_access(personas.caseworker_b, case_a) is None
 
 
 def test_rejection_gives_no_case_access(personas, inter, case_a):
-    services.referral_reject(referral=inter, by=personas.caseworker_b, reason="対象外")
+    services.referral_move(move="reject", referral=inter, by=personas.caseworker_b, reason="対象外")
     assert case_access(personas.caseworker_b, case_a) is None
     inter.refresh_from_db()
     assert inter.state == ReferralState.REJECTED and inter.responded_at
 
 
 def test_return_then_edit_and_resend(personas, inter):
-    services.referral_return(referral=inter, by=personas.caseworker_b, reason="希望する支援を詳しく")
+    services.referral_move(move="return", referral=inter, by=personas.caseworker_b, reason="希望する支援を詳しく")
     inter.refresh_from_db()
     assert inter.fhir_status == "on-hold"
     services.referral_update(referral=inter, by=personas.caseworker_a, request_text="就労体験の調整をお願いします")
@@ -197,7 +197,7 @@ def test_return_then_edit_and_resend(personas, inter):
 
 
 def test_hold_and_resume_go_back_where_they_were(personas, inter):
-    services.referral_accept(referral=inter, by=personas.caseworker_b)
+    services.referral_move(move="accept", referral=inter, by=personas.caseworker_b)
     services.referral_move(referral=inter, move="start", by=personas.caseworker_b)
     services.referral_move(referral=inter, move="hold", by=personas.caseworker_b, reason="入院中")
     resumed = services.referral_move(referral=inter, move="resume", by=personas.caseworker_b)
@@ -205,24 +205,26 @@ def test_hold_and_resume_go_back_where_they_were(personas, inter):
 
 
 def test_completing_needs_an_outcome(personas, inter):
-    services.referral_accept(referral=inter, by=personas.caseworker_b)
+    services.referral_move(move="accept", referral=inter, by=personas.caseworker_b)
     services.referral_move(referral=inter, move="start", by=personas.caseworker_b)
     with pytest.raises(services.InvalidMove, match="結果"):
-        services.referral_complete(referral=inter, by=personas.caseworker_b, outcome="")
-    done = services.referral_complete(referral=inter, by=personas.caseworker_b, outcome="支援を引き継いだ")
+        services.referral_move(move="complete", referral=inter, by=personas.caseworker_b, outcome="")
+    done = services.referral_move(move="complete", referral=inter, by=personas.caseworker_b, outcome="支援を引き継いだ")
     assert done.state == ReferralState.COMPLETED
 
 
 def test_a_stale_version_raises_changed(personas, inter):
     version = inter.version
-    services.referral_accept(referral=inter, by=personas.caseworker_b, expected_version=version)
+    services.referral_move(move="accept", referral=inter, by=personas.caseworker_b, expected_version=version)
     with pytest.raises(services.ReferralChanged):
-        services.referral_reject(referral=inter, by=personas.caseworker_b, reason="x", expected_version=version)
+        services.referral_move(
+            move="reject", referral=inter, by=personas.caseworker_b, reason="x", expected_version=version
+        )
 
 
 def test_participation_loop_closes_at_the_referrer(personas, participation):
     staff, worker = personas.place_staff, personas.caseworker_a
-    services.referral_accept(referral=participation, by=staff)
+    services.referral_move(move="accept", referral=participation, by=staff)
     today = datetime.date.today()
     services.participation_stage_record(
         referral=participation, stage="visit", on=today, by=staff, accompanied_by="佐藤"
@@ -232,8 +234,8 @@ def test_participation_loop_closes_at_the_referrer(personas, participation):
     services.participation_stage_record(referral=participation, stage="trial", on=today, by=staff)
     services.referral_attendance_record(referral=participation, on=today, status="attended", by=staff, note="楽しそう")
     with pytest.raises(services.InvalidMove):
-        services.referral_complete(referral=participation, by=staff, outcome="定着")
-    done = services.referral_complete(referral=participation, by=worker, outcome="週1回参加で定着")
+        services.referral_move(move="complete", referral=participation, by=staff, outcome="定着")
+    done = services.referral_move(move="complete", referral=participation, by=worker, outcome="週1回参加で定着")
     assert done.state == ReferralState.COMPLETED
     assert done.place_access_until > done.ended_at
     # Every step wrote an access-log row naming the person.
@@ -243,7 +245,7 @@ def test_participation_loop_closes_at_the_referrer(personas, participation):
 
 
 def test_attendance_is_recorded_only_by_the_place(personas, participation):
-    services.referral_accept(referral=participation, by=personas.place_staff)
+    services.referral_move(move="accept", referral=participation, by=personas.place_staff)
     with pytest.raises(services.InvalidMove):
         services.referral_attendance_record(
             referral=participation, on=datetime.date.today(), status="attended", by=personas.caseworker_a
@@ -261,7 +263,7 @@ def test_tsunagi_becomes_a_linked_case_at_the_window(personas):
         request_text="最近食事に来ると元気がない中学生がいます",
     )
     assert tsunagi.legal_basis == LegalBasis.PERSON_AGREED
-    services.referral_accept(referral=tsunagi, by=personas.caseworker_a)
+    services.referral_move(move="accept", referral=tsunagi, by=personas.caseworker_a)
     case = services.tsunagi_open_case(
         referral=tsunagi, by=personas.caseworker_a, domains=["child"], main_category="childcare"
     )

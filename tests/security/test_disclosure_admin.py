@@ -207,7 +207,7 @@ def test_row_5_a_deactivated_organization_ends_meeting_access_on_the_next_reques
 
 def test_row_5_a_participant_whose_case_role_ended_is_no_participant(personas, login, meeting_a):
     """Keeping another role elsewhere (here: place staff) does not keep the meeting."""
-    from casework.services import membership_add, membership_end
+    from casework.services.memberships import membership_add, membership_end
 
     meeting, item, _case = meeting_a
     membership_add(user=personas.caseworker_a, organization=personas.place_operator, role=Role.PLACE_STAFF)

@@ -14,7 +14,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from casework import services as cw
 from casework.disclosure import Purpose, case_basis
 from casework.models import (
     AccessLog,
@@ -26,6 +25,10 @@ from casework.models import (
     ConsentPurpose,
     Person,
 )
+from casework.services.cases import case_team_add, case_transition, case_update
+from casework.services.consent import consent_record, consent_withdraw
+from casework.services.persons import person_update
+from casework.services.plans import plan_approve, plan_create, plan_propose
 from tests.factories import add_to_team, give_sharing_consent, make_case, make_referral
 
 
@@ -73,7 +76,7 @@ def test_row_3_a_team_member_cannot_add_or_remove_organizations(personas, login,
     ).exists()
     # The service refuses a non-lead caller too.
     with pytest.raises(ValidationError):
-        cw.case_team_add(case=shared_case, organization=personas.coordinator_org, by=personas.caseworker_b)
+        case_team_add(case=shared_case, organization=personas.coordinator_org, by=personas.caseworker_b)
     assert _team(shared_case) == {personas.window_a.pk, personas.window_b.pk}
 
 
@@ -90,7 +93,7 @@ def test_row_3_the_lead_adds_an_organization_only_on_a_current_basis(personas, l
     # Every consent withdrawn: still refused.
     consents = give_sharing_consent(case_a, organization=personas.coordinator_org, by=personas.caseworker_a)
     for consent in consents:
-        cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
+        consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
     response = lead.post(team_url, {"form": "add", "organization": personas.coordinator_org.pk, "note": ""})
     assert "ケースチームに加える根拠がありません" in response.content.decode()
     assert login(personas.coordinator).get(_detail(case_a)).status_code == 404
@@ -114,8 +117,8 @@ def test_row_3_the_lead_adds_an_organization_only_on_a_current_basis(personas, l
 def test_row_6_a_team_member_cannot_reopen_the_leads_closed_case(personas, login, shared_case):
     case = shared_case
     for to in ("assessment", "planning", "in_support"):
-        case = cw.case_transition(case=case, to_state=to, by=personas.caseworker_a)
-    case = cw.case_transition(case=case, to_state="closed", reason="目標を達成", by=personas.caseworker_a)
+        case = case_transition(case=case, to_state=to, by=personas.caseworker_a)
+    case = case_transition(case=case, to_state="closed", reason="目標を達成", by=personas.caseworker_a)
     member = login(personas.caseworker_b)
     url = reverse("casework:transition", args=[case.pk])
     response = member.post(url, {"to_state": "assessment", "reason": "", "expected_version": case.version})
@@ -126,7 +129,7 @@ def test_row_6_a_team_member_cannot_reopen_the_leads_closed_case(personas, login
     assert url not in page
     # Called directly, the service refuses too and changes nothing.
     with pytest.raises(ValidationError):
-        cw.case_transition(case=case, to_state="assessment", by=personas.caseworker_b)
+        case_transition(case=case, to_state="assessment", by=personas.caseworker_b)
     assert Case.objects.get(pk=case.pk).state == CaseState.CLOSED
     # The lead reopens.
     response = login(personas.caseworker_a).post(
@@ -169,17 +172,17 @@ def test_row_6_a_team_member_cannot_edit_persons_household_case_or_consents(pers
     assert case_basis(personas.caseworker_b, case, Purpose.LEAD_CHANGE) is None
     # Services re-check: a direct call with a team member as `by` is refused.
     with pytest.raises(ValidationError):
-        cw.person_update(person=person, by=personas.caseworker_b, case=case, given_name="乗っ取り")
+        person_update(person=person, by=personas.caseworker_b, case=case, given_name="乗っ取り")
     with pytest.raises(ValidationError):
-        cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_b, case=case)
+        consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_b, case=case)
     with pytest.raises(ValidationError):
-        cw.case_update(case=case, by=personas.caseworker_b, summary="乗っ取り")
+        case_update(case=case, by=personas.caseworker_b, summary="乗っ取り")
 
 
 @pytest.mark.django_db
 def test_row_6_a_team_member_proposes_a_plan_but_only_the_lead_approves(personas, login, shared_case):
-    plan = cw.plan_create(case=shared_case, goals="目標", by=personas.caseworker_b)
-    cw.plan_propose(plan=plan, by=personas.caseworker_b)
+    plan = plan_create(case=shared_case, goals="目標", by=personas.caseworker_b)
+    plan_propose(plan=plan, by=personas.caseworker_b)
     url = reverse("casework:plan_detail", args=[shared_case.pk, plan.pk])
     member = login(personas.caseworker_b)
     assert 'value="approve"' not in member.get(url).content.decode()
@@ -187,8 +190,8 @@ def test_row_6_a_team_member_proposes_a_plan_but_only_the_lead_approves(personas
     plan.refresh_from_db()
     assert plan.status == "proposed"
     with pytest.raises(ValidationError):
-        cw.plan_approve(plan=plan, by=personas.caseworker_b)
-    cw.plan_approve(plan=plan, by=personas.caseworker_a, decided_by_label="重層的支援会議")
+        plan_approve(plan=plan, by=personas.caseworker_b)
+    plan_approve(plan=plan, by=personas.caseworker_a, decided_by_label="重層的支援会議")
     plan.refresh_from_db()
     assert plan.status == "approved"
 
@@ -203,7 +206,7 @@ def test_row_10_a_shared_person_does_not_open_another_cases_consents(personas, l
     settings.MEDIA_ROOT = tmp_path
     person = make_case(lead_organization=personas.window_a, by=personas.caseworker_a).subjects.first()
     first = Case.objects.filter(subject_rows__person=person).get()
-    consent = cw.consent_record(
+    consent = consent_record(
         person=person,
         case=first,
         given_on=datetime.date(2025, 4, 1),
@@ -230,7 +233,7 @@ def test_row_10_a_shared_person_does_not_open_another_cases_consents(personas, l
     assert Consent.objects.get(pk=consent.pk).status == Consent.Status.GIVEN
     # The service refuses a withdrawal through the wrong case, too.
     with pytest.raises(ValidationError):
-        cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_b, case=second)
+        consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_b, case=second)
     # Within its own case the lead still reads and downloads it.
     lead = login(personas.caseworker_a)
     assert reverse("casework:consent_form", args=[first.pk, consent.pk]) in lead.get(_detail(first)).content.decode()
@@ -293,7 +296,7 @@ def test_a_legacy_team_row_without_a_recorded_basis_holds_only_while_a_basis_exi
 @pytest.mark.django_db
 def test_a_case_team_consent_covers_the_organizations_the_lead_adds(personas, login, case_a):
     give_sharing_consent(case_a, organization=None, by=personas.caseworker_a, scope="case_team")
-    cw.case_team_add(case=case_a, organization=personas.window_b, by=personas.caseworker_a)
+    case_team_add(case=case_a, organization=personas.window_b, by=personas.caseworker_a)
     assert login(personas.caseworker_b).get(_detail(case_a)).status_code == 200
 
 
@@ -304,13 +307,13 @@ def test_an_accepted_referral_joins_the_team_on_its_consent_and_leaves_when_it_i
     referral = make_referral(
         case=case_a, by=personas.caseworker_a, sender=personas.window_a, receiver=personas.window_b
     )
-    rs.referral_accept(referral=referral, by=personas.caseworker_b)
+    rs.referral_move(move="accept", referral=referral, by=personas.caseworker_b)
     row = CaseTeamMembership.objects.get(case=case_a, organization=personas.window_b, ended_at__isnull=True)
     assert row.basis_kind == AccessLog.Basis.CONSENT
     member = login(personas.caseworker_b)
     assert member.get(_detail(case_a)).status_code == 200
     consent = Consent.objects.get(pk=int(row.basis_ref.split(",")[0]))
-    cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a, case=case_a)
+    consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a, case=case_a)
     assert member.get(_detail(case_a)).status_code == 404
 
 

@@ -398,7 +398,7 @@ def test_row_14_attendance_page_logs_its_persons_and_refuses_an_expired_card(per
         place=place,
         card_preferred_name="はなこさん",
     )
-    referral = rs.referral_accept(referral=referral, by=personas.place_staff)
+    referral = rs.referral_move(move="accept", referral=referral, by=personas.place_staff)
     rs.referral_attendance_record(
         referral=referral,
         on=timezone.localdate() - datetime.timedelta(days=7),
@@ -417,7 +417,7 @@ def test_row_14_attendance_page_logs_its_persons_and_refuses_an_expired_card(per
     assert last_row().person_ids == [referral.person_id]
 
     # The referrer ends the referral; the place keeps the card for its access period, then loses it.
-    referral = rs.referral_cancel(referral=referral, by=personas.caseworker_a, reason="本人の都合により")
+    referral = rs.referral_move(move="cancel", referral=referral, by=personas.caseworker_a, reason="本人の都合により")
     ended = staff.post(url, {"participant_ref": referral.participant_ref, "on": "2025-06-01", "status": "attended"})
     assert ended.status_code == 200 and "受諾後・対応中の紹介にだけ出欠を記録できます" in ended.content.decode()
     Referral.objects.filter(pk=referral.pk).update(place_access_until=timezone.now() - datetime.timedelta(minutes=1))

@@ -64,9 +64,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from casework import services as cw
 from casework.choices import Domain, Role
 from casework.models import AccessLog, Consent, ConsentPurpose, Membership, Organization
+from casework.services.cases import case_open
+from casework.services.common import CaseChanged, InvalidTransition
+from casework.services.consent import consent_record, consent_withdraw
+from casework.services.memberships import membership_add, membership_end
+from casework.services.persons import household_add_member, household_create, person_create
 from meetings import services as ms
 from meetings.models import ActionItem, AgendaItem, MeetingParticipant
 from referrals import services as rs
@@ -95,8 +99,8 @@ REFUSED = (
     ValidationError,
     PermissionDenied,
     PermissionError,
-    cw.InvalidTransition,
-    cw.CaseChanged,
+    InvalidTransition,
+    CaseChanged,
     rs.InvalidMove,
     rs.ReferralBlocked,
     rs.ReferralChanged,
@@ -424,7 +428,7 @@ class DisclosureMachine(RuleBasedStateMachine):
         people = []
         for relationship in ["self", "child"][: 1 + with_member]:
             name, kana = self.new_token()
-            person = cw.person_create(
+            person = person_create(
                 by=by,
                 family_name=FAMILY,
                 given_name=name,
@@ -433,11 +437,11 @@ class DisclosureMachine(RuleBasedStateMachine):
                 birth_date=datetime.date(1960, 4, 1),
             )
             people.append((person, relationship, name, kana))
-        household = cw.household_create(name="検査用世帯", by=by)
+        household = household_create(name="検査用世帯", by=by)
         for person, relationship, _n, _k in people:
-            cw.household_add_member(household=household, person=person, relationship=relationship, by=by)
+            household_add_member(household=household, person=person, relationship=relationship, by=by)
         subject = people[0]
-        case = cw.case_open(
+        case = case_open(
             household=household,
             subjects=[subject[0]],
             domains=["elderly"],
@@ -486,7 +490,7 @@ class DisclosureMachine(RuleBasedStateMachine):
         valid_until = self.today - datetime.timedelta(days=1) if expired else None
         consent = self.attempt(
             f"consent {scope} {purposes} expired={expired} for {case.number}",
-            lambda: cw.consent_record(
+            lambda: consent_record(
                 person=self._person(person),
                 case=self._case(case),
                 given_on=given_on,
@@ -532,7 +536,7 @@ class DisclosureMachine(RuleBasedStateMachine):
         case = self.cases[consent.case]
         done = self.attempt(
             f"withdraw consent {consent.pk} ({sorted(consent.orgs) or consent.scope})",
-            lambda: cw.consent_withdraw(
+            lambda: consent_withdraw(
                 consent=Consent.objects.get(pk=consent.pk),
                 withdrawn_on=self.today,
                 by=self.user(LEADS[case.lead]),
@@ -895,9 +899,9 @@ class DisclosureMachine(RuleBasedStateMachine):
         user = self.user(who)
         if self.active[who]:
             membership = Membership.objects.get(user=user, organization=self.org(org), role=role)
-            cw.membership_end(membership=membership)
+            membership_end(membership=membership)
         else:
-            cw.membership_add(user=user, organization=self.org(org), role=role)
+            membership_add(user=user, organization=self.org(org), role=role)
         self.active[who] = not self.active[who]
         self.log.append(f"membership of {who} {'returns' if self.active[who] else 'ends'}")
         # A fresh sign-in: an ended membership must not be worked around by signing in again.

@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework import disclosure
-from casework import services as cw
 from casework.models import AccessLog, Case, SupportPlan
+from casework.services.cases import case_transition
+from casework.services.consent import consent_withdraw
+from casework.services.plans import plan_approve, plan_create, plan_propose, plan_set_next_review
 from meetings import services as ms
 from meetings.models import CaseProposal, Meeting
 from tests.factories import (
@@ -47,7 +49,7 @@ def _b_case(personas, **kwargs) -> Case:
     case = make_meeting_case(
         lead_organization=personas.window_b, lead_worker=personas.caseworker_b, state="planning", **kwargs
     )
-    cw.plan_create(case=case, goals="就労準備", by=personas.caseworker_b)
+    plan_create(case=case, goals="就労準備", by=personas.caseworker_b)
     return case
 
 
@@ -56,7 +58,7 @@ def consented_case(personas) -> Case:
     """Window A's case in planning with a draft plan, every subject consenting to 重層的支援会議 (case team)."""
     case = make_meeting_case(lead_organization=personas.window_a, lead_worker=personas.caseworker_a, state="planning")
     give_layered_consent(case, by=personas.caseworker_a)
-    cw.plan_create(case=case, goals="週1回の訪問", by=personas.caseworker_a)
+    plan_create(case=case, goals="週1回の訪問", by=personas.caseworker_a)
     return case
 
 
@@ -130,13 +132,11 @@ def test_row_1_a_casework_service_refuses_a_meeting_basis_that_does_not_hold(per
     for ref in (meeting.decided_by_ref, "meeting:99999999", "x"):
         forged = disclosure.Basis("support_meeting", ref)
         with pytest.raises(PermissionError):
-            cw.case_transition(case=case, to_state="suspended", by=personas.chair, reason="x", decided_in=forged)
+            case_transition(case=case, to_state="suspended", by=personas.chair, reason="x", decided_in=forged)
         with pytest.raises(PermissionError):
-            cw.plan_approve(plan=case.plans.get(), by=personas.chair, decided_in=forged)
+            plan_approve(plan=case.plans.get(), by=personas.chair, decided_in=forged)
         with pytest.raises(PermissionError):
-            cw.plan_set_next_review(
-                case=case, next_review_on=timezone.localdate(), by=personas.chair, decided_in=forged
-            )
+            plan_set_next_review(case=case, next_review_on=timezone.localdate(), by=personas.chair, decided_in=forged)
     case.refresh_from_db()
     assert case.state == "planning"
 
@@ -147,7 +147,7 @@ def test_row_1_a_layered_meeting_decision_needs_every_subjects_consent_at_the_mo
     meeting = make_meeting(chair=personas.chair, participants=[personas.caseworker_a])
     item = put_on_agenda(meeting=meeting, case=consented_case, purpose="plan_agreement", by=personas.chair)
     for consent in consented_case.person.consents.all():
-        cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
+        consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
     with pytest.raises(Exception) as exc:
         ms.meeting_decide(item=item, kind="approve_plan", by=personas.chair)
     assert "本人同意" in " ".join(getattr(exc.value, "messages", [str(exc.value)]))
@@ -199,9 +199,7 @@ def test_the_queue_lists_what_participating_leads_put_forward(personas, login):
     give_layered_consent(proposed, by=personas.caseworker_a)
     propose_case(proposed, kind="layered_meeting", purpose="information_sharing", reason="役割分担を決めたい")
     plan_case = a_case("計画")
-    cw.plan_propose(
-        plan=cw.plan_create(case=plan_case, goals="目標", by=personas.caseworker_a), by=personas.caseworker_a
-    )
+    plan_propose(plan=plan_create(case=plan_case, goals="目標", by=personas.caseworker_a), by=personas.caseworker_a)
     due = a_case("見直し", state="in_support")
     Case.objects.filter(pk=due.pk).update(next_review_on=today + timedelta(days=10))
     later = a_case("先", state="in_support")
@@ -335,7 +333,7 @@ def test_row_11_action_items_of_an_item_whose_consent_was_withdrawn_are_hidden(p
     client = login(personas.caseworker_b)
     assert "家計相談の予約" in client.get(reverse("home")).content.decode()
     for consent in consented_case.person.consents.all():
-        cw.consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
+        consent_withdraw(consent=consent, withdrawn_on=timezone.localdate(), by=personas.caseworker_a)
     last = AccessLog.objects.latest("id").pk
     home = client.get(reverse("home")).content.decode()
     assert "家計相談の予約" not in home and consented_case.number not in home

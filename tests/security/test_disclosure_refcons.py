@@ -141,7 +141,7 @@ def test_row_2_an_expired_consent_hides_the_card_and_refuses_acceptance(personas
     assert receiver.get(reverse("casework:case_detail", args=[inter.case_id])).status_code == 404
     # The service refuses too, with a Japanese message, whoever calls it.
     with pytest.raises(services.InvalidMove, match="根拠"):
-        services.referral_accept(referral=inter, by=personas.caseworker_b)
+        services.referral_move(move="accept", referral=inter, by=personas.caseworker_b)
     inter.refresh_from_db()
     assert inter.state == ReferralState.REQUESTED
 

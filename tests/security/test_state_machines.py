@@ -13,9 +13,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from casework import services as cw
 from casework.access import case_access
 from casework.models import Case, CaseState, CaseTeamMembership, CaseTransition, SupportPlan
+from casework.services.cases import case_team_add, case_team_remove, case_transition
+from casework.services.common import CaseChanged, InvalidTransition
+from casework.services.plans import plan_approve, plan_create, plan_propose
 from meetings import services as ms
 from meetings.models import AgendaItem, Meeting, MeetingStatus
 from referrals import services as rs
@@ -105,8 +107,8 @@ class CaseMachine(RuleBasedStateMachine):
         allowed = to in case.target_states() and (to not in REASON_STATES_CASE or reason.strip()) and not stale
         expected = case.version - 1 if stale else case.version
         try:
-            cw.case_transition(case=case, to_state=to, by=self.by, reason=reason, expected_version=expected)
-        except (cw.InvalidTransition, cw.CaseChanged):
+            case_transition(case=case, to_state=to, by=self.by, reason=reason, expected_version=expected)
+        except (InvalidTransition, CaseChanged):
             assert not allowed, (case.state, to, reason)
             assert self._snapshot() == before, "a refused move changed something"
         else:
@@ -120,7 +122,7 @@ class CaseMachine(RuleBasedStateMachine):
         case = self._fresh()
         # Hypothesis tries small picks first: order the moves so pick 0 walks the whole flow.
         targets = sorted(case.target_states(), key=FLOW.index)
-        cw.case_transition(case=case, to_state=targets[pick % len(targets)], by=self.by, reason=reason)
+        case_transition(case=case, to_state=targets[pick % len(targets)], by=self.by, reason=reason)
         self.rows += 1
 
     @rule(state=st.sampled_from(CaseState.values))
@@ -130,38 +132,38 @@ class CaseMachine(RuleBasedStateMachine):
         if state in case.target_states():
             return
         before = self._snapshot()
-        with pytest.raises(cw.InvalidTransition):
-            cw.case_transition(case=case, to_state=state, by=self.by, reason="理由")
+        with pytest.raises(InvalidTransition):
+            case_transition(case=case, to_state=state, by=self.by, reason="理由")
         assert self._snapshot() == before
 
     @rule(propose=st.booleans())
     def approve_a_plan(self, propose):
         _count("plan")
         case = self._fresh()
-        plan = cw.plan_create(case=case, goals="目標", by=self.by)
+        plan = plan_create(case=case, goals="目標", by=self.by)
         if propose:
-            cw.plan_propose(plan=plan, by=self.by)
+            plan_propose(plan=plan, by=self.by)
         was_planning = case.state == CaseState.PLANNING
-        cw.plan_approve(plan=plan, by=self.by, decided_by_label="重層的支援会議")
+        plan_approve(plan=plan, by=self.by, decided_by_label="重層的支援会議")
         if was_planning:
             self.rows += 1
             assert self._fresh().state == CaseState.IN_SUPPORT
         # Approving twice is refused and changes nothing.
         before = self._snapshot()
         with pytest.raises(ValidationError):
-            cw.plan_approve(plan=plan, by=self.by)
+            plan_approve(plan=plan, by=self.by)
         assert self._snapshot() == before
 
     @rule()
     def add_window_b_to_the_team(self):
         _count("team add")
-        cw.case_team_add(case=self._fresh(), organization=self.personas.window_b, by=self.by)
+        case_team_add(case=self._fresh(), organization=self.personas.window_b, by=self.by)
         self.team_b = True
 
     @rule()
     def remove_window_b_from_the_team(self):
         _count("team remove")
-        cw.case_team_remove(case=self._fresh(), organization=self.personas.window_b, by=self.by)
+        case_team_remove(case=self._fresh(), organization=self.personas.window_b, by=self.by)
         self.team_b = False
 
     @rule()
@@ -169,7 +171,7 @@ class CaseMachine(RuleBasedStateMachine):
         _count("lead remove")
         before = self._snapshot()
         with pytest.raises(ValidationError):
-            cw.case_team_remove(case=self._fresh(), organization=self.personas.window_a, by=self.by)
+            case_team_remove(case=self._fresh(), organization=self.personas.window_a, by=self.by)
         assert self._snapshot() == before
 
     @invariant()

@@ -13,10 +13,13 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from casework import services as cw
 from casework.assessment import SCHEMAS
 from casework.choices import Role
 from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Organization
+from casework.services.cases import case_open, case_team_add, case_transition
+from casework.services.consent import consent_record
+from casework.services.persons import household_add_member, household_create, person_create
+from casework.services.plans import assessment_record, plan_create
 from meetings import services as ms
 from places import services as ps
 from referrals import services as rs
@@ -80,7 +83,7 @@ class World:
 
 def _case(*, organization, worker, family_name, given_name, kana, birth_date, team=()) -> tuple[Case, object]:
     """Open a planning-stage case for a one-person household, with team organizations and consents."""
-    person = cw.person_create(
+    person = person_create(
         by=worker,
         family_name=family_name,
         given_name=given_name,
@@ -88,11 +91,9 @@ def _case(*, organization, worker, family_name, given_name, kana, birth_date, te
         given_name_kana=kana[1],
         birth_date=birth_date,
     )
-    household = cw.household_create(name=f"{family_name}世帯", by=worker)
-    cw.household_add_member(
-        household=household, person=person, relationship=HouseholdMember.Relationship.SELF, by=worker
-    )
-    case = cw.case_open(
+    household = household_create(name=f"{family_name}世帯", by=worker)
+    household_add_member(household=household, person=person, relationship=HouseholdMember.Relationship.SELF, by=worker)
+    case = case_open(
         household=household,
         subjects=[person],
         domains=["elderly"],
@@ -105,17 +106,17 @@ def _case(*, organization, worker, family_name, given_name, kana, birth_date, te
         by=worker,
     )
     for state in ("assessment", "planning"):
-        case = cw.case_transition(case=case, to_state=state, by=worker)
+        case = case_transition(case=case, to_state=state, by=worker)
     # The consent first (its case-team scope covers the organizations the lead adds): a team add is a share.
     give_layered_consent(case, by=worker)
     for team_org in team:
-        cw.case_team_add(case=case, organization=team_org, by=worker)
+        case_team_add(case=case, organization=team_org, by=worker)
     return case, person
 
 
 def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, participants) -> Side:
     """Build a side's records under its case: consent with a form, assessment, plan, meeting, referrals, import."""
-    consent = cw.consent_record(
+    consent = consent_record(
         person=person,
         case=case,
         given_on=timezone.localdate() - datetime.timedelta(days=5),
@@ -127,14 +128,14 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
         scanned_form=SimpleUploadedFile("consent.pdf", b"%PDF-1.4 matrix", content_type="application/pdf"),
         by=worker,
     )
-    assessment = cw.assessment_record(
+    assessment = assessment_record(
         case=case,
         checklist={key: "unknown" for key, _label in SCHEMAS[1]},
         narrative="所見",
         assessed_on=timezone.localdate(),
         by=worker,
     )
-    plan = cw.plan_create(case=case, goals="週1回の訪問で生活を整える", by=worker)
+    plan = plan_create(case=case, goals="週1回の訪問で生活を整える", by=worker)
     meeting = make_meeting(chair=chair, secretary=secretary, participants=participants, kind="layered_meeting")
     item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
     decision = ms.meeting_decide(
@@ -159,7 +160,7 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
         )
         return rs.referral_send(referral=referral, by=worker)
 
-    referral = rs.referral_accept(referral=participation(), by=place_staff)
+    referral = rs.referral_move(move="accept", referral=participation(), by=place_staff)
     draft = rs.referral_create(
         kind="participation",
         by=worker,
@@ -267,9 +268,9 @@ def build_world() -> World:
         card_preferred_name="はなこさん",
     )
     ended = rs.referral_send(referral=ended, by=p.caseworker_a)
-    ended = rs.referral_accept(referral=ended, by=p.place_staff)
+    ended = rs.referral_move(move="accept", referral=ended, by=p.place_staff)
     ended = rs.referral_move(referral=ended, move="start", by=p.place_staff)
-    ended = rs.referral_complete(referral=ended, by=p.caseworker_a, outcome="定着して卒業")
+    ended = rs.referral_move(move="complete", referral=ended, by=p.caseworker_a, outcome="定着して卒業")
     Referral.objects.filter(pk=ended.pk).update(place_access_until=timezone.now() - datetime.timedelta(minutes=1))
     ended.refresh_from_db()
     return World(

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from casework.choices import Role
 from casework.models import Membership, Organization
-from casework.services import membership_add
+from casework.services.memberships import membership_add
 
 
 class Command(BaseCommand):

@@ -10,19 +10,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from casework import audit
-from casework.access import cases_for_user
+from casework.access import case_list_person_ids, cases_for_user
 from casework.choices import Role
 from casework.indicators import CASES, FISCAL_MONTHS, MEETINGS, PLACES, REFERRALS, SCOPE_DEFINITION, Scope
-from casework.models import AccessLog, Organization
-from casework.selectors import case_list_person_ids, viewer_for
-from config import indicators
+from casework.models import Organization
+from casework.selectors import _case_list_prefetch
+from casework.viewers import viewer_for
 from core.japanese import fiscal_year, fiscal_year_label
 from core.spreadsheets import build_xlsx, encode_csv
+from indicators import access
+from indicators import report as yearly
 from meetings.selectors import meetings_for_user
 from places.selectors import visible_places
-from referrals.access import referrals_for_user
-from referrals.selectors import person_ids_shown
+from referrals.access import person_ids_shown, referrals_for_user
 
 CASE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
 # How far back the 年度 selector goes (the first 年度 of the system is whenever it started; keep it short).
@@ -79,7 +79,7 @@ def _choose(request) -> Choice:
         if raw.isascii() and raw.isdigit() and 2 <= int(raw) <= 20:
             threshold = int(raw)
         else:
-            threshold = indicators.DEFAULT_SUPPRESSION_THRESHOLD
+            threshold = yearly.DEFAULT_SUPPRESSION_THRESHOLD
     return Choice(municipal, organizations, Scope(organization), fy, threshold, errors)
 
 
@@ -97,7 +97,7 @@ def _query(choice: Choice, **extra) -> str:
 
 def _chart_data(report) -> dict:
     """Return what dashboard.js draws: per chart, labels and series (the tables show the same numbers)."""
-    months = indicators.month_headers()
+    months = yearly.month_headers()
     charts = {}
     for business in report.businesses:
         for group in business.groups:
@@ -120,7 +120,7 @@ def _chart_data(report) -> dict:
 def dashboard(request):
     """Show the 年度's figures for the municipality or one organization, as charts and tables."""
     choice = _choose(request)
-    report = indicators.build_report(choice.fiscal_year, choice.scope)
+    report = yearly.build_report(choice.fiscal_year, choice.scope)
     current = fiscal_year(timezone.localdate())
     years = [(y, fiscal_year_label(y)) for y in range(current, current - YEARS_BACK - 1, -1)]
     if choice.fiscal_year not in dict(years):
@@ -134,9 +134,9 @@ def dashboard(request):
                     [
                         (
                             row,
-                            indicators.shown(row.counts.total, choice.threshold),
+                            yearly.shown(row.counts.total, choice.threshold),
                             [
-                                (m, indicators.shown(v, choice.threshold))
+                                (m, yearly.shown(v, choice.threshold))
                                 for m, v in zip(FISCAL_MONTHS, row.counts.months, strict=False)
                             ],
                         )
@@ -155,12 +155,12 @@ def dashboard(request):
             "choice": choice,
             "report": report,
             "tables": suppressed_report,
-            "months": indicators.month_headers(),
+            "months": yearly.month_headers(),
             "years": years,
             "query": _query(choice),
             "scope_definition": SCOPE_DEFINITION,
             "charts": _chart_data(report) if not choice.threshold else {},
-            "threshold_default": indicators.DEFAULT_SUPPRESSION_THRESHOLD,
+            "threshold_default": yearly.DEFAULT_SUPPRESSION_THRESHOLD,
         },
     )
 
@@ -168,8 +168,6 @@ def dashboard(request):
 def _visible_records(request, viewer, drill: str, ids: list[int]):
     """Return (records the viewer may open, person ids they show) among the figure's records."""
     if drill == CASES:
-        from casework.selectors import _case_list_prefetch
-
         rows = list(_case_list_prefetch(cases_for_user(viewer).filter(pk__in=ids)).order_by("-opened_on", "-id"))
         return rows, case_list_person_ids(rows)
     if drill == REFERRALS:
@@ -192,7 +190,7 @@ def drill(request, key: str):
     """List the records behind one figure that the viewer may open, logging the persons shown."""
     choice = _choose(request)
     viewer = viewer_for(request)
-    figure = indicators.find_figure(key, choice.fiscal_year, choice.scope)
+    figure = yearly.find_figure(key, choice.fiscal_year, choice.scope)
     if figure is None:
         raise Http404
     month = None
@@ -205,14 +203,7 @@ def drill(request, key: str):
     rows, person_ids = _visible_records(request, viewer, figure.drill, ids)
     # Lists of cases and referrals show persons; places and meeting titles do not.
     if rows and figure.drill in (CASES, REFERRALS):
-        audit.log_access(
-            actor=request.user,
-            action=AccessLog.Action.LIST,
-            object_type=f"indicator:{figure.drill}",
-            object_id=key[:40],
-            person_ids=person_ids,
-            basis=AccessLog.Basis.OWN_ORGANIZATION,
-        )
+        access.log_drill(request, drill=figure.drill, key=key, person_ids=person_ids)
     return render(
         request,
         "indicators/drill.html",
@@ -237,22 +228,15 @@ def export(request):
     encoding = request.GET.get("encoding", "utf-8-sig")
     if fmt not in {"xlsx", "csv"} or encoding not in {"utf-8-sig", "cp932"}:
         raise Http404
-    report = indicators.build_report(choice.fiscal_year, choice.scope)
-    scope_name = str(choice.scope.organization) if choice.scope.organization else _("市全体")
-    audit.log_access(
-        actor=request.user,
-        action=AccessLog.Action.EXPORT,
-        object_type="indicator_report",
-        object_id=f"{choice.fiscal_year}:{choice.scope.organization_id or 'all'}",
-        reason=_("実績報告の出力（%(scope)s）") % {"scope": scope_name},
-    )
+    report = yearly.build_report(choice.fiscal_year, choice.scope)
+    access.log_report_export(request, fiscal_year=choice.fiscal_year, scope=choice.scope)
     stem = f"jisseki_{choice.fiscal_year}"
     if fmt == "xlsx":
-        data = build_xlsx(indicators.export_sheets(report, choice.threshold))
+        data = build_xlsx(yearly.export_sheets(report, choice.threshold))
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         name = f"{stem}.xlsx"
     else:
-        header, rows = indicators.export_csv_rows(report, choice.threshold)
+        header, rows = yearly.export_csv_rows(report, choice.threshold)
         data, _replacements = encode_csv(header, rows, encoding=encoding)
         content_type = f"text/csv; charset={'Shift_JIS' if encoding == 'cp932' else 'utf-8'}"
         name = f"{stem}.csv"

@@ -1,0 +1,40 @@
+"""The casework kernel's models, one module per topic; imported here so Django and callers find them."""
+
+from casework.models.access_log import (  # noqa: F401
+    AccessLog,
+)
+from casework.models.cases import (  # noqa: F401
+    BreakGlassAccess,
+    Case,
+    CaseDomain,
+    CaseGroupObjectPermission,
+    CaseLeadChange,
+    CaseNumberSequence,
+    CaseState,
+    CaseSubject,
+    CaseTeamMembership,
+    CaseTransition,
+    CaseUserObjectPermission,
+    ConsultationCategory,
+    IntakeRoute,
+)
+from casework.models.organizations import (  # noqa: F401
+    Membership,
+    MembershipGrant,
+    Organization,
+)
+from casework.models.persons import (  # noqa: F401
+    Household,
+    HouseholdMember,
+    Person,
+)
+from casework.models.records import (  # noqa: F401
+    CONSENT_STATUS_LABELS,
+    Assessment,
+    Consent,
+    ConsentPurpose,
+    ContactRecord,
+    PlanRole,
+    SupportPlan,
+    consent_form_path,
+)

@@ -1,0 +1,296 @@
+"""Accounts and organizations: memberships, the administrators group, deactivation, and two-person role grants."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casework import audit
+from casework.accounts.sessions import user_end_sessions
+from casework.choices import Role
+from casework.models import (
+    AccessLog,
+    Membership,
+    MembershipGrant,
+    Organization,
+)
+
+User = get_user_model()
+
+
+ADMINISTRATORS_GROUP = "role:administrators"
+# What administrators may manage in the admin site: accounts and organizations, never case content.
+ADMINISTRATOR_PERMISSIONS = [
+    ("auth", "user"),
+    ("casework", "organization"),
+    ("casework", "membership"),
+    ("casework", "membershipgrant"),
+    ("axes", "accessattempt"),
+    ("axes", "accessfailurelog"),
+]
+
+
+def administrators_group() -> Group:
+    """Return the group holding administrators' model permissions, creating it when missing."""
+    group, _created = Group.objects.get_or_create(name=ADMINISTRATORS_GROUP)
+    wanted = Permission.objects.filter(
+        content_type__app_label__in={app for app, _model in ADMINISTRATOR_PERMISSIONS},
+        content_type__model__in={model for _app, model in ADMINISTRATOR_PERMISSIONS},
+    )
+    # set, not add: a permission given to this group by hand (groups, raw permissions) is taken back.
+    group.permissions.set(wanted)
+    return group
+
+
+@transaction.atomic
+def user_sync_groups(*, user) -> None:
+    """Make the user's groups and staff flag match their active memberships."""
+    active = list(
+        Membership.objects.filter(user=user, is_active=True, organization__is_active=True).select_related(
+            "organization"
+        )
+    )
+    wanted = {m.organization.group_id for m in active}
+    is_admin = any(m.role == Role.ADMINISTRATOR for m in active)
+    org_groups = set(user.groups.filter(organization__isnull=False).values_list("id", flat=True))
+    user.groups.remove(*(org_groups - wanted))
+    user.groups.add(*(wanted - org_groups))
+    admin_group = administrators_group()
+    if is_admin:
+        user.groups.add(admin_group)
+    else:
+        user.groups.remove(admin_group)
+    if user.is_staff != is_admin and not user.is_superuser:
+        User.objects.filter(pk=user.pk).update(is_staff=is_admin)
+        user.is_staff = is_admin
+
+
+def _membership_log_reason(user_id, organization_id, role: str) -> str:
+    """Describe a membership change for the log by ids and role code only (no names, no typed text)."""
+    return f"user={user_id} organization={organization_id} role={role}"
+
+
+@transaction.atomic
+def membership_add(*, user, organization: Organization, role: str, title: str = "", by=None) -> Membership:
+    """Add the user to the organization with a role (reactivating a matching ended membership).
+
+    This is the step after a grant is approved (membership_grant_approve), or the first administrator
+    (create_administrator) and the demo; the admin site never calls it for a role needing approval.
+    """
+    was_active = Membership.objects.filter(user=user, organization=organization, role=role, is_active=True).exists()
+    membership, _created = Membership.objects.update_or_create(
+        user=user, organization=organization, role=role, defaults={"is_active": True, "title": title}
+    )
+    user_sync_groups(user=user)
+    if was_active:
+        return membership
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.MEMBERSHIP_GRANT,
+        object_type="membership",
+        object_id=membership.pk,
+        reason=_membership_log_reason(user.pk, organization.pk, role),
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_end(*, membership: Membership, by=None) -> None:
+    """End a membership; the user's access through that organization stops on the next request."""
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    user_sync_groups(user=membership.user)
+    # Whatever the user had open through this organization must stop now, not at the next click:
+    # sessions end, and their open sockets are told to close after commit.
+    user_end_sessions(user=membership.user)
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.MEMBERSHIP_END,
+        object_type="membership",
+        object_id=membership.pk,
+        reason=_membership_log_reason(membership.user_id, membership.organization_id, membership.role),
+    )
+
+
+@transaction.atomic
+def user_deactivate(*, user, by) -> None:
+    """Deactivate an account and end its memberships: sessions and sockets end at once.
+
+    Bringing the person back takes reactivating the account and granting the roles again (two
+    administrators), so one administrator cannot restore someone's access to personal data alone.
+    """
+    _require_administrator(by)
+    was_active = User.objects.filter(pk=user.pk, is_active=True).exists()
+    user.is_active = False
+    user.save()  # sessions.end_sessions_of_deactivated_user ends the sessions and sockets
+    if not was_active:
+        return
+    for membership in Membership.objects.filter(user=user, is_active=True).select_related("user"):
+        membership_end(membership=membership, by=by)
+    audit.log_access(actor=by, action=AccessLog.Action.ACCOUNT_DEACTIVATE, object_type="user", object_id=user.pk)
+
+
+# ---------------------------------------------------------------------------
+# Granting roles: two administrators for every role that opens personal data or the admin
+# ---------------------------------------------------------------------------
+
+
+def is_active_administrator(user) -> bool:
+    """Say whether the user holds an active administrator membership of an active organization."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return Membership.objects.filter(
+        user=user, role=Role.ADMINISTRATOR, is_active=True, organization__is_active=True
+    ).exists()
+
+
+def _require_administrator(by) -> None:
+    if not is_active_administrator(by):
+        raise PermissionDenied(_("システム管理者だけが行えます。"))
+
+
+def membership_grant_problems(
+    *, user, organization: Organization, role: str, deciding: MembershipGrant | None = None
+) -> list[str]:
+    """Return why the user cannot be given the role in the organization now (empty when they can).
+
+    `deciding` is the pending request being approved, which is not a duplicate of itself.
+    """
+    problems = []
+    if not user.is_active:
+        problems.append(_("無効なアカウントには役割を付与できません。"))
+    if not organization.is_active:
+        problems.append(_("有効でない機関・団体の役割は付与できません。"))
+    active = Membership.objects.filter(user=user, is_active=True)
+    if active.filter(organization=organization, role=role).exists():
+        problems.append(_("この利用者はすでにこの機関・団体でこの役割を持っています。"))
+    # Administrators administer and never read: the administrator role is held alone.
+    if role == Role.ADMINISTRATOR and active.exclude(role=Role.ADMINISTRATOR).exists():
+        problems.append(_("ほかの役割を持つ利用者はシステム管理者になれません（管理者は個人情報を閲覧しません）。"))
+    if role != Role.ADMINISTRATOR and active.filter(role=Role.ADMINISTRATOR).exists():
+        problems.append(_("システム管理者にはほかの役割を付与できません（管理者は個人情報を閲覧しません）。"))
+    pending = MembershipGrant.objects.filter(
+        user=user, organization=organization, role=role, status=MembershipGrant.Status.PENDING
+    )
+    if deciding is not None:
+        pending = pending.exclude(pk=deciding.pk)
+    if pending.exists():
+        problems.append(_("同じ内容の申請がすでに承認待ちです。"))
+    return problems
+
+
+def _grant_log_reason(grant: MembershipGrant) -> str:
+    return _membership_log_reason(grant.user_id, grant.organization_id, grant.role) + (
+        f" requested_by={grant.requested_by_id}"
+    )
+
+
+@transaction.atomic
+def membership_grant_request(
+    *, user, organization: Organization, role: str, reason: str, by, title: str = ""
+) -> MembershipGrant:
+    """Ask for a role for a user; a second administrator approves it (place staff: given at once).
+
+    A request for oneself always waits for another administrator, whatever the role.
+    """
+    _require_administrator(by)
+    if role not in Role.values:
+        raise ValidationError({"role": _("役割を選んでください。")})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("申請理由を入力してください。")})
+    problems = membership_grant_problems(user=user, organization=organization, role=role)
+    if problems:
+        raise ValidationError(problems)
+    grant = MembershipGrant.objects.create(
+        user=user, organization=organization, role=role, title=title, reason=reason, requested_by=by
+    )
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.GRANT_REQUEST,
+        object_type="membershipgrant",
+        object_id=grant.pk,
+        reason=_grant_log_reason(grant),
+    )
+    if not Role(role).needs_second_administrator and user.pk != by.pk:
+        grant.membership = membership_add(user=user, organization=organization, role=role, title=title, by=by)
+        grant.status = MembershipGrant.Status.APPLIED
+        grant.decided_at = timezone.now()
+        grant.save(update_fields=["membership", "status", "decided_at"])
+    return grant
+
+
+def _pending_grant_for_decision(grant: MembershipGrant) -> MembershipGrant:
+    locked = MembershipGrant.objects.select_for_update().select_related("user", "organization").get(pk=grant.pk)
+    if locked.status != MembershipGrant.Status.PENDING:
+        raise ValidationError(_("この申請はすでに処理されています。"))
+    return locked
+
+
+def _record_decision(locked: MembershipGrant, *, by, note: str, status: str, extra_fields=()) -> None:
+    """Save an approval or rejection with who decided and when, and write its access-log row."""
+    locked.status = status
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.decision_note = (note or "").strip()[:300]
+    locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note", *extra_fields])
+    approved = status == MembershipGrant.Status.APPROVED
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.GRANT_APPROVE if approved else AccessLog.Action.GRANT_REJECT,
+        object_type="membershipgrant",
+        object_id=locked.pk,
+        reason=_grant_log_reason(locked),
+    )
+
+
+def _log_refused_decision(grant: MembershipGrant, by, message: str) -> None:
+    """Record a refused approval in its own transaction, so the refusal is kept when the caller rolls back."""
+    with transaction.atomic():
+        audit.log_access(
+            actor=by,
+            action=AccessLog.Action.GRANT_APPROVE,
+            object_type="membershipgrant",
+            object_id=grant.pk,
+            reason=_grant_log_reason(grant),
+            outcome=AccessLog.Outcome.DENIED,
+        )
+    raise ValidationError(message)
+
+
+def membership_grant_approve(*, grant: MembershipGrant, by, note: str = "") -> Membership:
+    """Approve another administrator's request: the membership starts now, and the log records both persons."""
+    _require_administrator(by)
+    if grant.requested_by_id == by.pk:
+        _log_refused_decision(
+            grant, by, _("自分が申請した権限付与は承認できません。別のシステム管理者が承認してください。")
+        )
+    if grant.user_id == by.pk:
+        _log_refused_decision(grant, by, _("自分自身への権限付与は承認できません。"))
+    with transaction.atomic():
+        locked = _pending_grant_for_decision(grant)
+        problems = membership_grant_problems(
+            user=locked.user, organization=locked.organization, role=locked.role, deciding=locked
+        )
+        if problems:
+            raise ValidationError(problems)
+        membership = membership_add(
+            user=locked.user, organization=locked.organization, role=locked.role, title=locked.title, by=by
+        )
+        locked.membership = membership
+        _record_decision(locked, by=by, note=note, status=MembershipGrant.Status.APPROVED, extra_fields=["membership"])
+    grant.refresh_from_db()
+    return membership
+
+
+@transaction.atomic
+def membership_grant_reject(*, grant: MembershipGrant, by, note: str = "") -> None:
+    """Reject a pending request (or withdraw one's own); nothing is granted."""
+    _require_administrator(by)
+    locked = _pending_grant_for_decision(grant)
+    _record_decision(locked, by=by, note=note, status=MembershipGrant.Status.REJECTED)
+    grant.refresh_from_db()

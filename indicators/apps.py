@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IndicatorsConfig(AppConfig):
+    """The yearly figures, the dashboard and 実績報告, read from every app's figures."""
+
+    name = "indicators"
+    verbose_name = _("実績・指標")
