@@ -64,7 +64,6 @@ INSTALLED_APPS = [
     "import_export",
     "django_htmx",
     "template_partials",
-    "django_filters",
     "csp",
     "core",
     "casework",

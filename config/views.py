@@ -7,41 +7,20 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
 from casework.viewers import viewer_for
 from config.outage import is_database_outage
 from core.guards import unavailable_response
+from core.panels import home_panels
 
 logger = logging.getLogger(__name__)
-
-# Each app may offer panels for the home page; apps are asked in dependency order.
-HOME_PANEL_PROVIDERS = [
-    "casework.selectors.home_panels",
-    "places.selectors.home_panels",
-    "referrals.selectors.home_panels",
-    "meetings.selectors.home_panels",
-]
-
-
-def _providers():
-    for path in HOME_PANEL_PROVIDERS:
-        try:
-            yield import_string(path)
-        except ImportError:
-            continue
 
 
 @require_GET
 def home(request):
     """Show the signed-in user the home page for their roles."""
-    viewer = viewer_for(request)
-    panels = []
-    for provider in _providers():
-        panels.extend(provider(request, viewer))
-    panels.sort(key=lambda panel: panel.order)
-    return render(request, "home.html", {"panels": panels})
+    return render(request, "home.html", {"panels": home_panels(request, viewer_for(request))})
 
 
 @login_not_required

@@ -13,23 +13,42 @@ class Panel:
     order: int = 50
 
 
-# Higher apps (referrals, meetings) add boxes to the case page without casework importing them.
-_case_panel_providers: list = []
+class PanelRegistry:
+    """Apps register panel providers from their AppConfig.ready; a page asks the registry, never the apps."""
+
+    def __init__(self):
+        self._providers: list = []
+
+    def register(self, func):
+        """Register func(*args) -> Panel | list[Panel] | None; registering twice keeps one."""
+        if func not in self._providers:
+            self._providers.append(func)
+        return func
+
+    def panels(self, *args) -> list[Panel]:
+        """Return every provider's panels for these arguments, in order."""
+        panels: list[Panel] = []
+        for provider in self._providers:
+            result = provider(*args)
+            if result is None:
+                continue
+            panels.extend(result if isinstance(result, list | tuple) else [result])
+        return sorted(panels, key=lambda panel: panel.order)
 
 
-def register_case_panel(func):
-    """Register func(request, case, viewer) -> Panel | list[Panel] | None for the case detail page."""
-    if func not in _case_panel_providers:
-        _case_panel_providers.append(func)
-    return func
+# The home page: func(request, viewer). The case page: func(request, case, viewer) (higher apps add boxes
+# to it without casework importing them).
+HOME_PANELS = PanelRegistry()
+CASE_PANELS = PanelRegistry()
+register_home_panel = HOME_PANELS.register
+register_case_panel = CASE_PANELS.register
+
+
+def home_panels(request, viewer) -> list[Panel]:
+    """Return the registered apps' panels for the viewer's home page, in order."""
+    return HOME_PANELS.panels(request, viewer)
 
 
 def case_panels(request, case, viewer) -> list[Panel]:
     """Return the registered apps' panels for one case, in order."""
-    panels: list[Panel] = []
-    for provider in _case_panel_providers:
-        result = provider(request, case, viewer)
-        if result is None:
-            continue
-        panels.extend(result if isinstance(result, list | tuple) else [result])
-    return sorted(panels, key=lambda panel: panel.order)
+    return CASE_PANELS.panels(request, case, viewer)

@@ -8,13 +8,14 @@ class MeetingsConfig(AppConfig):
 
     def ready(self):
         from casework import disclosure
-        from core.panels import register_case_panel
+        from core.panels import register_case_panel, register_home_panel
         from meetings.access import decision_basis, support_meeting_share
-        from meetings.selectors import case_panel, proposal_panel
+        from meetings.selectors import case_panel, home_panels, proposal_panel
 
         # The case page shows the case's meeting history without casework importing meetings.
         register_case_panel(case_panel)
         register_case_panel(proposal_panel)
+        register_home_panel(home_panels)
         # The disclosure module asks meetings about recorded decisions (casework never imports meetings).
         if decision_basis not in disclosure.MEETING_DECISION_BASES:
             disclosure.MEETING_DECISION_BASES.append(decision_basis)
