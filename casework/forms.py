@@ -26,6 +26,7 @@ from casework.models import (
     Person,
 )
 from casework.services.break_glass import break_glass_reason_problem
+from casework.services.intake import NewMember
 from core.forms import CleanTextForm, WarekiDateField
 from core.japanese import is_katakana_reading, to_katakana_reading
 
@@ -122,6 +123,19 @@ class PersonForm(CleanTextForm):
 
 class MemberForm(PersonForm):
     """A household member: the person plus their place in the household."""
+
+    def new_member(self, existing: Person | None = None) -> NewMember:
+        """Return what the intake services need: the chosen existing person or the typed details."""
+        data = self.cleaned_data
+        return NewMember(
+            relationship=data["relationship"],
+            existing=existing,
+            person_fields={} if existing else self.person_data(),
+            relationship_note=data["relationship_note"],
+            lives_together=data["lives_together"],
+            is_key_person=data["is_key_person"],
+            is_subject=data["is_subject"],
+        )
 
     relationship = forms.ChoiceField(label=_("続柄"), choices=HouseholdMember.Relationship.choices)
     relationship_note = forms.CharField(label=_("続柄（補足）"), max_length=100, required=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -17,17 +16,7 @@ from casework.forms import (
     IntakeForm,
     MemberForm,
 )
-from casework.models import (
-    Case,
-)
-from casework.services.cases import (
-    case_open,
-)
-from casework.services.persons import (
-    household_add_member,
-    household_create,
-    person_create,
-)
+from casework.services.intake import intake_open
 from casework.viewers import viewer_for
 from casework.views.common import case_view
 
@@ -88,7 +77,24 @@ def case_intake(request):
         links, needs_choice = resolve_duplicates(request, viewer, members) if valid else ([], False)
         if valid and not needs_choice and not any(f.errors for f in members):
             try:
-                case = _open_from_intake(request, intake, members, links)
+                data = intake.cleaned_data
+                case = intake_open(
+                    by=request.user,
+                    household_name=data["household_name"],
+                    tags=data["tags"],
+                    members=[
+                        form.new_member(link)
+                        for form, link in zip(members, links, strict=True)
+                        if not (form.is_blank() and link is None)
+                    ],
+                    domains=data["domains"],
+                    categories=data["categories"],
+                    main_category=data["main_category"],
+                    intake_route=data["intake_route"],
+                    lead_organization=data["lead_organization"],
+                    summary=data["summary"],
+                    opened_on=data["opened_on"],
+                )
             except ValidationError as exc:
                 intake.add_error(None, exc)
             else:
@@ -98,42 +104,4 @@ def case_intake(request):
         request,
         "casework/intake.html",
         {"intake": intake, "members": members, "needs_choice": any(getattr(f, "duplicates", []) for f in members)},
-    )
-
-
-@transaction.atomic
-def _open_from_intake(request, intake, members, links) -> Case:
-    by = request.user
-    data = intake.cleaned_data
-    household = household_create(name=data["household_name"], tags=data["tags"], by=by)
-    subjects = []
-    for form, link in zip(members, links, strict=True):
-        if form.is_blank() and link is None:
-            continue
-        person = link or person_create(by=by, **form.person_data())
-        household_add_member(
-            household=household,
-            person=person,
-            relationship=form.cleaned_data["relationship"],
-            relationship_note=form.cleaned_data["relationship_note"],
-            lives_together=form.cleaned_data["lives_together"],
-            is_key_person=form.cleaned_data["is_key_person"],
-            by=by,
-        )
-        if form.cleaned_data["is_subject"]:
-            subjects.append(person)
-    if not subjects:
-        raise ValidationError(_("対象者を一人以上選んでください（「このケースの対象者」）。"))
-    return case_open(
-        household=household,
-        subjects=subjects,
-        domains=data["domains"],
-        categories=data["categories"],
-        main_category=data["main_category"],
-        intake_route=data["intake_route"],
-        lead_organization=data["lead_organization"],
-        lead_worker=by,
-        summary=data["summary"],
-        opened_on=data["opened_on"],
-        by=by,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -26,16 +25,12 @@ from casework.models import (
     HouseholdMember,
     Person,
 )
-from casework.services.cases import (
-    case_add_subject,
-)
+from casework.services.intake import case_member_join
 from casework.services.persons import (
     MEMBER_FIELDS,
-    household_add_member,
     household_member_end,
     household_member_update,
     household_update,
-    person_create,
     person_update,
 )
 from casework.viewers import viewer_for
@@ -54,27 +49,13 @@ def member_add(request, pk: int):
     if request.method == "POST" and form.is_valid():
         links, needs_choice = resolve_duplicates(request, viewer, [form])
         if not needs_choice and not form.errors:
-            with transaction.atomic():
-                person = links[0] or person_create(by=request.user, case=case, **form.person_data())
-                try:
-                    household_add_member(
-                        household=case.household,
-                        person=person,
-                        relationship=form.cleaned_data["relationship"],
-                        relationship_note=form.cleaned_data["relationship_note"],
-                        lives_together=form.cleaned_data["lives_together"],
-                        is_key_person=form.cleaned_data["is_key_person"],
-                        by=request.user,
-                        case=case,
-                    )
-                except ValidationError as exc:
-                    form.add_error(None, exc)
-                    transaction.set_rollback(True)
-                else:
-                    if form.cleaned_data["is_subject"]:
-                        case_add_subject(case=case, person=person, by=request.user)
-                    messages.success(request, _("世帯員を追加しました。"))
-                    return redirect(case)
+            try:
+                case_member_join(case=case, member=form.new_member(links[0]), by=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("世帯員を追加しました。"))
+                return redirect(case)
     return form_page(request, case, "casework/member_form.html", form)
 
 
