@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -199,32 +200,6 @@ def copy_models(raw_cursor, model, objects) -> int:
             copy.write_row(row)
             count += 1
     return count
-
-
-class LogRow:
-    """Just the attributes `casework.audit.row_hash` reads, without a model instance per row."""
-
-    __slots__ = (
-        "day",
-        "seq",
-        "at",
-        "request_id",
-        "actor_id",
-        "actor_username",
-        "organization_id",
-        "role",
-        "auth_strength",
-        "ip",
-        "action",
-        "object_type",
-        "object_id",
-        "person_ids",
-        "basis",
-        "basis_ref",
-        "reason",
-        "outcome",
-        "path",
-    )
 
 
 def _fiscal_days(rng: random.Random, start: date, end: date) -> date:
@@ -951,7 +926,7 @@ def seed(
                 for org in info["team"]:
                     cases_of_org.setdefault(org.id, []).append(cid)
             log_ids = iter(ids.take(AccessLog._meta.db_table, n_log))
-            columns = ["id", "prev_hash", "hash", *LogRow.__slots__]
+            columns = ["id", "prev_hash", "hash", *audit.HASHED_FIELDS]
             column_sql = ", ".join(f'"{c}"' for c in columns)
             written = 0
             per_day = [n_log // days + (1 if d < n_log % days else 0) for d in range(days)]
@@ -968,7 +943,7 @@ def seed(
                     for micros in seconds:
                         seq += 1
                         secs, us = divmod(micros, 1_000_000)
-                        row = LogRow()
+                        row = SimpleNamespace()
                         row.day = day
                         row.seq = seq
                         row.at = jst(day, secs // 3600, secs // 60 % 60, secs % 60, us)
@@ -1051,7 +1026,7 @@ def seed(
                                 digest,
                                 *(
                                     json.dumps(row.person_ids) if name == "person_ids" else getattr(row, name)
-                                    for name in LogRow.__slots__
+                                    for name in audit.HASHED_FIELDS
                                 ),
                             ]
                         )

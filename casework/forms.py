@@ -27,6 +27,7 @@ from casework.models import (
 )
 from casework.services.break_glass import break_glass_reason_problem
 from casework.services.intake import NewMember
+from casework.services.persons import PERSON_FIELDS
 from core.forms import CleanTextForm, WarekiDateField
 from core.japanese import is_katakana_reading, to_katakana_reading
 
@@ -61,25 +62,8 @@ class PersonForm(CleanTextForm):
     phone_alt = forms.CharField(label=_("電話番号（その他）"), max_length=30, required=False)
     address_secret = forms.BooleanField(label=_("住所秘匿（主担当機関以外には住所を表示しない）"), required=False)
 
-    person_fields = [
-        "family_name",
-        "given_name",
-        "family_name_kana",
-        "given_name_kana",
-        "alias",
-        "preferred_name",
-        "is_anonymous",
-        "birth_date",
-        "gender",
-        "postal_code",
-        "prefecture",
-        "city",
-        "street",
-        "building",
-        "phone",
-        "phone_alt",
-        "address_secret",
-    ]
+    # The fields person_create and person_update take (kept in one place: the service).
+    person_fields = sorted(PERSON_FIELDS)
 
     def _clean_kana(self, name):
         value = to_katakana_reading(self.cleaned_data.get(name, ""))
