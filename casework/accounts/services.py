@@ -21,7 +21,7 @@ def _new_recovery_codes(user) -> list[str]:
 
 def second_factor_enrol(*, user, device: TOTPDevice) -> list[str]:
     """Make the verified pending device the user's only authenticator; return new recovery codes (shown once)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.name, device.confirmed = "authenticator", True
         device.save()

@@ -37,7 +37,7 @@ def break_glass_reason_problem(reason: str) -> str | None:
     return None
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def break_glass_open(*, user, case: Case, reason: str) -> BreakGlassAccess:
     """Open a time-limited, read-only emergency access to a case outside the user's caseload."""
     problem = break_glass_reason_problem(reason)
@@ -65,7 +65,7 @@ def break_glass_open(*, user, case: Case, reason: str) -> BreakGlassAccess:
     return access
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def break_glass_review(*, access: BreakGlassAccess, by, note: str) -> BreakGlassAccess:
     """Record an auditor's review of one break-glass use."""
     access = BreakGlassAccess.objects.select_for_update().get(pk=access.pk)

@@ -154,7 +154,7 @@ def _check_lead_worker(worker, organization_id: int) -> None:
         raise ValidationError({"lead_worker": _("主担当者は主担当機関の職員から選んでください。")})
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def case_update(
     *,
     case: Case,

@@ -73,7 +73,7 @@ def consent_record(
     return consent
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def consent_withdraw(*, consent: Consent, withdrawn_on: date, by, note: str = "", case: Case | None = None) -> Consent:
     """Record a withdrawal: sharing stops from that date; what was shared before stays on record.
 

@@ -43,7 +43,7 @@ def _join(member: NewMember, *, household, by, case: Case | None = None) -> Pers
 
 def intake_open(*, by, household_name: str, tags: list[str], members: list[NewMember], **case_fields) -> Case:
     """Create the household and its members and open the case led by the intake worker; all or nothing."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         household = household_create(name=household_name, tags=tags, by=by)
         subjects = [
             person
@@ -57,7 +57,7 @@ def intake_open(*, by, household_name: str, tags: list[str], members: list[NewMe
 
 def case_member_join(*, case: Case, member: NewMember, by) -> Person:
     """Add a person (new or chosen among duplicates) to the case's household, and as a subject if asked."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         person = _join(member, household=case.household, by=by, case=case)
         if member.is_subject:
             case_add_subject(case=case, person=person, by=by)

@@ -56,7 +56,7 @@ def person_create(*, by, case: Case | None = None, **fields) -> Person:
     return person
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def person_update(*, person: Person, by, case: Case | None = None, **fields) -> Person:
     """Change a person's details."""
     unknown = set(fields) - PERSON_FIELDS
@@ -81,7 +81,7 @@ def household_create(*, name: str, by, tags: list[str] | None = None, note: str 
     return household
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def household_update(*, household: Household, by, case: Case | None = None, **fields) -> Household:
     """Change a household's name, tags or note."""
     require_lead(by, case)
@@ -130,7 +130,7 @@ def household_add_member(
 MEMBER_FIELDS = {"relationship", "relationship_note", "lives_together", "is_key_person", "since"}
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def household_member_update(*, member: HouseholdMember, by, case: Case | None = None, **fields) -> HouseholdMember:
     """Change a member's 続柄, 同居/別居, key-person flag or start date (the row keeps its history dates)."""
     unknown = set(fields) - MEMBER_FIELDS
@@ -148,7 +148,7 @@ def household_member_update(*, member: HouseholdMember, by, case: Case | None = 
     return member
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def household_member_end(*, member: HouseholdMember, until: date, by, case: Case | None = None) -> HouseholdMember:
     """Record that a person left the household on a date; the row stays as history, nothing is deleted."""
     require_lead(by, case)

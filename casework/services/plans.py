@@ -88,7 +88,7 @@ def _editable(plan: SupportPlan) -> None:
         raise ValidationError(_("承認済み・終了したプランは変更できません。新しい版を作成してください。"))
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def plan_update(*, plan: SupportPlan, by, **fields) -> SupportPlan:
     """Change a draft or proposed plan."""
     unknown = set(fields) - PLAN_FIELDS
@@ -130,7 +130,7 @@ def plan_role_add(
     return row
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic()
 def plan_role_remove(*, role: PlanRole, by) -> None:
     """Remove a role from a draft or proposed plan."""
     _editable(role.plan)
