@@ -375,9 +375,10 @@ def case_change_lead(w) -> Target:
 def next_review(w) -> Target:
 
     from casework.forms import NextReviewForm
+    from casework.services.plans import plan_approve as approve_plan
 
     case, plan = _draft_plan(w)
-    plan_approve(plan=plan, by=w.p.caseworker_a)
+    approve_plan(plan=plan, by=w.p.caseworker_a)
     url = reverse("casework:plan_detail", args=[case.pk, plan.pk])
     data = {"form": "next_review", "next_review_on": "令和20年4月1日"}
     return Target(url, w.login(w.p.caseworker_a), data, NextReviewForm(), shows=[url, case.get_absolute_url()])
@@ -604,8 +605,9 @@ def _meeting(w):
 
     case = make_meeting_case(lead_organization=w.p.window_a, lead_worker=w.p.caseworker_a, state="planning")
     give_layered_consent(case, by=w.p.caseworker_a)
+    from casework.services.plans import plan_create as create_plan
 
-    plan_create(case=case, goals="目標", by=w.p.caseworker_a)
+    create_plan(case=case, goals="目標", by=w.p.caseworker_a)
     meeting = make_meeting(chair=w.p.chair, secretary=w.p.coordinator, participants=[w.p.caseworker_a])
     item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=w.p.chair)
     meeting.refresh_from_db()
