@@ -1,4 +1,4 @@
-"""Intake: a new consultation's household, its members and the case it opens, each in one transaction."""
+"""Intake: a new consultation's household, its members and the case it opens, in one transaction."""
 
 from __future__ import annotations
 
@@ -45,11 +45,11 @@ def intake_open(*, by, household_name: str, tags: list[str], members: list[NewMe
     """Create the household and its members and open the case led by the intake worker; all or nothing."""
     with transaction.atomic():
         household = household_create(name=household_name, tags=tags, by=by)
-        subjects = [
-            person
-            for member in members
-            if (person := _join(member, household=household, by=by)) is not None and member.is_subject
-        ]
+        subjects = []
+        for member in members:
+            person = _join(member, household=household, by=by)
+            if member.is_subject:
+                subjects.append(person)
         if not subjects:
             raise ValidationError(_("対象者を一人以上選んでください（「このケースの対象者」）。"))
         return case_open(household=household, subjects=subjects, lead_worker=by, by=by, **case_fields)
