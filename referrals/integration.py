@@ -1,6 +1,8 @@
-"""The few calls referrals makes into casework and places, gathered in one place.
+"""The calls referrals makes into places (matching, the place a referral goes to, attendance).
 
-Referrals reaches lower apps only through these functions, so a change there touches one file here.
+Casework is referrals' kernel and is imported directly where it is needed; places is a neighbour whose
+matching and attendance services referrals calls from here only (models, the participant shape and figures
+are imported directly).
 """
 
 from __future__ import annotations
