@@ -102,8 +102,8 @@ def sees_secret_addresses(user_or_viewer, case: Case) -> bool:
     return is_lead_member(user_or_viewer, case)
 
 
-def _deny(request, *, object_type: str, object_id) -> None:
-    """Log the refused access, then answer 404 as if nothing were there."""
+def deny(request, *, object_type: str, object_id) -> None:
+    """Log the refused access, then answer 404 as if nothing were there (every app's access helpers use this)."""
     audit.log_access(
         actor=request.user,
         action=AccessLog.Action.DENIED,
@@ -130,7 +130,7 @@ def _authorized_case(request, pk, *, for_change: bool = False, purpose: str | No
     purpose = purpose or (Purpose.CHANGE_CASE if for_change else Purpose.VIEW_CASE)
     access = case_basis(viewer, case, purpose) if case is not None else None
     if access is None:
-        _deny(request, object_type="case", object_id=pk)
+        deny(request, object_type="case", object_id=pk)
     case.access = access
     return case
 
@@ -170,7 +170,7 @@ def get_case_record_for_user(
     record = records.filter(pk=record_id, **_case_filter(model, case)).first() if record_id is not None else None
     object_type = model._meta.model_name
     if record is None:
-        _deny(request, object_type=object_type, object_id=record_pk)
+        deny(request, object_type=object_type, object_id=record_pk)
     person_id = record.pk if model is Person else getattr(record, "person_id", None)
     person_ids = [person_id] if person_id else person_ids_for_case(case)
     log_case_access(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 from django.db.models import Exists, OuterRef, Q
-from django.http import Http404
 
 from casework import audit, disclosure
-from casework.access import get_case_for_user, object_pk
+from casework.access import deny, get_case_for_user, object_pk
 from casework.choices import Role
 from casework.disclosure import Basis, MeetingBasis
 from casework.models import AccessLog, Case, Membership
@@ -67,22 +66,11 @@ def may_open_material(participant: MeetingParticipant | None) -> bool:
     return participant.has_pledge or participant.meeting.kind != MeetingKind.SUPPORT_MEETING
 
 
-def _deny(request, object_id, object_type: str = "meeting") -> None:
-    audit.log_access(
-        actor=request.user,
-        action=AccessLog.Action.DENIED,
-        object_type=object_type,
-        object_id=object_id,
-        outcome=AccessLog.Outcome.DENIED,
-    )
-    raise Http404
-
-
 def get_meeting_for_user(request, pk, *, need_pledge: bool = True) -> Meeting:
     """Return the meeting when the user is an active participant (and pledged, for 支援会議); else 404."""
     participant = participant_for(request.user, pk)
     if participant is None:
-        _deny(request, pk)
+        deny(request, object_type="meeting", object_id=pk)
     meeting = participant.meeting
     meeting.participant = participant
     meeting.is_chair = meeting.chair_id == request.user.pk
@@ -103,7 +91,7 @@ def get_item_for_user(request, meeting_pk, item_pk, *, need_pledge: bool = True)
         else None
     )
     if item is None:
-        _deny(request, meeting_pk)
+        deny(request, object_type="meeting", object_id=meeting_pk)
     return meeting, item
 
 
@@ -145,7 +133,7 @@ def get_action_for_user(request, action_pk) -> ActionItem:
     )
     organization_id = action_actor_organization(request.user, action) if action is not None else None
     if organization_id is None:
-        _deny(request, action_pk, "actionitem")
+        deny(request, object_type="actionitem", object_id=action_pk)
     action.actor_organization_id = organization_id
     return action
 
@@ -156,7 +144,7 @@ def get_proposal_for_user(request, proposal_pk):
     proposal_id = object_pk(proposal_pk)
     proposal = CaseProposal.objects.filter(pk=proposal_id).first() if proposal_id is not None else None
     if proposal is None:
-        _deny(request, proposal_pk, "caseproposal")
+        deny(request, object_type="caseproposal", object_id=proposal_pk)
     case = get_case_for_user(request, proposal.case_id, action=AccessLog.Action.CHANGE, for_change=True)
     return case, proposal
 

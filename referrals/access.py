@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet, Subquery
-from django.http import Http404
 from django.utils import timezone
 
 from casework import audit, disclosure
-from casework.access import CASE_ROLES, object_pk
+from casework.access import CASE_ROLES, deny, object_pk
 from casework.choices import Role
 from casework.disclosure import Basis
 from casework.models import AccessLog, ConsentPurpose, Organization
@@ -254,18 +253,6 @@ def log_sent(actor, *, rows) -> None:
     )
 
 
-def deny(request, *, object_id) -> None:
-    """Log the refused access, then answer 404 as if nothing were there."""
-    audit.log_access(
-        actor=request.user,
-        action=AccessLog.Action.DENIED,
-        object_type="referral",
-        object_id=object_id,
-        outcome=AccessLog.Outcome.DENIED,
-    )
-    raise Http404
-
-
 def _authorized_referral(request, pk, *, side: str | None = None) -> Referral:
     """Fetch the referral and attach the user's access, or log the refusal and 404; writes no allowed row."""
     referral_id = object_pk(pk)
@@ -280,7 +267,7 @@ def _authorized_referral(request, pk, *, side: str | None = None) -> Referral:
     )
     access = referral_access(viewer_for(request), referral) if referral is not None else None
     if access is None or (side is not None and access.side != side):
-        deny(request, object_id=pk)
+        deny(request, object_type="referral", object_id=pk)
     referral.access = access
     return referral
 
