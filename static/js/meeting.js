@@ -18,7 +18,7 @@
     let stopped = false;
     let fetching = false;
     let refetchAgain = false;
-    let pendingSwap = null;
+    let pendingSwap = null; // a fresh fragment held back because a kept form has no place in it
 
     function setStatus(kind, text) {
       status.className = "live-status " + kind;
@@ -26,47 +26,133 @@
       status.dataset.state = kind;
     }
 
-    // Swapping the fragment would throw away what someone is typing: wait until they leave the form.
-    // A form's button counts too: pressing it moves the focus there before the click lands, and a
-    // swap in between would submit the fresh, empty form instead (every form here posts and reloads).
-    function editing() {
-      const active = document.activeElement;
-      if (!active || !root.contains(active)) return false;
-      if (active.tagName === "BUTTON" && active.form) return true;
-      return ["TEXTAREA", "INPUT", "SELECT"].includes(active.tagName);
+    // A live refresh must never replace a form the user is working in: one they changed, have the focus in
+    // (pressing a button moves the focus there before the click lands) or that came back refused. Such a
+    // form is carried over into the fresh fragment as it is; the rest of the agenda follows the meeting.
+    // Only forms with an id can be carried over (the template gives every form in the fragment one).
+    let updatedUnderInput = false;
+
+    function changed(form) {
+      if (form.hasAttribute("data-refused")) return true;
+      for (const el of form.elements) {
+        if (el.type === "hidden" || el.tagName === "BUTTON" || el.tagName === "FIELDSET") continue;
+        if (el.tagName === "SELECT") {
+          if (el.multiple) {
+            for (const option of el.options) if (option.selected !== option.defaultSelected) return true;
+          } else {
+            const initial = Array.prototype.findIndex.call(el.options, (option) => option.defaultSelected);
+            if (el.selectedIndex !== (initial === -1 ? 0 : initial)) return true;
+          }
+        } else if (el.type === "checkbox" || el.type === "radio") {
+          if (el.checked !== el.defaultChecked) return true;
+        } else if ("defaultValue" in el && el.value !== el.defaultValue) {
+          return true;
+        }
+      }
+      return false;
     }
 
-    function swap(html) {
-      if (editing()) {
-        pendingSwap = html;
-        let note = document.getElementById("pending-update");
-        if (!note) {
-          note = document.createElement("p");
-          note.id = "pending-update";
-          note.className = "notice pending-update";
-          note.textContent = root.dataset.textPending;
-          root.parentNode.insertBefore(note, root);
-        }
-        return;
-      }
-      pendingSwap = null;
+    function keptForms() {
+      const active = document.activeElement;
+      return Array.from(root.querySelectorAll("form[id]")).filter(
+        (form) => changed(form) || (active && form.contains(active))
+      );
+    }
+
+    function showNotice(beforeForm) {
+      removeNotice();
+      const note = document.createElement("div");
+      note.id = "pending-update";
+      note.className = "notice pending-update no-print";
+      note.setAttribute("role", "status");
+      const text = document.createElement("span");
+      text.textContent = root.dataset.textPending + " ";
+      const discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "button";
+      discard.textContent = root.dataset.textDiscard;
+      discard.addEventListener("click", discardInput);
+      note.append(text, discard);
+      if (beforeForm && beforeForm.isConnected) beforeForm.parentNode.insertBefore(note, beforeForm);
+      else root.parentNode.insertBefore(note, root);
+    }
+
+    function removeNotice() {
       const note = document.getElementById("pending-update");
       if (note) note.remove();
-      root.innerHTML = html;
+    }
+
+    // 「入力を取り消す」: drop what was typed and show the meeting as it is now.
+    function discardInput() {
+      for (const form of root.querySelectorAll("form[id]")) {
+        form.reset();
+        form.removeAttribute("data-refused");
+        form.querySelectorAll(".errorlist, .form-error").forEach((node) => node.remove());
+      }
+      if (document.activeElement && root.contains(document.activeElement)) document.activeElement.blur();
+      pendingSwap = null;
+      updatedUnderInput = false;
+      removeNotice();
+      refetch();
+    }
+
+    function applyVersion() {
       const body = root.querySelector(".live-body");
       if (body) {
         const version = parseInt(body.dataset.version, 10);
         if (!Number.isNaN(version)) known = version;
         root.dataset.version = String(known);
       }
-      if (window.htmx) window.htmx.process(root);
     }
 
-    root.addEventListener("focusout", () => {
-      window.setTimeout(() => {
-        if (pendingSwap !== null && !editing()) swap(pendingSwap);
-      }, 0);
-    });
+    function swap(html) {
+      const fresh = document.createElement("div");
+      fresh.innerHTML = html;
+      const body = fresh.querySelector(".live-body");
+      const freshVersion = body ? parseInt(body.dataset.version, 10) : NaN;
+      const kept = keptForms();
+      // A kept form whose place is gone from the fresh fragment (item removed, meeting locked): hold the
+      // whole refresh until the user saves or discards, rather than lose or misplace their input.
+      const twins = kept.map((form) => fresh.querySelector("#" + CSS.escape(form.id)));
+      if (twins.some((twin) => twin === null)) {
+        pendingSwap = html;
+        showNotice(kept[0]);
+        return;
+      }
+      pendingSwap = null;
+      if (kept.length && !Number.isNaN(freshVersion) && freshVersion !== known) updatedUnderInput = true;
+      if (!kept.length) updatedUnderInput = false;
+      // Keep the boxes the user opened open.
+      for (const box of root.querySelectorAll("details[id][open]")) {
+        const twin = fresh.querySelector("#" + CSS.escape(box.id));
+        if (twin) twin.open = true;
+      }
+      const active = document.activeElement;
+      const selection =
+        active && "selectionStart" in active && active.selectionStart !== null
+          ? [active.selectionStart, active.selectionEnd]
+          : null;
+      kept.forEach((form, index) => {
+        twins[index].replaceWith(form);
+        const box = form.closest("details");
+        if (box) box.open = true;
+      });
+      root.replaceChildren(...fresh.childNodes);
+      if (active && active !== document.body && active.isConnected && document.activeElement !== active) {
+        active.focus({ preventScroll: true });
+        if (selection) {
+          try {
+            active.setSelectionRange(selection[0], selection[1]);
+          } catch (error) {
+            // Not a text field (a select or a button): nothing to restore.
+          }
+        }
+      }
+      applyVersion();
+      if (updatedUnderInput) showNotice(kept[0]);
+      else removeNotice();
+      if (window.htmx) window.htmx.process(root);
+    }
 
     async function refetch() {
       if (fetching) {
