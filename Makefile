@@ -31,6 +31,7 @@ node_modules/.stamp: package.json package-lock.json
 
 # Fresh machine to a running demo on SQLite with the in-memory channel layer.
 demo: install
+	.ci/ensure-paper
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
 	@echo "Serving http://127.0.0.1:8000 (Ctrl-C to stop)"
@@ -43,6 +44,7 @@ demo: install
 test: install
 	.ci/ensure-services
 	.ci/ensure-chromium
+	.ci/ensure-paper
 	$(VENV)/bin/ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db \
 		-n $(TEST_WORKERS) --dist loadgroup --durations=15

@@ -144,6 +144,25 @@ def get_case_for_user(
     return case
 
 
+def get_case_for_document(request, pk, *, document: str, action: str, person_ids=None) -> Case:
+    """Return the case for a form (帳票) or drawing made from it, when the disclosure module lets the user
+    see the case now; log it as 印刷, 出力 (PDF) or 閲覧 (a drawing) with the persons it shows; else log and 404."""
+    case = _authorized_case(request, pk)
+    log_case_access(request, case, case.access, action=action, object_type=document, person_ids=person_ids)
+    return case
+
+
+def log_blank_form(request, *, document: str, action: str) -> None:
+    """Record the printing of a blank form: no person, the user's own organization."""
+    audit.log_access(
+        actor=request.user,
+        action=action,
+        object_type=document,
+        person_ids=[],
+        basis=AccessLog.Basis.OWN_ORGANIZATION,
+    )
+
+
 def get_case_for_lead_member(request, pk, *, action: str = AccessLog.Action.VIEW) -> Case:
     """Return the case when the user works for its lead organization and may change it; else log and 404."""
     case = _authorized_case(request, pk, purpose=Purpose.LEAD_CHANGE)

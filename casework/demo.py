@@ -5,9 +5,10 @@ from django.db import transaction
 
 from casework.assessment import SCHEMAS
 from casework.choices import Domain, Role
-from casework.models import Case, Consent, Household, Organization
+from casework.models import Case, Consent, Household, Organization, Relative
 from casework.services.cases import case_change_lead, case_open, case_team_add, case_transition
 from casework.services.consent import consent_record
+from casework.services.family import relative_add, support_tie_add
 from casework.services.memberships import membership_add
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.services.plans import (
@@ -58,7 +59,62 @@ def seed(stdout) -> dict:
     """Create the demo organizations, users and cases; return them by key."""
     base = _seed_organizations_and_users()
     base["cases"] = seed_cases(stdout, base)
+    seed_family(base)
     return base
+
+
+def seed_family(base) -> None:
+    """Give the 8050 and young-carer households what their genogram and ecomap draw (skipped when present)."""
+    from datetime import date
+
+    cases, users = base["cases"], base["users"]
+    case = cases.get("8050")
+    if case is not None and not Relative.objects.filter(household_id=case.household_id).exists():
+        sato = users["houkatsu_sato"]
+        relative_add(
+            case=case,
+            by=sato,
+            name="山田　正",
+            relationship="spouse",
+            gender="male",
+            birth_date=date(1940, 4, 1),
+            is_deceased=True,
+            died_on=date(2015, 3, 1),
+            partnership="bereaved",
+        )
+        relative_add(
+            case=case,
+            by=sato,
+            name="鈴木　恵子",
+            relationship="child",
+            relationship_note="長女",
+            gender="female",
+            age=51,
+            lives_in="大阪市",
+            note="年に一度帰省",
+        )
+        support_tie_add(case=case, by=sato, name="民生委員 佐藤さん", kind="commissioner", strength="strong")
+        support_tie_add(case=case, by=sato, name="隣家の木村さん", kind="neighbour", strength="weak")
+        support_tie_add(
+            case=case, by=sato, name="長女（大阪市）", kind="family", strength="weak", quality="stressful",
+            note="介護をめぐり母と口論",
+        )  # fmt: skip
+    case = cases.get("young_carer")
+    if case is not None and not Relative.objects.filter(household_id=case.household_id).exists():
+        tanaka = users["kodomo_tanaka"]
+        relative_add(
+            case=case,
+            by=tanaka,
+            name="",
+            relationship="parent",
+            relationship_note="父",
+            gender="male",
+            age=45,
+            lives_in="県外",
+            note="離婚後連絡なし",
+        )
+        support_tie_add(case=case, by=tanaka, name="中学校の担任", kind="work_school", strength="normal")
+        support_tie_add(case=case, by=tanaka, name="母方の祖母", kind="family", strength="weak")
 
 
 def _seed_organizations_and_users() -> dict:

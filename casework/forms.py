@@ -24,6 +24,8 @@ from casework.models import (
     IntakeRoute,
     Organization,
     Person,
+    Relative,
+    SupportTie,
 )
 from casework.services.break_glass import break_glass_reason_problem
 from casework.services.intake import NewMember
@@ -487,3 +489,48 @@ class LoginForm(AuthenticationForm):
         # 100,000-character username reached django-axes, whose username column holds 255 (a 500).
         username = self.fields["username"]
         username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class RelativeForm(CleanTextForm):
+    """A relative outside the household, for the genogram; names as typed, everything but the 続柄 optional."""
+
+    relationship = forms.ChoiceField(
+        label=_("続柄（本人から見て）"),
+        choices=[c for c in HouseholdMember.Relationship.choices if c[0] != HouseholdMember.Relationship.SELF],
+    )
+    relationship_note = forms.CharField(label=_("続柄（補足）"), max_length=100, required=False)
+    name = forms.CharField(label=_("氏名"), max_length=100, required=False)
+    gender = forms.ChoiceField(label=_("性別"), choices=[("", "―"), *Person.Gender.choices], required=False)
+    birth_date = WarekiDateField(label=_("生年月日"), required=False)
+    age = forms.IntegerField(label=_("年齢（生年月日が不明なとき）"), min_value=0, max_value=130, required=False)
+    is_deceased = forms.BooleanField(label=_("死亡"), required=False)
+    died_on = WarekiDateField(label=_("死亡日"), required=False)
+    partnership = forms.ChoiceField(
+        label=_("婚姻関係（配偶者のとき）"), choices=[("", "―"), *Relative.Partnership.choices], required=False
+    )
+    lives_in = forms.CharField(label=_("居住地"), max_length=100, required=False)
+    note = forms.CharField(label=_("備考"), max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("partnership") and data.get("relationship") != HouseholdMember.Relationship.SPOUSE:
+            self.add_error("partnership", _("婚姻関係は配偶者のときだけ選べます。"))
+        today = timezone.localdate()
+        for name in ("birth_date", "died_on"):
+            if data.get(name) and data[name] > today:
+                self.add_error(name, _("未来の日付は入力できません。"))
+        return data
+
+
+class SupportTieForm(CleanTextForm):
+    """An informal support around the household, for the ecomap."""
+
+    name = forms.CharField(label=_("名称（例: 民生委員の佐藤さん）"), max_length=100)
+    kind = forms.ChoiceField(label=_("種類"), choices=SupportTie.Kind.choices)
+    strength = forms.ChoiceField(
+        label=_("つながりの強さ"), choices=SupportTie.Strength.choices, initial=SupportTie.Strength.NORMAL
+    )
+    quality = forms.ChoiceField(
+        label=_("関係"), choices=SupportTie.Quality.choices, initial=SupportTie.Quality.SUPPORTIVE
+    )
+    note = forms.CharField(label=_("備考"), max_length=200, required=False)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.views import break_glass, cases, consent, intake, persons, plans
+from casework.views import break_glass, cases, consent, intake, paper, persons, plans
 
 app_name = "casework"
 
@@ -30,4 +30,14 @@ urlpatterns = [
     path("cases/<int:pk>/plans/new/", plans.plan_create_view, name="plan_create"),
     path("cases/<int:pk>/plans/<int:plan_pk>/", plans.plan_detail, name="plan_detail"),
     path("cases/<int:pk>/contacts/new/", plans.contact_create, name="contact_create"),
+    # 帳票: the A4 print view and the PDF of the same document; drawings as SVG.
+    path("cases/<int:pk>/paper/face-sheet/", paper.face_sheet, name="print_face_sheet"),
+    path("cases/<int:pk>/paper/face-sheet.pdf", paper.face_sheet, {"pdf": True}, name="pdf_face_sheet"),
+    path("cases/<int:pk>/paper/intake-sheet/", paper.intake_sheet, name="print_intake_sheet"),
+    path("cases/<int:pk>/paper/intake-sheet.pdf", paper.intake_sheet, {"pdf": True}, name="pdf_intake_sheet"),
+    path("paper/intake-sheet-blank/", paper.intake_blank, name="print_intake_blank"),
+    path("paper/intake-sheet-blank.pdf", paper.intake_blank, {"pdf": True}, name="pdf_intake_blank"),
+    path("cases/<int:pk>/genogram.svg", paper.genogram, name="genogram"),
+    path("cases/<int:pk>/ecomap.svg", paper.ecomap, name="ecomap"),
+    path("cases/<int:pk>/family/", paper.family_edit, name="family_edit"),
 ]

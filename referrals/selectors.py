@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from casework import audit
 from casework.disclosure import Basis
 from casework.models import AccessLog, Organization
+from casework.paper.drawings import EcoTie
 from casework.viewers import Viewer
 from core.panels import Panel
 from places.participants import Participant
@@ -224,3 +225,25 @@ def place_participants(place, refs=None) -> list:
             )
         )
     return result
+
+
+# Where a person attends, for the case's ecomap: 見学 is a weak tie, 体験 a normal one, 定着 a strong one.
+ECOMAP_STRENGTH = {"visit": "weak", "trial": "normal", "regular": "strong"}
+ECOMAP_STATES = (ReferralState.ACCEPTED, ReferralState.IN_PROGRESS, ReferralState.COMPLETED)
+
+
+def ecomap_places(case, viewer: Viewer) -> list[EcoTie]:
+    """Return the places the case's persons go to through 参加支援 referrals (the case page shows them too)."""
+    if not viewer.works_cases:
+        return []
+    ties: dict[int, EcoTie] = {}
+    for referral in case_referrals(case):
+        if referral.kind != ReferralKind.PARTICIPATION or referral.place is None or referral.state not in ECOMAP_STATES:
+            continue
+        ties[referral.place_id] = EcoTie(
+            label=referral.place.name,
+            kind="place",
+            strength=ECOMAP_STRENGTH.get(referral.stage, "weak"),
+            note=str(referral.get_stage_display() or referral.get_state_display()),
+        )
+    return list(ties.values())

@@ -18,6 +18,10 @@ from casework.models.cases import (  # noqa: F401
     ConsultationCategory,
     IntakeRoute,
 )
+from casework.models.family import (  # noqa: F401
+    Relative,
+    SupportTie,
+)
 from casework.models.organizations import (  # noqa: F401
     Membership,
     MembershipGrant,

@@ -273,6 +273,21 @@ POLICY: dict[str, Rule] = {
         post=post(*CASE_STAFF_OWN, data=lambda s: {"form": "propose"}),
     ),
     "casework:contact_create": only(OK, *CASE_STAFF_OWN),
+    # 帳票 and drawings: whoever may see the case prints it (the print view logs 印刷, the PDF 出力, a drawing 閲覧).
+    "casework:print_face_sheet": only(OK, *CASE_STAFF_OWN),
+    "casework:pdf_face_sheet": only(OK, *CASE_STAFF_OWN),
+    "casework:print_intake_sheet": only(OK, *CASE_STAFF_OWN),
+    "casework:pdf_intake_sheet": only(OK, *CASE_STAFF_OWN),
+    "casework:print_intake_blank": only(OK, *CASE_STAFF),
+    "casework:pdf_intake_blank": only(OK, *CASE_STAFF),
+    "casework:genogram": only(OK, *CASE_STAFF_OWN),
+    "casework:ecomap": only(OK, *CASE_STAFF_OWN),
+    # Team members see relatives and supports; only the lead organization records them.
+    "casework:family_edit": only(
+        OK,
+        *CASE_STAFF_OWN,
+        post=post(*WINDOW_A, data=lambda s: {"form": "support", "support-name": "改ざん", "support-kind": "other"}),
+    ),
     # --- places ---------------------------------------------------------------------------------
     "places:list": only(OK, *DIRECTORY),
     "places:create": only(OK, *PLACE_STAFF, ADMIN),

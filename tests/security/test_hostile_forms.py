@@ -308,6 +308,28 @@ def break_glass(w) -> Target:
     return Target(reverse("casework:break_glass"), w.login(w.p.caseworker_b), data, BreakGlassForm())
 
 
+def family_relative(w) -> Target:
+    from casework.forms import RelativeForm
+
+    case = _case(w)
+    url = reverse("casework:family_edit", args=[case.pk])
+    data = {"form": "relative", "relative-relationship": "spouse", "relative-name": "山田　正"}
+    data |= {"relative-gender": "male", "relative-partnership": "bereaved", "relative-lives_in": "大阪市"}
+    form = RelativeForm(prefix="relative")
+    return Target(url, w.login(w.p.caseworker_a), data, form, prefix="relative-", shows=[url])
+
+
+def family_support(w) -> Target:
+    from casework.forms import SupportTieForm
+
+    case = _case(w)
+    url = reverse("casework:family_edit", args=[case.pk])
+    data = {"form": "support", "support-name": "民生委員の佐藤さん", "support-kind": "commissioner"}
+    data |= {"support-strength": "strong", "support-quality": "supportive", "support-note": "週に一度"}
+    form = SupportTieForm(prefix="support")
+    return Target(url, w.login(w.p.caseworker_a), data, form, prefix="support-", shows=[url])
+
+
 def person_edit(w) -> Target:
     from casework.forms import PersonEditForm
 
@@ -785,6 +807,8 @@ SCENARIOS = [
         transform={"family_name_kana": _kana, "given_name_kana": _kana},
     ),
     Scenario("casework:household_edit", "HouseholdForm", household_edit),
+    Scenario("casework:family_edit", "RelativeForm", family_relative),
+    Scenario("casework:family_edit#support", "SupportTieForm", family_support),
     Scenario("casework:household_member_edit", "MemberEditForm", household_member_edit),
     Scenario("casework:household_member_edit#end", "MemberEndForm", household_member_end),
     Scenario("casework:case_edit", "CaseEditForm", case_edit),
@@ -1050,6 +1074,14 @@ NOT_A_FORM = {
     "casework:case_detail": "page",
     "casework:consent_form": "download",
     "casework:assessment_detail": "page",
+    "casework:print_face_sheet": "print view",
+    "casework:pdf_face_sheet": "download",
+    "casework:print_intake_sheet": "print view",
+    "casework:pdf_intake_sheet": "download",
+    "casework:print_intake_blank": "print view",
+    "casework:pdf_intake_blank": "download",
+    "casework:genogram": "drawing",
+    "casework:ecomap": "drawing",
     "places:list": "GET filters (test_hostile_get_filters)",
     "places:detail": "page",
     "places:match": "GET filters (test_hostile_get_filters)",
