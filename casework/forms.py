@@ -30,7 +30,7 @@ from casework.models import (
 from casework.services.break_glass import break_glass_reason_problem
 from casework.services.intake import NewMember
 from casework.services.persons import PERSON_FIELDS
-from core.forms import CleanTextForm, WarekiDateField
+from core.forms import CaseNumberField, CleanTextForm, WarekiDateField
 from core.japanese import is_katakana_reading, to_katakana_reading
 
 
@@ -123,7 +123,10 @@ class MemberForm(PersonForm):
             is_subject=data["is_subject"],
         )
 
-    relationship = forms.ChoiceField(label=_("続柄"), choices=HouseholdMember.Relationship.choices)
+    # No preselected 続柄: an unchanged select used to record every further member as a second 本人.
+    relationship = forms.ChoiceField(
+        label=_("続柄"), choices=[("", _("選んでください")), *HouseholdMember.Relationship.choices]
+    )
     relationship_note = forms.CharField(label=_("続柄（補足）"), max_length=100, required=False)
     lives_together = forms.BooleanField(label=_("同居している"), required=False, initial=True)
     is_key_person = forms.BooleanField(label=_("キーパーソン"), required=False)
@@ -316,7 +319,7 @@ class TransitionForm(CleanTextForm):
 
 
 class BreakGlassForm(CleanTextForm):
-    number = forms.CharField(label=_("ケース番号"), max_length=20, help_text=_("例: R7-000123"))
+    number = CaseNumberField(label=_("ケース番号"))
     reason = forms.CharField(
         label=_("緊急にアクセスする理由"),
         widget=forms.Textarea,

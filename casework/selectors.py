@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime, timedelta
 
 from django.db import connection
@@ -31,7 +30,7 @@ from casework.models import (
     SupportPlan,
 )
 from casework.viewers import Viewer
-from core.japanese import search_key
+from core.japanese import fold_case_number, normalize_case_number, search_key
 from core.panels import Panel
 
 REVIEW_DUE_DAYS = 14
@@ -70,8 +69,8 @@ def case_search(
     q = (q or "").strip()
     if q:
         key = search_key(q)
-        number = unicodedata.normalize("NFKC", q).strip().upper()
-        condition = Q(number__icontains=number)
+        # A whole number typed any way (Ｒ８－７, r8-7) finds that case; a fragment matches inside numbers.
+        condition = Q(number__icontains=fold_case_number(q)) | Q(number=normalize_case_number(q))
         if key:
             condition |= Exists(
                 CaseSubject.objects.filter(case=OuterRef("pk"), person__search_key__contains=key)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
-from core.japanese import format_wareki, parse_date
+from core.japanese import format_wareki, is_case_number, normalize_case_number, parse_date
 
 # NUL, other control characters (tab and newlines allowed), lone surrogates, and U+FFFD, which is
 # what a browser's or a decoder's broken bytes turn into: none of them belongs in a record.
@@ -81,3 +81,23 @@ class WarekiDateField(forms.CharField):
     def validate(self, value):
         if value in self.empty_values and self.required:
             raise ValidationError(self.error_messages["required"], code="required")
+
+
+class CaseNumberField(forms.CharField):
+    """A case number as people type it (Ｒ８－０００００７, R8-7, r8-7), cleaned to the stored form R8-000007."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("help_text", _("例: R7-000123（R7-123、全角でも入力できます）"))
+        super().__init__(*args, **kwargs)
+        self.validators = [validate_clean_text]
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return ""
+        if has_bad_text(text):
+            raise ValidationError(BAD_TEXT_MESSAGE, code="bad_text")
+        if not is_case_number(text):
+            raise ValidationError(_("ケース番号は「R7-000123」の形で入力してください。"), code="invalid_case_number")
+        return normalize_case_number(text)

@@ -21,8 +21,11 @@ __all__ = [
     "fiscal_year",
     "fiscal_year_label",
     "fiscal_year_range",
+    "fold_case_number",
     "format_wareki",
+    "is_case_number",
     "is_katakana_reading",
+    "normalize_case_number",
     "parse_date",
     "search_key",
     "to_katakana_reading",
@@ -327,6 +330,41 @@ def era_short_prefix(fy: int) -> str:
     """The short era prefix of 年度 fy used in case numbers, e.g. "R7" or "H30"."""
     era, year = _fiscal_era(fy)
     return f"{era.letter}{year}"
+
+
+# ---------------------------------------------------------------------------
+# Case numbers (R7-000123)
+# ---------------------------------------------------------------------------
+
+# Every dash an IME or a word processor may put between the era year and the sequence:
+# hyphen-minus, hyphen, non-breaking hyphen, figure dash, en/em dash, horizontal bar, minus
+# sign, katakana prolonged sound mark and its half-width form (NFKC leaves the last ones alone).
+_CASE_NUMBER_DASHES = re.compile("[\\-\u2010-\u2015\u2212\u30fc\uff70\u2500]")
+_CASE_NUMBER = re.compile(r"(?P<era>[A-Z])0*(?P<year>[0-9]{1,3})-(?P<seq>[0-9]{1,6})")
+CASE_NUMBER_DIGITS = 6
+
+
+def fold_case_number(text: str) -> str:
+    """Fold a typed case number or a fragment of one: NFKC, upper case, one kind of dash, no spaces."""
+    folded = unicodedata.normalize("NFKC", text or "").upper()
+    return re.sub(r"\s+", "", _CASE_NUMBER_DASHES.sub("-", folded))
+
+
+def normalize_case_number(text: str) -> str:
+    """Return a typed case number in the stored form: Ｒ８－０００００７, R8-7 and r8-7 all become R8-000007.
+
+    Text that is not a whole case number (a part typed into a search box) comes back folded
+    (see fold_case_number), so it can still be matched as a fragment.
+    """
+    folded = fold_case_number(text)
+    if m := _CASE_NUMBER.fullmatch(folded):
+        return f"{m.group('era')}{int(m.group('year'))}-{int(m.group('seq')):0{CASE_NUMBER_DIGITS}d}"
+    return folded
+
+
+def is_case_number(text: str) -> bool:
+    """Whether the text, once normalised, is a whole case number."""
+    return bool(_CASE_NUMBER.fullmatch(normalize_case_number(text)))
 
 
 # ---------------------------------------------------------------------------

@@ -46,9 +46,13 @@ class ReferralForm(CleanTextForm):
     card_schedule = forms.CharField(label=_("参加しやすい日時"), max_length=200, required=False)
     card_contact = forms.CharField(label=_("担当者の連絡先"), max_length=200, required=False)
 
-    def __init__(self, *args, kind: str, sender: Organization, persons=(), places=(), editing=False, **kwargs):
+    def __init__(
+        self, *args, kind: str, sender: Organization, persons=(), places=(), editing=False, person_cards=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.kind = kind
+        self.person_cards = person_cards or {}
+        self.person_names = {p.pk: p.display_name for p in persons}
         for name, text in CARD_HELP.items():
             self.fields[name].help_text = text
         if editing:
@@ -72,6 +76,7 @@ class ReferralForm(CleanTextForm):
             else:
                 self.fields["person"].required = True
                 self.fields["person"].choices = [(p.pk, p.display_name) for p in persons]
+                self.fields["person"].widget.attrs["data-card-source"] = "person-cards"
         if kind != ReferralKind.INTER_AGENCY:
             del self.fields["card_name"]
         if kind == ReferralKind.TSUNAGI:
@@ -81,6 +86,28 @@ class ReferralForm(CleanTextForm):
             )
             self.fields["card_contact"].label = _("居場所の連絡先")
             self.fields["card_wishes"].label = _("本人が望んでいること（わかれば）")
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = cleaned.get("person")
+        if chosen is None or chosen not in self.person_cards:
+            return cleaned
+        own = self.person_cards[chosen]
+        # A card still holding another member's name or age band would introduce the wrong person.
+        for other_pk, other in self.person_cards.items():
+            if other_pk == chosen:
+                continue
+            for name, value in other.items():
+                typed = cleaned.get(name)
+                if typed and typed == value and typed != own.get(name):
+                    self.add_error(
+                        name,
+                        _(
+                            "%(label)sが対象者ではなく、別の世帯員（%(other)s）のものです。対象者の内容に直してください。"
+                        )
+                        % {"label": self.fields[name].label, "other": self.person_names.get(other_pk, "")},
+                    )
+        return cleaned
 
 
 class SendForm(CleanTextForm):

@@ -271,14 +271,22 @@ def _record(locked: Referral, *, from_state: str, by, access: ReferralAccess, re
     )
 
 
+def person_card(*, kind: str, person: Person) -> dict:
+    """Return the card fields that come from the person: preferred name, age band (and 氏名 between agencies)."""
+    card = {
+        "card_preferred_name": person.preferred_name or person.alias or person.given_name,
+        "card_age_band": person.age_band,
+    }
+    if kind == ReferralKind.INTER_AGENCY:
+        card["card_name"] = person.full_name
+    return card
+
+
 def default_card(*, kind: str, person: Person | None, by, organization: Organization) -> dict:
     """Return the safe defaults of a card: preferred name, age band and the worker's contact only."""
     card = {name: "" for name in CARD_FIELDS}
     if person is not None:
-        card["card_preferred_name"] = person.preferred_name or person.alias or person.given_name
-        card["card_age_band"] = person.age_band
-        if kind == ReferralKind.INTER_AGENCY:
-            card["card_name"] = person.full_name
+        card |= person_card(kind=kind, person=person)
     worker = by.get_full_name() or by.username
     card["card_contact"] = " ".join(p for p in [str(organization), worker, organization.phone] if p)
     return card

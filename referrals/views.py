@@ -187,12 +187,24 @@ def referral_new(request, kind: str):
     initial = services.default_card(kind=kind, person=person, by=request.user, organization=sender)
     if person is not None:
         initial["person"] = person.pk
+    # Each member's default card, so the card follows the chosen 対象者 (app.js swaps it; the form refuses
+    # a card left with another member's name or age band).
+    person_cards = {p.pk: services.person_card(kind=kind, person=p) for p in persons or []}
     form = ReferralForm(
-        request.POST or None, kind=kind, sender=sender, persons=persons or [], places=places, initial=initial
+        request.POST or None,
+        kind=kind,
+        sender=sender,
+        persons=persons or [],
+        places=places,
+        initial=initial,
+        person_cards=person_cards,
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        person_obj = next((p for p in persons or [] if p.pk == data.pop("person", None)), None)
+        # Popped once, before the search: popping inside the generator compared every member after the
+        # first with None, so only the lowest-id member of a household could ever be referred.
+        chosen_pk = data.pop("person", None)
+        person_obj = next((p for p in persons or [] if p.pk == chosen_pk), None)
         place = integration.place_accepting(data.pop("place", "")) if kind == ReferralKind.PARTICIPATION else None
         data.pop("place", None)
         try:
@@ -222,6 +234,7 @@ def referral_new(request, kind: str):
             "case": case,
             "sender": sender,
             "places": places,
+            "person_cards": {str(pk): card for pk, card in person_cards.items()},
         },
     )
 

@@ -96,6 +96,25 @@ def household_update(*, household: Household, by, case: Case | None = None, **fi
 
 
 @transaction.atomic
+def _refuse_second_self(household: Household, relationship: str, *, member_pk: int | None = None) -> None:
+    """A household has at most one current 本人: the other members' 続柄 are read from that person."""
+    if relationship != HouseholdMember.Relationship.SELF:
+        return
+    other = (
+        HouseholdMember.objects.filter(
+            household=household, relationship=HouseholdMember.Relationship.SELF, until__isnull=True
+        )
+        .exclude(pk=member_pk)
+        .select_related("person")
+        .first()
+    )
+    if other is not None:
+        raise ValidationError(
+            _("この世帯にはすでに続柄「本人」の方（%(name)s）がいます。続柄は本人から見た関係で選んでください。")
+            % {"name": other.person.display_name}
+        )
+
+
 def household_add_member(
     *,
     household: Household,
@@ -112,6 +131,7 @@ def household_add_member(
     require_lead(by, case)
     if HouseholdMember.objects.filter(household=household, person=person, until__isnull=True).exists():
         raise ValidationError(_("この方はすでにこの世帯の世帯員です。"))
+    _refuse_second_self(household, relationship)
     member = HouseholdMember(
         household=household,
         person=person,
@@ -140,6 +160,8 @@ def household_member_update(*, member: HouseholdMember, by, case: Case | None = 
     member = HouseholdMember.objects.select_for_update().get(pk=member.pk)
     for name, value in fields.items():
         setattr(member, name, value)
+    if member.until is None:
+        _refuse_second_self(member.household, member.relationship, member_pk=member.pk)
     if member.since and member.until and member.until < member.since:
         raise ValidationError({"since": _("世帯員となった日は、世帯員でなくなった日より前にしてください。")})
     member.full_clean()
