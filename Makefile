@@ -34,8 +34,10 @@ demo: install
 	.ci/ensure-paper
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
-	@echo "Serving http://127.0.0.1:8000 (Ctrl-C to stop)"
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m daphne $(DAPHNE_LIMITS) -b 127.0.0.1 -p 8000 config.asgi:application
+	@echo "Serving http://127.0.0.1:8000 with one job worker (Ctrl-C stops both)"
+	env -u DATABASE_URL -u REDIS_URL bash -c '$(PY) manage.py run_worker --no-reload & worker=$$!; \
+		trap "kill $$worker 2>/dev/null; wait $$worker" EXIT; \
+		$(PY) -m daphne $(DAPHNE_LIMITS) -b 127.0.0.1 -p 8000 config.asgi:application'
 
 # The whole suite on PostgreSQL and Redis, browser tests included, plus ruff.
 # --create-db: a fresh test database every run, so nothing an earlier run left behind can decide a result.

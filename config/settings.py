@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "core",
     "casework",
     "places",
@@ -137,6 +139,15 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Jobs: Django's tasks API (django-tasks) on the database backend, run by `manage.py run_worker`
+# (casework.jobs). Enqueued inside the transaction of the change that causes them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A worker beats this often; a job whose worker has not beaten for JOB_WORKER_STALE_SECONDS is recovered:
+# queued again, or failed once it was tried JOB_MAX_ATTEMPTS times.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 5, minimum=1)
+JOB_WORKER_STALE_SECONDS = env_int("JOB_WORKER_STALE_SECONDS", 60, minimum=2)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 2, minimum=1)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import tablib
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from core.spreadsheets import DecodeError, decode_csv_bytes
@@ -22,7 +21,7 @@ from places.resources import HEADERS, REQUIRED_HEADERS, PlaceResource, error_mes
 
 logger = logging.getLogger(__name__)
 
-# Files up to this many rows are checked and applied within the request; larger ones in a thread.
+# Files up to this many rows are checked and applied within the request; larger ones by a job worker.
 SYNC_ROW_LIMIT = 300
 # How often (in rows) a running job writes its progress.
 PROGRESS_EVERY = 100
@@ -203,26 +202,36 @@ def job_file_path(job: PlaceImportJob) -> Path:
     return Path(settings.MEDIA_ROOT) / "place_imports" / f"{job.pk}.{job.file_format}"
 
 
-def _write_progress(job_id, processed: int) -> None:
-    """Record progress from another connection, so it is visible while the import's transaction runs."""
+class _ProgressWriter:
+    """Write progress on a connection of its own, so it is visible while the import's transaction runs.
 
-    def write():
+    PostgreSQL only: SQLite allows one writer, and the import's transaction is it (progress is a courtesy).
+    """
+
+    def __init__(self):
+        self.side = None
+        if connection.vendor == "postgresql":
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def write(self, job_id, processed: int) -> None:
+        if self.side is None:
+            return
+        table = connection.ops.quote_name(PlaceImportJob._meta.db_table)
         try:
-            PlaceImportJob.objects.filter(pk=job_id).update(processed=processed)
-        except Exception:  # SQLite refuses a second writer; progress is a courtesy there
+            with self.side.cursor() as cursor:
+                cursor.execute(f"UPDATE {table} SET processed = %s WHERE id = %s", [processed, job_id])  # noqa: S608
+        except Exception:  # progress is a courtesy; the import goes on
             logger.debug("progress not recorded", exc_info=True)
-        finally:
-            connection.close()
 
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    writer.join(timeout=5)
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
 
 
-def _progress_callback(job: PlaceImportJob):
+def _progress_callback(job: PlaceImportJob, writer: _ProgressWriter):
     def progress(index: int) -> None:
         if index % PROGRESS_EVERY == 0:
-            _write_progress(job.pk, index)
+            writer.write(job.pk, index)
 
     return progress
 
@@ -261,7 +270,8 @@ def execute_job(job_id, *, report_progress: bool = True) -> None:
         return
     job.total = len(parsed.row_numbers)
     job.save(update_fields=["total"])
-    progress = _progress_callback(job) if report_progress else None
+    writer = _ProgressWriter() if report_progress else None
+    progress = _progress_callback(job, writer) if writer else None
     try:
         if job.status == job.Status.CHECKING:
             outcome = run_import(parsed, dry_run=True, operator=job.operator, progress=progress)
@@ -278,22 +288,14 @@ def execute_job(job_id, *, report_progress: bool = True) -> None:
     except Exception:
         logger.exception("place import job %s failed", job_id)
         _fail(job, "取り込み中に予期しないエラーが起きました。何も反映していません。")
+    finally:
+        if writer is not None:
+            writer.close()
 
 
-def _run_in_thread(job_id) -> None:
-    def target():
-        close_old_connections()
-        try:
-            execute_job(job_id)
-        finally:
-            connection.close()
-
-    threading.Thread(target=target, name=f"place-import-{job_id}", daemon=True).start()
-
-
-def dispatch(job: PlaceImportJob, row_count: int) -> None:
-    """Run a small job now; start a large one after commit in a background thread."""
-    if row_count <= SYNC_ROW_LIMIT:
-        execute_job(job.pk, report_progress=False)
-    else:
-        transaction.on_commit(lambda: _run_in_thread(job.pk))
+def fail_abandoned_job(args: list, kwargs: dict) -> None:
+    """The job queue gave up on an import whose worker died: say so on the job (nothing was applied)."""
+    job_id = kwargs.get("job_id") or (args[0] if args else None)
+    job = PlaceImportJob.objects.filter(pk=job_id).first()
+    if job is not None and job.is_running:
+        _fail(job, "取り込みを実行していた処理が途中で止まりました。何も反映していません。もう一度取り込んでください。")

@@ -9,13 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from casework.models import Organization
-from places import participants
+from places import imports, participants
 from places.choices import AttendanceStatus
-from places.imports import FileProblem, dispatch, job_file_path, parse_places_file
+from places.imports import FileProblem, execute_job, job_file_path, parse_places_file
 from places.matching import PlaceMatch, PlaceWishes, rank_places
 from places.models import Attendance, Place, PlaceImportJob, PlaceSchedule
 from places.schedules import ScheduleSpec
 from places.selectors import referral_accepting_places
+from places.tasks import run_import_job
 
 __all__ = [
     "FileProblem",
@@ -99,25 +100,35 @@ def attendance_record(
     return attendance
 
 
+def _dispatch(job: PlaceImportJob, row_count: int) -> None:
+    """Run a small job now; queue a large one for a worker (in the caller's transaction)."""
+    if row_count <= imports.SYNC_ROW_LIMIT:
+        execute_job(job.pk, report_progress=False)
+    else:
+        run_import_job.enqueue(str(job.pk))
+
+
 def import_job_start(
     *, data: bytes, file_name: str, encoding: str, operator: Organization | None, by
 ) -> PlaceImportJob:
     """Check an uploaded places file and start its dry run; raise FileProblem for a bad file."""
     file_format = "xlsx" if file_name.lower().endswith(".xlsx") else "csv"
     parsed = parse_places_file(data, file_format=file_format, encoding=encoding, forced_operator=operator)
-    job = PlaceImportJob.objects.create(
-        created_by=by,
-        operator=operator,
-        file_name=file_name[:255],
-        file_format=file_format,
-        encoding=encoding,
-        total=len(parsed.row_numbers),
-    )
-    path = job_file_path(job)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    path.chmod(0o600)
-    dispatch(job, len(parsed.row_numbers))
+    # The job row and its queued run (a large file) commit together.
+    with transaction.atomic():
+        job = PlaceImportJob.objects.create(
+            created_by=by,
+            operator=operator,
+            file_name=file_name[:255],
+            file_format=file_format,
+            encoding=encoding,
+            total=len(parsed.row_numbers),
+        )
+        path = job_file_path(job)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(0o600)
+        _dispatch(job, len(parsed.row_numbers))
     job.refresh_from_db()
     return job
 
@@ -133,6 +144,6 @@ def import_job_confirm(*, job: PlaceImportJob, by) -> PlaceImportJob:
         locked.status = PlaceImportJob.Status.APPLYING
         locked.processed = 0
         locked.save(update_fields=["status", "processed"])
-    dispatch(locked, locked.total)
+        _dispatch(locked, locked.total)
     locked.refresh_from_db()
     return locked

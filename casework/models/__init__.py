@@ -22,6 +22,9 @@ from casework.models.family import (  # noqa: F401
     Relative,
     SupportTie,
 )
+from casework.models.jobs import (  # noqa: F401
+    WorkerHeartbeat,
+)
 from casework.models.organizations import (  # noqa: F401
     Membership,
     MembershipGrant,
