@@ -537,3 +537,44 @@ class SupportTieForm(CleanTextForm):
         label=_("関係"), choices=SupportTie.Quality.choices, initial=SupportTie.Quality.SUPPORTIVE
     )
     note = forms.CharField(label=_("備考"), max_length=200, required=False)
+
+
+class MigrationUploadForm(CleanTextForm):
+    """A file exported by an older system, and the name the city gives that system."""
+
+    source_name = forms.CharField(
+        label=_("移行元の名称"),
+        max_length=100,
+        help_text=_("例: 旧ケース管理システム、東包括の台帳。同じ名称なら前回の列の対応を引き継ぎます。"),
+    )
+    file = forms.FileField(label=_("ファイル（CSV または XLSX）"))
+
+
+class MigrationMappingForm(CleanTextForm):
+    """One select per item: which of the file's columns holds it (or none)."""
+
+    def __init__(self, *args, headers: list[str], initial_map: dict[str, str], **kwargs):
+        from casework.services.migration import FIELDS
+
+        super().__init__(*args, **kwargs)
+        choices = [("", _("（使わない）"))] + [(h, h) for h in headers]
+        self.groups: dict[str, list] = {}
+        for f in FIELDS:
+            self.fields[f.code] = forms.ChoiceField(
+                label=f.label, choices=choices, required=f.required, initial=initial_map.get(f.code, "")
+            )
+            self.groups.setdefault(f.group, []).append(f.code)
+
+    def clean(self):
+        cleaned = super().clean()
+        used = [v for v in cleaned.values() if v]
+        duplicated = sorted({v for v in used if used.count(v) > 1})
+        if duplicated:
+            raise ValidationError(_("同じ列を二つの項目に対応づけています: %(cols)s") % {"cols": "、".join(duplicated)})
+        return cleaned
+
+    def column_map(self) -> dict[str, str]:
+        return {code: header for code, header in self.cleaned_data.items() if header}
+
+    def grouped(self):
+        return [(group, [self[code] for code in codes]) for group, codes in self.groups.items()]

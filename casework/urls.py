@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.views import break_glass, cases, consent, intake, paper, persons, plans
+from casework.views import break_glass, cases, consent, intake, migration, paper, persons, plans
 
 app_name = "casework"
 
@@ -40,4 +40,9 @@ urlpatterns = [
     path("cases/<int:pk>/genogram.svg", paper.genogram, name="genogram"),
     path("cases/<int:pk>/ecomap.svg", paper.ecomap, name="ecomap"),
     path("cases/<int:pk>/family/", paper.family_edit, name="family_edit"),
+    path("migration/", migration.migration_home, name="migration"),
+    path("migration/<int:pk>/", migration.migration_run, name="migration_run"),
+    path("migration/<int:pk>/mapping/", migration.migration_mapping, name="migration_mapping"),
+    path("migration/<int:pk>/apply/", migration.migration_apply, name="migration_apply"),
+    path("migration/<int:pk>/cancel/", migration.migration_cancel, name="migration_cancel"),
 ]

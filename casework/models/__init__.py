@@ -25,6 +25,11 @@ from casework.models.family import (  # noqa: F401
 from casework.models.jobs import (  # noqa: F401
     WorkerHeartbeat,
 )
+from casework.models.migration import (  # noqa: F401
+    MigrationRecord,
+    MigrationRun,
+    MigrationSource,
+)
 from casework.models.organizations import (  # noqa: F401
     Membership,
     MembershipGrant,
