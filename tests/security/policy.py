@@ -288,6 +288,12 @@ POLICY: dict[str, Rule] = {
         *CASE_STAFF_OWN,
         post=post(*WINDOW_A, data=lambda s: {"form": "support", "support-name": "改ざん", "support-kind": "other"}),
     ),
+    # Case migration: system administrators only, every run (the file is theirs, not a window's).
+    "casework:migration": only(OK, ADMIN),
+    "casework:migration_run": only(OK, ADMIN, args=_pk("migration_run")),
+    "casework:migration_mapping": only(OK, ADMIN, args=_pk("migration_run")),
+    "casework:migration_apply": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("migration_run"), post=post(ADMIN)),
+    "casework:migration_cancel": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("migration_run"), post=post(ADMIN)),
     # --- places ---------------------------------------------------------------------------------
     "places:list": only(OK, *DIRECTORY),
     "places:create": only(OK, *PLACE_STAFF, ADMIN),

@@ -17,7 +17,9 @@ from casework.assessment import SCHEMAS
 from casework.choices import Role
 from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Organization
 from casework.services.cases import case_open, case_team_add, case_transition
+from casework.samples.make_case_sample import build_sample
 from casework.services.consent import consent_record
+from casework.services.migration import migration_run_start
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.services.plans import assessment_record, plan_create
 from meetings import services as ms
@@ -64,6 +66,8 @@ class Side:
     place: object
     import_job: object
     proposal: object = None
+    # A case-migration run waiting for its column mapping (administrators' screens; one for every side).
+    migration_run: object = None
 
 
 @dataclass
@@ -273,6 +277,10 @@ def build_world() -> World:
     ended = rs.referral_move(move="complete", referral=ended, by=p.caseworker_a, outcome="定着して卒業")
     Referral.objects.filter(pk=ended.pk).update(place_access_until=timezone.now() - datetime.timedelta(minutes=1))
     ended.refresh_from_db()
+    run = migration_run_start(
+        source_name="旧システム", data=build_sample(3, [p.window_a.name]), file_name="old.csv", by=p.administrator
+    )
+    own, other = replace(own, migration_run=run), replace(other, migration_run=run)
     return World(
         personas=p,
         caseworker_b=caseworker_b,
