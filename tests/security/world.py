@@ -16,8 +16,8 @@ from django.utils import timezone
 from casework.assessment import SCHEMAS
 from casework.choices import Role
 from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Organization
-from casework.services.cases import case_open, case_team_add, case_transition
 from casework.samples.make_case_sample import build_sample
+from casework.services.cases import case_open, case_team_add, case_transition
 from casework.services.consent import consent_record
 from casework.services.migration import migration_run_start
 from casework.services.persons import household_add_member, household_create, person_create
