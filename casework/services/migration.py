@@ -646,7 +646,7 @@ def migration_run_check(*, run: MigrationRun, column_map: dict[str, str], by) ->
 
 def migration_run_apply(*, run: MigrationRun, by) -> MigrationRun:
     """Apply a checked run: every row or none; records already migrated from the source stay untouched."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         run = MigrationRun.objects.select_for_update().select_related("source").get(pk=run.pk)
         if run.status != MigrationRun.Status.CHECKED:
             raise ValidationError("確認済みでエラーのない取り込みだけ反映できます。")
