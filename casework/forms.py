@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from casework.assessment import ANSWERS, CURRENT_VERSION, schema_items
 from casework.choices import Domain
 from casework.models import (
+    ApiScope,
     CaseState,
     Consent,
     ConsentPurpose,
@@ -578,3 +579,16 @@ class MigrationMappingForm(CleanTextForm):
 
     def grouped(self):
         return [(group, [self[code] for code in codes]) for group, codes in self.groups.items()]
+
+
+class ApiTokenForm(CleanTextForm):
+    """Issue an open-API token for one organization."""
+
+    organization = forms.ModelChoiceField(label=_("機関・団体"), queryset=Organization.objects.none())
+    label = forms.CharField(label=_("用途"), max_length=100, help_text=_("例: 市の統計基盤（BI）、居場所マップ"))
+    scopes = forms.MultipleChoiceField(label=_("範囲"), choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple)
+    expires_on = WarekiDateField(label=_("有効期限"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = Organization.objects.filter(is_active=True).order_by("kind", "name")

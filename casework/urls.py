@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.views import break_glass, cases, consent, intake, migration, paper, persons, plans
+from casework.views import api_tokens, break_glass, cases, consent, intake, migration, paper, persons, plans
 
 app_name = "casework"
 
@@ -40,6 +40,8 @@ urlpatterns = [
     path("cases/<int:pk>/genogram.svg", paper.genogram, name="genogram"),
     path("cases/<int:pk>/ecomap.svg", paper.ecomap, name="ecomap"),
     path("cases/<int:pk>/family/", paper.family_edit, name="family_edit"),
+    path("api/tokens/", api_tokens.token_list, name="api_tokens"),
+    path("api/tokens/<int:pk>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
     path("migration/", migration.migration_home, name="migration"),
     path("migration/<int:pk>/", migration.migration_run, name="migration_run"),
     path("migration/<int:pk>/mapping/", migration.migration_mapping, name="migration_mapping"),

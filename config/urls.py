@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.forms import LoginForm
 from config import views
+from referrals import api as referrals_api
 
 handler500 = "config.views.server_error"
 
@@ -39,4 +40,8 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("meetings/", include("meetings.urls")),
     path("indicators/", include("indicators.urls")),
+    # The read-only open API (tokens per organization; casework.api_access).
+    path("api/hsds/", include("places.api")),
+    path("api/fhir/", include("referrals.api")),
+    path("api/openapi.json", referrals_api.openapi, name="api_openapi"),
 ]

@@ -84,7 +84,8 @@ class Actor:
 def describe_actor(user, *, auth_strength: str | None = None) -> Actor:
     """Return the acting user with their primary active membership and authentication strength."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return Actor(None, None, "", AccessLog.AuthStrength.NONE)
+        # No account: an API token (its organization passed by the caller) or nobody.
+        return Actor(None, None, "", auth_strength or AccessLog.AuthStrength.NONE)
     context = current_request_context()
     viewer = getattr(context.request, "_viewer", None) if context else None
     if viewer is not None and viewer.user.pk == user.pk:

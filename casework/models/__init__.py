@@ -3,6 +3,10 @@
 from casework.models.access_log import (  # noqa: F401
     AccessLog,
 )
+from casework.models.api_tokens import (  # noqa: F401
+    ApiScope,
+    ApiToken,
+)
 from casework.models.cases import (  # noqa: F401
     BreakGlassAccess,
     Case,

@@ -47,6 +47,7 @@ class AccessLog(models.Model):
         PASSWORD = "password", _("パスワード")
         SECOND_FACTOR = "otp", _("二要素認証")
         BREAK_GLASS = "break_glass", _("緊急アクセス")
+        API_TOKEN = "api_token", _("APIトークン")
         NONE = "none", _("未認証")
 
     class Outcome(models.TextChoices):

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from places.hsds import stable_id
+
 # ---------------------------------------------------------------------------
 # Outcomes
 # ---------------------------------------------------------------------------
@@ -41,6 +43,7 @@ LOGIN = Outcome(302, "login")
 TO_SETUP = Outcome(302, "second_factor_setup")  # no authenticator enrolled yet
 TO_CODE = Outcome(302, "second_factor_verify")  # enrolled, the code of this sign-in still pending
 HOME = Outcome(302, "home")
+UNAUTHORIZED = Outcome(401)  # the open API: a session is not a token
 
 
 # ---------------------------------------------------------------------------
@@ -167,6 +170,10 @@ def post(*allowed: Subject, data=lambda side: {}, also=None) -> Post:
     return Post(data=data, allowed=allowed, also=also or {})
 
 
+def _api_rule(**rest) -> Rule:
+    return only(UNAUTHORIZED, *SIGNED_IN, also={ANON: UNAUTHORIZED, DEACTIVATED: UNAUTHORIZED}, **rest)
+
+
 def _pk(attr):
     return lambda side: {"pk": getattr(side, attr).pk}
 
@@ -288,6 +295,9 @@ POLICY: dict[str, Rule] = {
         *CASE_STAFF_OWN,
         post=post(*WINDOW_A, data=lambda s: {"form": "support", "support-name": "改ざん", "support-kind": "other"}),
     ),
+    # Open-API tokens: system administrators issue and revoke them.
+    "casework:api_tokens": only(OK, ADMIN),
+    "casework:api_token_revoke": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("api_token"), post=post(ADMIN)),
     # Case migration: system administrators only, every run (the file is theirs, not a window's).
     "casework:migration": only(OK, ADMIN),
     "casework:migration_run": only(OK, ADMIN, args=_pk("migration_run")),
@@ -312,6 +322,16 @@ POLICY: dict[str, Rule] = {
     ),
     "places:export": only(OK, *PLACE_STAFF, ADMIN),
     "places:hsds": only(OK, *DIRECTORY),
+    # --- the open API: only a bearer token opens it (tests/referrals/test_open_api.py); no session does ---
+    "api_openapi": only(OK, *SIGNED_IN, also={ANON: OK, DEACTIVATED: OK}),
+    "hsds:root": _api_rule(),
+    "hsds:services": _api_rule(),
+    "hsds:service": _api_rule(args=lambda s: {"id": stable_id("service", s.place.pk)}),
+    "hsds:organizations": _api_rule(),
+    "hsds:organization": _api_rule(args=lambda s: {"id": stable_id("organization", s.place.operator_id)}),
+    "hsds:service_at_locations": _api_rule(),
+    "fhir:task_search": _api_rule(),
+    "fhir:task_read": _api_rule(args=_pk("referral")),
     # --- referrals (A's referral: window A → the persona operator's place) ------------------------
     "referrals:inbox": only(OK, *REFERRAL_ACTORS),
     "referrals:inbox_csv": only(OK, *REFERRAL_ACTORS),

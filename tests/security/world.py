@@ -17,6 +17,7 @@ from casework.assessment import SCHEMAS
 from casework.choices import Role
 from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Organization
 from casework.samples.make_case_sample import build_sample
+from casework.services.api_tokens import api_token_issue
 from casework.services.cases import case_open, case_team_add, case_transition
 from casework.services.consent import consent_record
 from casework.services.migration import migration_run_start
@@ -68,6 +69,8 @@ class Side:
     proposal: object = None
     # A case-migration run waiting for its column mapping (administrators' screens; one for every side).
     migration_run: object = None
+    # An open-API token of the side's window (administrators revoke it; sessions never open the API).
+    api_token: object = None
 
 
 @dataclass
@@ -280,7 +283,14 @@ def build_world() -> World:
     run = migration_run_start(
         source_name="旧システム", data=build_sample(3, [p.window_a.name]), file_name="old.csv", by=p.administrator
     )
-    own, other = replace(own, migration_run=run), replace(other, migration_run=run)
+    token_a, _secret = api_token_issue(
+        organization=p.window_a, label="統計基盤", scopes=["hsds:read", "fhir-task:read"], by=p.administrator
+    )
+    token_b, _secret = api_token_issue(
+        organization=p.window_b, label="統計基盤", scopes=["hsds:read", "fhir-task:read"], by=p.administrator
+    )
+    own = replace(own, migration_run=run, api_token=token_a)
+    other = replace(other, migration_run=run, api_token=token_b)
     return World(
         personas=p,
         caseworker_b=caseworker_b,
