@@ -278,3 +278,43 @@ def log_break_glass_miss(request, *, number: str, reason: str) -> None:
         basis=AccessLog.Basis.BREAK_GLASS,
         outcome=AccessLog.Outcome.DENIED,
     )
+
+
+# ---------------------------------------------------------------------------
+# 開示請求 (privacy officers: the auditor role, 個人情報保護担当)
+# ---------------------------------------------------------------------------
+
+
+def get_disclosure_request_for_user(request, pk, *, action: str = AccessLog.Action.VIEW, reason: str = ""):
+    """Return a 開示請求 for a privacy officer and log what its screen shows; 404 to everyone else."""
+    from casework.models import DisclosureRequest
+
+    viewer = viewer_for(request)
+    if not viewer.is_auditor or not (0 < int(pk) <= MAX_ID):
+        raise Http404
+    found = DisclosureRequest.objects.select_related("person", "created_by", "decided_by").filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    audit.log_access(
+        actor=request.user,
+        action=action,
+        object_type="disclosurerequest",
+        object_id=found.pk,
+        person_ids=[found.person_id],
+        basis=AccessLog.Basis.AUDIT,
+        basis_ref=f"disclosure_request:{found.pk}",
+        reason=reason,
+    )
+    return found
+
+
+def log_disclosure_candidates(request, person_ids: list[int]) -> None:
+    """Log the persons a privacy officer's search for a requester showed."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.SEARCH,
+        object_type="person",
+        person_ids=person_ids,
+        basis=AccessLog.Basis.AUDIT,
+        reason="開示請求の本人確認",
+    )

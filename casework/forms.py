@@ -20,6 +20,7 @@ from casework.models import (
     ConsentPurpose,
     ConsultationCategory,
     ContactRecord,
+    DisclosureRequest,
     Household,
     HouseholdMember,
     IntakeRoute,
@@ -592,3 +593,29 @@ class ApiTokenForm(CleanTextForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = Organization.objects.filter(is_active=True).order_by("kind", "name")
+
+
+class DisclosureSearchForm(CleanTextForm):
+    """Find the requester among the persons on record: reading and birth date, both required."""
+
+    kana = forms.CharField(label=_("フリガナ（氏名）"), max_length=100)
+    birth_date = WarekiDateField(label=_("生年月日"))
+
+
+class DisclosureOpenForm(CleanTextForm):
+    person = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    received_on = WarekiDateField(label=_("受付日"))
+    requester = forms.ChoiceField(label=_("請求者"), choices=DisclosureRequest.Requester.choices)
+
+
+class DisclosureExtendForm(CleanTextForm):
+    extended_due_on = WarekiDateField(label=_("延長後の期限"))
+    reason = forms.CharField(label=_("延長の理由"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DisclosureDecideForm(CleanTextForm):
+    decision = forms.ChoiceField(label=_("決定"), choices=DisclosureRequest.Decision.choices)
+    decided_on = WarekiDateField(label=_("決定日"))
+    reason = forms.CharField(
+        label=_("部分開示・不開示の理由"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

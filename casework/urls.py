@@ -1,6 +1,17 @@
 from django.urls import path
 
-from casework.views import api_tokens, break_glass, cases, consent, intake, migration, paper, persons, plans
+from casework.views import (
+    api_tokens,
+    break_glass,
+    cases,
+    consent,
+    disclosure_requests,
+    intake,
+    migration,
+    paper,
+    persons,
+    plans,
+)
 
 app_name = "casework"
 
@@ -42,6 +53,13 @@ urlpatterns = [
     path("cases/<int:pk>/family/", paper.family_edit, name="family_edit"),
     path("api/tokens/", api_tokens.token_list, name="api_tokens"),
     path("api/tokens/<int:pk>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
+    path("disclosure-requests/", disclosure_requests.request_list, name="disclosure_requests"),
+    path("disclosure-requests/<int:pk>/", disclosure_requests.request_detail, name="disclosure_request"),
+    path(
+        "disclosure-requests/<int:pk>/package.csv",
+        disclosure_requests.request_package_csv,
+        name="disclosure_package_csv",
+    ),
     path("migration/", migration.migration_home, name="migration"),
     path("migration/<int:pk>/", migration.migration_run, name="migration_run"),
     path("migration/<int:pk>/mapping/", migration.migration_mapping, name="migration_mapping"),

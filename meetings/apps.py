@@ -7,6 +7,12 @@ class MeetingsConfig(AppConfig):
     verbose_name = _("会議")
 
     def ready(self):
+        from casework.disclosure_package import PACKAGE_SECTIONS
+        from meetings.selectors import disclosure_items
+
+        # The 開示請求 package lists this app's records about the person (casework never imports it).
+        if disclosure_items not in PACKAGE_SECTIONS:
+            PACKAGE_SECTIONS.append(disclosure_items)
         from casework import disclosure
         from core.panels import register_case_panel, register_home_panel
         from meetings.access import decision_basis, support_meeting_share

@@ -398,3 +398,29 @@ def proposal_panel(request, case, viewer) -> Panel | None:
         {"case": case, "proposals": proposals, "can_propose": basis is not None, "next": request.get_full_path()},
         order=59,
     )
+
+
+def disclosure_items(person, names: list[str]) -> list:
+    """The meeting items about a person's cases, for their 開示請求 package (casework.disclosure_package)."""
+    from casework.disclosure_package import Item, text_item
+
+    items = []
+    agenda = (
+        AgendaItem.objects.filter(case__subject_rows__person=person)
+        .select_related("meeting", "case")
+        .prefetch_related("decisions")
+        .order_by("meeting__starts_at", "id")
+    )
+    for item in agenda:
+        meeting = item.meeting
+        record = f"{meeting.get_kind_display()}「{meeting.title}」 ケース {item.case.number}"
+        items += [
+            Item("会議", record, "目的", item.get_purpose_display()),
+            text_item("会議", record, "会議用の概要", item.summary, f"agendaitem:{item.pk}:summary", names),
+            text_item("会議", record, "記録", item.notes, f"agendaitem:{item.pk}:notes", names),
+        ]
+        for d in item.decisions.all():
+            items.append(
+                text_item("会議", record, f"決定（{d.get_kind_display()}）", d.text, f"decision:{d.pk}:text", names)
+            )
+    return [i for i in items if i.value]

@@ -7,6 +7,12 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("つなぎ・紹介")
 
     def ready(self):
+        from casework.disclosure_package import PACKAGE_SECTIONS
+        from referrals.selectors import disclosure_items
+
+        # The 開示請求 package lists this app's records about the person (casework never imports it).
+        if disclosure_items not in PACKAGE_SECTIONS:
+            PACKAGE_SECTIONS.append(disclosure_items)
         from casework import disclosure
         from casework.paper.drawings import register_ecomap_source
         from core.panels import register_case_panel, register_home_panel

@@ -247,3 +247,36 @@ def ecomap_places(case, viewer: Viewer) -> list[EcoTie]:
             note=str(referral.get_stage_display() or referral.get_state_display()),
         )
     return list(ties.values())
+
+
+def disclosure_items(person, names: list[str]) -> list:
+    """The referral cards about a person, for their 開示請求 package (casework.disclosure_package)."""
+    from casework.disclosure_package import Item, text_item
+
+    items = []
+    referrals = (
+        Referral.objects.filter(person=person)
+        .select_related("sender_organization", "receiver_organization")
+        .order_by("created_at", "id")
+    )
+    for r in referrals:
+        record = f"紹介 #{r.pk}（{r.get_kind_display()}・{r.sender_organization} → {r.receiver_organization}）"
+        items += [
+            Item("紹介", record, "状態", r.get_state_display()),
+            Item("紹介", record, "送付日時", f"{r.sent_at:%Y-%m-%d %H:%M}" if r.sent_at else ""),
+            text_item("紹介", record, "依頼内容", r.request_text, f"referral:{r.pk}:request_text", names),
+            Item("紹介", record, "呼び名", r.card_preferred_name),
+            Item("紹介", record, "年代", r.card_age_band),
+            text_item("紹介", record, "本人のやりたいこと・希望", r.card_wishes, f"referral:{r.pk}:card_wishes", names),
+            text_item(
+                "紹介",
+                record,
+                "配慮してほしいこと",
+                r.card_accommodations,
+                f"referral:{r.pk}:card_accommodations",
+                names,
+            ),
+            Item("紹介", record, "参加しやすい日時", r.card_schedule),
+            text_item("紹介", record, "結果", r.outcome, f"referral:{r.pk}:outcome", names),
+        ]
+    return [i for i in items if i.value]

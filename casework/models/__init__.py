@@ -22,6 +22,10 @@ from casework.models.cases import (  # noqa: F401
     ConsultationCategory,
     IntakeRoute,
 )
+from casework.models.disclosure_requests import (  # noqa: F401
+    DisclosureRedaction,
+    DisclosureRequest,
+)
 from casework.models.family import (  # noqa: F401
     Relative,
     SupportTie,

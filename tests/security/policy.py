@@ -298,6 +298,10 @@ POLICY: dict[str, Rule] = {
     # Open-API tokens: system administrators issue and revoke them.
     "casework:api_tokens": only(OK, ADMIN),
     "casework:api_token_revoke": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("api_token"), post=post(ADMIN)),
+    # 開示請求: privacy officers (the auditor role) only, any person's request (the request is the basis).
+    "casework:disclosure_requests": only(OK, AUDITOR),
+    "casework:disclosure_request": only(OK, AUDITOR, args=_pk("disclosure_request")),
+    "casework:disclosure_package_csv": only(OK, AUDITOR, args=_pk("disclosure_request")),
     # Case migration: system administrators only, every run (the file is theirs, not a window's).
     "casework:migration": only(OK, ADMIN),
     "casework:migration_run": only(OK, ADMIN, args=_pk("migration_run")),

@@ -782,6 +782,30 @@ def api_token_form(w) -> Target:
     return Target(reverse("casework:api_tokens"), w.login(w.p.administrator), data, ApiTokenForm())
 
 
+def _disclosure_request(w):
+    from casework.services.disclosure_requests import disclosure_request_open
+
+    return disclosure_request_open(
+        person=_person(_case(w)), received_on=timezone.localdate(), requester="self", by=w.p.auditor
+    )
+
+
+def disclosure_extend(w) -> Target:
+    from casework.forms import DisclosureExtendForm
+
+    req = _disclosure_request(w)
+    data = {"action": "extend", "extended_due_on": (req.due_on + timedelta(days=10)).isoformat(), "reason": "量が多い"}
+    return Target(req.get_absolute_url(), w.login(w.p.auditor), data, DisclosureExtendForm())
+
+
+def disclosure_decide(w) -> Target:
+    from casework.forms import DisclosureDecideForm
+
+    req = _disclosure_request(w)
+    data = {"action": "decide", "decision": "refused", "decided_on": req.received_on.isoformat(), "reason": "不存在"}
+    return Target(req.get_absolute_url(), w.login(w.p.auditor), data, DisclosureDecideForm())
+
+
 SECRET = {"token": "a one-time code: never stored"}
 
 SCENARIOS = [
@@ -827,6 +851,13 @@ SCENARIOS = [
     Scenario("casework:team", "TeamAddForm", team),
     Scenario("casework:transition", "TransitionForm", transition),
     Scenario("casework:break_glass", "BreakGlassForm", break_glass, lookup_only=("number",), also_status=(404,)),
+    Scenario("casework:disclosure_request#extend", "DisclosureExtendForm", disclosure_extend),
+    Scenario(
+        "casework:disclosure_request#decide",
+        "DisclosureDecideForm",
+        disclosure_decide,
+        skip={"decision": "fixed choices"},
+    ),
     Scenario(
         "casework:api_tokens",
         "ApiTokenForm",
@@ -1105,6 +1136,8 @@ NOT_A_FORM = {
     "hsds:service_at_locations": "API, GET only (token)",
     "fhir:task_search": "API, GET only (token)",
     "fhir:task_read": "API, GET only (token)",
+    "casework:disclosure_requests": "GET search (reading and birth date) and a POST of a person id, date and choice",
+    "casework:disclosure_package_csv": "download",
     "casework:migration": "upload (tests/casework/test_migration.py: undecodable files, bad rows)",
     "casework:migration_run": "page",
     "casework:migration_mapping": "POST of choices among the file's own column names",
@@ -1146,6 +1179,8 @@ NOT_ATTACKED_FORMS = {
     "DirectoryFilterForm": "GET filter (test_hostile_get_filters)",
     "MatchForm": "GET filter (test_hostile_get_filters)",
     "ImportForm": "upload (test_hostile_imports)",
+    "DisclosureSearchForm": "GET search (tests/casework/test_disclosure_requests.py)",
+    "DisclosureOpenForm": "a person id, a date and a choice (tests/casework/test_disclosure_requests.py)",
     "MigrationUploadForm": "upload (tests/casework/test_migration.py)",
     "MigrationMappingForm": "choices among the file's own column names",
     "ExportForm": "export choices (test_hostile_exports)",

@@ -20,6 +20,7 @@ from casework.samples.make_case_sample import build_sample
 from casework.services.api_tokens import api_token_issue
 from casework.services.cases import case_open, case_team_add, case_transition
 from casework.services.consent import consent_record
+from casework.services.disclosure_requests import disclosure_request_open
 from casework.services.migration import migration_run_start
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.services.plans import assessment_record, plan_create
@@ -71,6 +72,8 @@ class Side:
     migration_run: object = None
     # An open-API token of the side's window (administrators revoke it; sessions never open the API).
     api_token: object = None
+    # A 開示請求 about the side's person (privacy officers, i.e. the auditor role, handle it).
+    disclosure_request: object = None
 
 
 @dataclass
@@ -289,8 +292,11 @@ def build_world() -> World:
     token_b, _secret = api_token_issue(
         organization=p.window_b, label="統計基盤", scopes=["hsds:read", "fhir-task:read"], by=p.administrator
     )
-    own = replace(own, migration_run=run, api_token=token_a)
-    other = replace(other, migration_run=run, api_token=token_b)
+    today = timezone.localdate()
+    request_a = disclosure_request_open(person=person_a, received_on=today, requester="self", by=p.auditor)
+    request_b = disclosure_request_open(person=person_b, received_on=today, requester="self", by=p.auditor)
+    own = replace(own, migration_run=run, api_token=token_a, disclosure_request=request_a)
+    other = replace(other, migration_run=run, api_token=token_b, disclosure_request=request_b)
     return World(
         personas=p,
         caseworker_b=caseworker_b,
