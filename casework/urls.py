@@ -60,6 +60,11 @@ urlpatterns = [
         disclosure_requests.request_package_csv,
         name="disclosure_package_csv",
     ),
+    path(
+        "disclosure-requests/<int:pk>/package.pdf",
+        disclosure_requests.request_package_pdf,
+        name="disclosure_package_pdf",
+    ),
     path("migration/", migration.migration_home, name="migration"),
     path("migration/<int:pk>/", migration.migration_run, name="migration_run"),
     path("migration/<int:pk>/mapping/", migration.migration_mapping, name="migration_mapping"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -13,6 +15,7 @@ from casework.access import get_disclosure_request_for_user, log_disclosure_cand
 from casework.disclosure_package import build_package, redact
 from casework.forms import DisclosureDecideForm, DisclosureExtendForm, DisclosureOpenForm, DisclosureSearchForm
 from casework.models import AccessLog, DisclosureRequest, Person
+from casework.paper import imprint_for, render_document
 from casework.services.disclosure_requests import (
     disclosure_request_decide,
     disclosure_request_extend,
@@ -140,17 +143,37 @@ def request_detail(request, pk: int):
     )
 
 
-@require_GET
-def request_package_csv(request, pk: int):
-    """The package as released: withheld passages masked; only once every flagged passage was reviewed."""
+def _released(request, pk: int):
+    """The request and its items as released, or None when they may not be released yet."""
     req = get_disclosure_request_for_user(request, pk, action=AccessLog.Action.EXPORT, reason="開示文書の出力")
     items, _flagged, decisions, unreviewed = _package(req)
     if unreviewed or req.decision == DisclosureRequest.Decision.REFUSED:
         messages.error(request, "未確認の箇所があるか、不開示の決定のため出力できません。")
-        return redirect(req)
+        return req, None
     withheld = {k for k, r in decisions.items() if r.withhold}
+    return req, [replace(i, value=redact(i, withheld)) for i in items]
+
+
+@require_GET
+def request_package_pdf(request, pk: int):
+    """The package as released, as an A4 PDF with who printed it and when."""
+    req, items = _released(request, pk)
+    if items is None:
+        return redirect(req)
+    context = {"req": req, "rows": items, "imprint": imprint_for(request, viewer_for(request))}
+    return render_document(
+        request, "casework/print/disclosure_package.html", context, pdf=True, filename=f"開示文書_{req.pk}.pdf"
+    )
+
+
+@require_GET
+def request_package_csv(request, pk: int):
+    """The package as released: withheld passages masked; only once every flagged passage was reviewed."""
+    req, items = _released(request, pk)
+    if items is None:
+        return redirect(req)
     header = ["区分", "記録", "項目", "内容"]
-    body = [[i.section, i.record, i.label, redact(i, withheld)] for i in items]
+    body = [[i.section, i.record, i.label, i.value] for i in items]
     data, _replaced = encode_csv(header, body)
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="disclosure-{req.pk}.csv"'

@@ -196,3 +196,16 @@ def test_only_privacy_officers_reach_the_screens(personas, planted, login):
         assert c.get(reverse("casework:disclosure_requests")).status_code == 404
         assert c.get(req.get_absolute_url()).status_code == 404
         assert c.get(reverse("casework:disclosure_package_csv", args=[req.pk])).status_code == 404
+
+
+def test_the_released_package_is_also_a_pdf(personas, planted, login):
+    from casework.disclosure_package import build_package
+
+    req = _open(personas, planted["me"])
+    client = login(personas.auditor)
+    for item in build_package(planted["me"]):
+        if item.flags:
+            client.post(req.get_absolute_url(), {"action": "withhold", "item_key": item.key})
+    response = client.get(reverse("casework:disclosure_package_pdf", args=[req.pk]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert AccessLog.objects.filter(object_id=str(req.pk), action="export").exists()

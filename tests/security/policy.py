@@ -302,6 +302,7 @@ POLICY: dict[str, Rule] = {
     "casework:disclosure_requests": only(OK, AUDITOR),
     "casework:disclosure_request": only(OK, AUDITOR, args=_pk("disclosure_request")),
     "casework:disclosure_package_csv": only(OK, AUDITOR, args=_pk("disclosure_request")),
+    "casework:disclosure_package_pdf": only(OK, AUDITOR, args=_pk("disclosure_request")),
     # Case migration: system administrators only, every run (the file is theirs, not a window's).
     "casework:migration": only(OK, ADMIN),
     "casework:migration_run": only(OK, ADMIN, args=_pk("migration_run")),

@@ -1138,6 +1138,7 @@ NOT_A_FORM = {
     "fhir:task_read": "API, GET only (token)",
     "casework:disclosure_requests": "GET search (reading and birth date) and a POST of a person id, date and choice",
     "casework:disclosure_package_csv": "download",
+    "casework:disclosure_package_pdf": "download",
     "casework:migration": "upload (tests/casework/test_migration.py: undecodable files, bad rows)",
     "casework:migration_run": "page",
     "casework:migration_mapping": "POST of choices among the file's own column names",
