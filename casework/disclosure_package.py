@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from casework.audit.selectors import with_person
 from casework.models import (
     AccessLog,
@@ -200,7 +202,7 @@ def _access_items(person: Person) -> list[Item]:
             ]
             if p
         )
-        items.append(Item("アクセス記録", f"{row.at:%Y-%m-%d %H:%M:%S}", f"{row.object_type}", value))
+        items.append(Item("アクセス記録", f"{timezone.localtime(row.at):%Y-%m-%d %H:%M:%S}", row.object_type, value))
     return items
 
 
