@@ -36,6 +36,7 @@ from casework.models import (
     Person,
 )
 from casework.viewers import Viewer
+from core.japanese import format_wareki
 
 # Only these roles work cases; an administrator or auditor membership grants no case content.
 CASE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
@@ -133,6 +134,12 @@ def team_on(case_id: int, day: date) -> set[int]:
     return {row.organization_id for row in rows if row.active_on(day)}
 
 
+def _consent_scope_label(consent: Consent) -> str:
+    if consent.scope_kind == Consent.ScopeKind.CASE_TEAM:
+        return _("ケースチーム（%(case)s）") % {"case": consent.case.number}
+    return "・".join(org.name for org in consent.organizations.all()) or _("機関の指定なし")
+
+
 def consent_check(
     *,
     person: Person,
@@ -156,8 +163,19 @@ def consent_check(
         .order_by("-given_on", "-id")
     )
     last_problem = _("「%(p)s」についての同意の記録がありません。") % {"p": purpose_label}
+    # A consent that exists but misses the purpose or the organization is named as such: "no consent on
+    # record" sent workers looking for a paper that was there all along.
+    near_miss = None
     for consent in entries:
         if purpose not in consent.purposes:
+            if near_miss is None and consent.status_on(on) == "given":
+                near_miss = _(
+                    "%(d)sの本人同意はありますが、目的に「%(p)s」が含まれていません（同意の目的: %(purposes)s）。"
+                ) % {
+                    "d": format_wareki(consent.given_on),
+                    "p": purpose_label,
+                    "purposes": "・".join(consent.purpose_labels),
+                }
             continue
         if consent.scope_kind == Consent.ScopeKind.CASE_TEAM:
             if case is not None and consent.case_id != case.pk:
@@ -166,6 +184,12 @@ def consent_check(
         else:
             covered = any(org.pk == organization.pk for org in consent.organizations.all())
         if not covered:
+            if consent.status_on(on) == "given":
+                near_miss = _("%(d)sの本人同意はありますが、その範囲（%(scope)s）に「%(org)s」が含まれていません。") % {
+                    "d": format_wareki(consent.given_on),
+                    "scope": _consent_scope_label(consent),
+                    "org": organization.name,
+                }
             continue
         state = consent.status_on(on)
         if state == "given":
@@ -196,8 +220,9 @@ def consent_check(
                 consent.pk,
                 _("%(d)sに同意が撤回されています。") % {"d": consent.withdrawn_on.isoformat()},
             )
-        last_problem = _("同意の有効期限（%(d)s）が過ぎています。") % {"d": consent.valid_until.isoformat()}
-    return ConsentAnswer(False, AccessLog.Basis.NONE, None, str(last_problem))
+        last_problem = _("同意の有効期限（%(d)s）が過ぎています。") % {"d": format_wareki(consent.valid_until)}
+        near_miss = None
+    return ConsentAnswer(False, AccessLog.Basis.NONE, None, str(near_miss or last_problem))
 
 
 def _consent_holds(consent: Consent, organization_id: int | None, day: date, purpose: str | None) -> bool:

@@ -194,10 +194,17 @@ class ConsentForm(CleanTextForm):
     ALLOWED_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png")
     MAX_BYTES = 10 * 1024 * 1024
 
-    def __init__(self, *args, people=(), **kwargs):
+    def __init__(self, *args, people=(), lead=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["person"].choices = [(p.pk, p.display_name) for p in people]
         self.fields["given_on"].initial = timezone.localdate()
+        if lead is not None:
+            # The lead organization holds the case: ticked from the start, and added back (with a message) if
+            # a named scope leaves it out.
+            self.fields["organizations"].initial = [lead.pk]
+            self.fields["organizations"].help_text = _(
+                "主担当機関（%(org)s）は必ず含まれます。外した場合も、記録時に加えてお知らせします。"
+            ) % {"org": lead.name}
 
     def clean_scanned_form(self):
         upload = self.cleaned_data.get("scanned_form")
@@ -318,6 +325,26 @@ class TransitionForm(CleanTextForm):
     reason = forms.CharField(label=_("理由"), widget=forms.Textarea, required=False, max_length=2000)
     decided_by_label = forms.CharField(label=_("決定した会議など"), max_length=200, required=False)
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, open_things=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # One choice per thing still open on the case (referrals, action items, plan, review date); nothing
+        # preselected, required when closing or suspending (checked by the service, named in its message).
+        self.open_things = list(open_things)
+        for thing in self.open_things:
+            self.fields[self.open_field(thing)] = forms.ChoiceField(
+                label=f"{thing.kind_label}: {thing.text}",
+                choices=[("", _("終結・中断のときの扱いを選んでください")), *thing.choices],
+                required=False,
+            )
+
+    @staticmethod
+    def open_field(thing) -> str:
+        return "open-" + thing.key.replace(":", "-")
+
+    def open_choices(self) -> dict[str, str]:
+        """Return {open thing key: chosen value} for the closing service."""
+        return {thing.key: self.cleaned_data.get(self.open_field(thing), "") for thing in self.open_things}
 
 
 class BreakGlassForm(CleanTextForm):

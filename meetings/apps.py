@@ -14,6 +14,7 @@ class MeetingsConfig(AppConfig):
         if disclosure_items not in PACKAGE_SECTIONS:
             PACKAGE_SECTIONS.append(disclosure_items)
         from casework import disclosure
+        from casework.closure import register_closure_items
         from core.panels import register_case_panel, register_home_panel
         from meetings.access import decision_basis, support_meeting_share
         from meetings.selectors import case_panel, home_panels, proposal_panel
@@ -22,6 +23,10 @@ class MeetingsConfig(AppConfig):
         register_case_panel(case_panel)
         register_case_panel(proposal_panel)
         register_home_panel(home_panels)
+        # Closing a case lists its open action items and lets the lead decide what happens to them.
+        from meetings.services import case_closure_actions
+
+        register_closure_items(case_closure_actions)
         # The disclosure module asks meetings about recorded decisions (casework never imports meetings).
         if decision_basis not in disclosure.MEETING_DECISION_BASES:
             disclosure.MEETING_DECISION_BASES.append(decision_basis)

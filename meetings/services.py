@@ -19,6 +19,7 @@ from casework.models import AccessLog, Case, CaseState, CaseSubject, Membership,
 from casework.services.cases import case_transition
 from casework.services.common import InvalidTransition
 from casework.services.plans import plan_approve, plan_set_next_review
+from core.japanese import format_wareki
 from meetings.access import action_actor_organization, item_basis, layered_consents, lead_participates
 from meetings.models import (
     ActionItem,
@@ -855,3 +856,42 @@ def action_item_mark_done(*, action: ActionItem, by, note: str = "") -> ActionIt
 def action_item_reopen(*, action: ActionItem, by, note: str = "") -> ActionItem:
     """Reopen a done action item (未完了に戻す); the history keeps the earlier completion."""
     return _action_set_done(action=action, by=by, done=False, note=note)
+
+
+# ---------------------------------------------------------------------------
+# A case being closed: its open action items (registered in casework.closure)
+# ---------------------------------------------------------------------------
+
+
+def case_closure_actions(case: Case, by) -> list:
+    """List the case's open action items for its closing form, with what the closing worker may do."""
+    from casework.closure import OpenThing
+
+    rows = (
+        ActionItem.objects.filter(item__case=case, done=False)
+        .select_related("item__meeting", "organization")
+        .order_by("due_on", "id")
+    )
+    things = []
+    for action in rows:
+        may_update = action_actor_organization(by, action) is not None
+        choices = [("done", _("終了にする（「ケースの終結・中断に伴い終了」と記録）"))] if may_update else []
+        choices.append(("keep", _("未完了のまま残す") if may_update else _("担当機関に任せる（未完了のまま）")))
+
+        def apply(choice: str, reason: str, by, action=action) -> str:
+            if choice != "done":
+                return ""
+            action_item_mark_done(action=action, by=by, note=_("ケースの終結・中断に伴い終了"))
+            return _("対応事項「%(text)s」を終了にしました。") % {"text": action.text[:30]}
+
+        due = _("期限 %(d)s") % {"d": format_wareki(action.due_on)} if action.due_on else ""
+        things.append(
+            OpenThing(
+                key=f"action:{action.pk}",
+                kind_label=_("会議の対応事項"),
+                text="・".join(p for p in [action.text[:60], str(action.organization), due] if p),
+                choices=choices,
+                apply=apply,
+            )
+        )
+    return things

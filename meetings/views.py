@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from casework.access import get_case_for_user
@@ -42,6 +43,41 @@ from meetings.models import MeetingParticipant, MeetingStatus
 
 def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
+
+
+EARLY_ACTIONS = {
+    "start": gettext_lazy("会議の開始"),
+    "conclude": gettext_lazy("会議の終了"),
+    "lock": gettext_lazy("議事録の確定"),
+    "decide": gettext_lazy("決定の記録"),
+}
+
+
+# Decisions that change the case itself (its plan, review date or state).
+CASE_CHANGING_DECISIONS = {"approve_plan", "next_review", "close", "suspend"}
+
+
+def _ask_if_early(request, meeting, what: str):
+    """Return a confirmation page when the meeting is scheduled for a later day and the chair has not confirmed.
+
+    Starting, deciding or locking a meeting on the wrong day records the wrong meeting as the deciding
+    body; the chair confirms on a page of its own (the same POST again, with confirm_early).
+    """
+    today = timezone.localdate()
+    if meeting.meeting_date <= today or request.POST.get("confirm_early") == "1":
+        return None
+    fields = [(k, v) for k in request.POST for v in request.POST.getlist(k) if k not in {"csrfmiddlewaretoken"}]
+    return render(
+        request,
+        "meetings/confirm_early.html",
+        {
+            "meeting": meeting,
+            "today": today,
+            "what": EARLY_ACTIONS[what],
+            "fields": fields,
+            "action_url": request.path,
+        },
+    )
 
 
 def meeting_view(func):
@@ -284,6 +320,8 @@ def meeting_status(request, pk):
     }.get(action)
     if service is None:
         raise Http404
+    if meeting.is_chair and (confirm := _ask_if_early(request, meeting, action)):
+        return confirm
     try:
         service(meeting=meeting, by=request.user)
     except ValidationError as exc:
@@ -416,6 +454,14 @@ def item_decide(request, pk, item_pk):
         raise PermissionDenied
     form = DecisionForm(request.POST)
     if form.is_valid():
+        # A decision that changes the case, in a not yet started meeting of a later day: asked first (a
+        # started meeting was confirmed when it started).
+        if (
+            form.cleaned_data["kind"] in CASE_CHANGING_DECISIONS
+            and meeting.status == MeetingStatus.SCHEDULED
+            and (confirm := _ask_if_early(request, meeting, "decide"))
+        ):
+            return confirm
         data = form.cleaned_data
         try:
             decision = services.meeting_decide(

@@ -220,6 +220,11 @@ class AttendanceForm(forms.Form):
     status = forms.ChoiceField(label=_("出欠"), choices=AttendanceStatus.choices, widget=forms.RadioSelect)
     hours = forms.DecimalField(label=_("時間"), required=False, min_value=0, max_value=24, decimal_places=1)
     note = forms.CharField(label=_("ひとこと（紹介元へ）"), required=False, max_length=200)
+    replace = forms.BooleanField(
+        label=_("この日の記録を書き換える"),
+        required=False,
+        help_text=_("同じ日の出欠がすでにあるときだけ。前の記録とひとことは置き換わります。"),
+    )
 
     def __init__(self, *args, participants: list[tuple[str, str]], refusals: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import date
+
+from core.japanese import format_wareki
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Participant:
     # The disclosure basis the place sees them on (AccessLog.Basis value and its reference), for the log row.
     basis: str = ""
     basis_ref: str = ""
+    # The first day attendance may be recorded for (a referral: the day it was sent), or None.
+    since: date | None = None
 
 
 # source(place, refs): the participants at the place the source owns; refs None: every one of them,
@@ -62,11 +67,15 @@ def participants_at(place, refs: Collection[str] | None = None) -> dict[str, Par
     return found
 
 
-def recording_refusal(place, ref: str) -> str:
-    """Return why attendance for ref cannot be recorded at the place now, or "" when it can."""
+def recording_refusal(place, ref: str, on: date | None = None) -> str:
+    """Return why attendance for ref (on that day, when given) cannot be recorded at the place now, or ""."""
     if not is_managed(ref):
         return ""
     participant = participants_at(place, [ref]).get(ref)
     if participant is None:
         return "この参加者の出欠は記録できません。一覧から参加者を選んでください。"
-    return "" if participant.recordable else participant.refusal or "この参加者の出欠は記録できません。"
+    if not participant.recordable:
+        return participant.refusal or "この参加者の出欠は記録できません。"
+    if on is not None and participant.since is not None and on < participant.since:
+        return f"紹介が送られた日（{format_wareki(participant.since)}）より前の出欠は記録できません。日付を確かめてください。"
+    return ""

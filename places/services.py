@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from casework.models import Organization
+from core.japanese import format_wareki
 from places import imports, participants
 from places.choices import AttendanceStatus
 from places.imports import FileProblem, execute_job, job_file_path, parse_places_file
@@ -74,22 +75,32 @@ def attendance_record(
     hours: Decimal | float | None,
     note: str,
     by,
+    replace: bool = False,
 ) -> Attendance:
-    """Record (or correct) one participant's attendance at a place on a day."""
+    """Record one participant's attendance at a place on a day; an earlier entry that day is replaced only if asked."""
     if not participant_ref or len(participant_ref) > 60:
         raise ValidationError({"participant_ref": "参加者の参照が正しくありません。"})
     # The app that sent the participant decides whether the place may still record them (a card past
     # its place access period may not be).
-    refusal = participants.recording_refusal(place, participant_ref)
+    refusal = participants.recording_refusal(place, participant_ref, on)
     if refusal:
         raise ValidationError({"participant_ref": refusal})
     if status not in AttendanceStatus.values:
         raise ValidationError({"status": "出欠の区分が正しくありません。"})
     if status != AttendanceStatus.ATTENDED and hours:
         raise ValidationError({"hours": "参加しなかった日に時間は記録できません。"})
-    attendance = (
-        Attendance.objects.select_for_update().filter(place=place, participant_ref=participant_ref, on=on).first()
-    ) or Attendance(place=place, participant_ref=participant_ref, on=on)
+    earlier = Attendance.objects.select_for_update().filter(place=place, participant_ref=participant_ref, on=on).first()
+    if earlier is not None and not replace:
+        # Never silently: the earlier entry and its note for the referrer would be lost.
+        note = f"・ひとこと「{earlier.note}」" if earlier.note else ""
+        raise ValidationError(
+            {
+                "replace": f"{format_wareki(on)}の出欠はすでに記録されています（{earlier.get_status_display()}{note}）。"
+                "書き換える場合は「この日の記録を書き換える」にチェックして、もう一度記録してください。"
+            },
+            code="attendance_exists",
+        )
+    attendance = earlier or Attendance(place=place, participant_ref=participant_ref, on=on)
     attendance.participant_label = participant_label
     attendance.status = status
     attendance.hours = Decimal(str(hours)) if hours not in (None, "") else None

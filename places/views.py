@@ -233,6 +233,7 @@ def attendance(request, pk: int):
                 hours=data["hours"],
                 note=data["note"],
                 by=request.user,
+                replace=data["replace"],
             )
         except ValidationError as error:
             form.add_error(None, error)

@@ -14,16 +14,19 @@ class ReferralsConfig(AppConfig):
         if disclosure_items not in PACKAGE_SECTIONS:
             PACKAGE_SECTIONS.append(disclosure_items)
         from casework import disclosure
+        from casework.closure import register_closure_items
         from casework.paper.drawings import register_ecomap_source
         from core.panels import register_case_panel, register_home_panel
         from places.participants import register_participant_source
         from referrals.selectors import case_panel, ecomap_places, home_panels, place_participants
-        from referrals.services import referrals_consent_lapsed
+        from referrals.services import case_closure_referrals, referrals_consent_lapsed
 
         register_case_panel(case_panel)
         register_home_panel(home_panels)
         # The case's ecomap draws the places its persons go to through 参加支援.
         register_ecomap_source(ecomap_places)
+        # Closing a case lists its open referrals and lets the lead withdraw or complete them.
+        register_closure_items(case_closure_referrals)
         # The places attendance screen asks referrals who its "referral:N" participants are (while the card's basis holds).
         register_participant_source("referral", place_participants)
         # Withdrawing or narrowing a consent withdraws the referrals resting on it, in the same transaction.

@@ -171,6 +171,11 @@ class AttendanceForm(CleanTextForm):
         label=_("時間"), max_digits=4, decimal_places=1, min_value=0, max_value=24, required=False
     )
     note = forms.CharField(label=_("ひとこと（紹介元へ）"), max_length=200, required=False)
+    replace = forms.BooleanField(
+        label=_("この日の記録を書き換える"),
+        required=False,
+        help_text=_("同じ日の出欠がすでにあるときだけ。前の記録とひとことは置き換わります。"),
+    )
 
     def __init__(self, *args, status_choices=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -39,11 +39,21 @@ def place_accepting(place_id):
 
 
 def attendance_record(
-    *, place, participant_ref: str, participant_label: str, on: date, status: str, by, hours=None, note: str = ""
+    *,
+    place,
+    participant_ref: str,
+    participant_label: str,
+    on: date,
+    status: str,
+    by,
+    hours=None,
+    note: str = "",
+    replace: bool = False,
 ):
-    """Record or correct one day's attendance at a place (places' service)."""
+    """Record one day's attendance at a place, replacing that day's entry only when asked (places' service)."""
 
     return places_attendance_record(
+        replace=replace,
         place=place,
         participant_ref=participant_ref,
         participant_label=participant_label[:100],

@@ -222,6 +222,7 @@ def place_participants(place, refs=None) -> list:
                 refusal="" if recordable else _("受諾後・対応中の紹介にだけ出欠を記録できます。"),
                 basis=basis.kind,
                 basis_ref=basis.ref,
+                since=timezone.localdate(referral.sent_at) if referral.sent_at else None,
             )
         )
     return result

@@ -19,6 +19,7 @@ from casework.models import AccessLog, Case, Consent, IntakeRoute, Organization,
 from casework.services.cases import case_open, case_team_add, case_team_remove
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.viewers import Viewer
+from core.japanese import format_wareki
 from referrals import integration
 from referrals.access import (
     RECEIVER,
@@ -600,6 +601,19 @@ def _start_if_accepted(locked: Referral, by, access: ReferralAccess, reason: str
         )
 
 
+def sent_on(referral: Referral) -> date | None:
+    """The day the referral was sent (local time), or None for a draft."""
+    return timezone.localdate(referral.sent_at) if referral.sent_at else None
+
+
+def _refuse_before_sent(referral: Referral, on: date) -> None:
+    first = sent_on(referral)
+    if first is not None and on < first:
+        raise ValidationError(
+            {"on": _("紹介を送った日（%(d)s）より前の日付は記録できません。") % {"d": format_wareki(first)}}
+        )
+
+
 @transaction.atomic
 def participation_stage_record(
     *, referral: Referral, stage: str, on: date, by, accompanied_by: str = "", note: str = ""
@@ -615,6 +629,7 @@ def participation_stage_record(
         raise ValidationError({"stage": _("段階を選んでください。")})
     if on > timezone.localdate():
         raise ValidationError({"on": _("未来の日付は記録できません。")})
+    _refuse_before_sent(locked, on)
     row = ReferralStage(
         referral=locked, stage=stage, on=on, accompanied_by=accompanied_by.strip(), note=note.strip(), recorded_by=by
     )
@@ -629,7 +644,9 @@ def participation_stage_record(
 
 
 @transaction.atomic
-def referral_attendance_record(*, referral: Referral, on: date, status: str, by, hours=None, note: str = ""):
+def referral_attendance_record(
+    *, referral: Referral, on: date, status: str, by, hours=None, note: str = "", replace: bool = False
+):
     """Record the person's attendance at the place (place staff); the referrer sees it on the referral."""
     locked = _lock(referral, None)
     access = _side_access(by, locked, RECEIVER)
@@ -639,7 +656,9 @@ def referral_attendance_record(*, referral: Referral, on: date, status: str, by,
         raise InvalidMove(_("受諾後・対応中の紹介にだけ出欠を記録できます。"))
     if on > timezone.localdate():
         raise ValidationError({"on": _("未来の日付の出欠は記録できません。")})
+    _refuse_before_sent(locked, on)
     row = integration.attendance_record(
+        replace=replace,
         place=locked.place,
         participant_ref=locked.participant_ref,
         participant_label=locked.card_preferred_name or str(_("紹介 #%(id)s") % {"id": locked.pk}),
@@ -809,3 +828,75 @@ def referrals_consent_lapsed(consent: Consent, *, by) -> None:
                 basis_ref=f"consent_lapsed:{consent.pk}",
                 reason="place_access_ended",
             )
+
+
+# ---------------------------------------------------------------------------
+# A case being closed: its open referrals (registered in casework.closure)
+# ---------------------------------------------------------------------------
+
+CLOSURE_OPEN_STATES = {
+    ReferralState.DRAFT,
+    ReferralState.REQUESTED,
+    ReferralState.RETURNED,
+    ReferralState.ACCEPTED,
+    ReferralState.IN_PROGRESS,
+    ReferralState.ON_HOLD,
+}
+
+
+def case_closure_referrals(case: Case, by) -> list:
+    """List the case's open referrals for its closing form, with the moves the closing worker may make."""
+    from casework.closure import OpenThing
+
+    rows = (
+        Referral.objects.filter(case=case, state__in=CLOSURE_OPEN_STATES)
+        .select_related("receiver_organization", "sender_organization", "person")
+        .order_by("id")
+    )
+    things = []
+    for referral in rows:
+        access = referral_access(by, referral)
+        moves = {m.name for m in available_moves(referral, access)}
+        choices = []
+        if referral.state == ReferralState.DRAFT and access is not None and access.is_sender:
+            choices.append(("cancel", _("下書きを取り下げる")))
+        elif "cancel" in moves:
+            choices.append(("cancel", _("取り下げる（紹介先には「ケースの終結に伴う取り下げ」と伝わります）")))
+        if "complete" in moves:
+            choices.append(("complete", _("完了にする")))
+        choices.append(
+            ("keep", _("続ける（紹介はそのまま）") if access is not None and access.is_sender else _("紹介元に任せる"))
+        )
+
+        def apply(choice: str, reason: str, by, referral=referral) -> str:
+            if choice == "keep":
+                return ""
+            if choice == "cancel":
+                referral_move(referral=referral, move="cancel", by=by, reason=_("ケースの終結・中断に伴う取り下げ"))
+                return _("紹介 #%(id)s（%(to)s）を取り下げました。") % {
+                    "id": referral.pk,
+                    "to": referral.receiver_organization,
+                }
+            referral_move(referral=referral, move="complete", by=by, outcome=_("ケースの終結に伴い終了"))
+            return _("紹介 #%(id)s（%(to)s）を完了にしました。") % {
+                "id": referral.pk,
+                "to": referral.receiver_organization,
+            }
+
+        who = referral.person.display_name if referral.person_id else ""
+        things.append(
+            OpenThing(
+                key=f"referral:{referral.pk}",
+                kind_label=_("%(kind)sの紹介") % {"kind": referral.get_kind_display()},
+                text=_("#%(id)s %(to)s・%(who)s・%(state)s")
+                % {
+                    "id": referral.pk,
+                    "to": referral.receiver_organization,
+                    "who": who,
+                    "state": referral.get_state_display(),
+                },
+                choices=choices,
+                apply=apply,
+            )
+        )
+    return things

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from casework import disclosure
 from casework.choices import Domain
+from casework.closure import OpenThing, open_things
 from casework.disclosure import Basis
 from casework.models import (
     AccessLog,
@@ -30,6 +31,7 @@ from casework.models import (
     IntakeRoute,
     Organization,
     Person,
+    SupportPlan,
 )
 from casework.selectors import lead_worker_candidates
 from casework.services.common import (
@@ -40,7 +42,7 @@ from casework.services.common import (
     log_change,
     require_lead,
 )
-from core.japanese import era_short_prefix, fiscal_year
+from core.japanese import era_short_prefix, fiscal_year, format_wareki
 
 # ---------------------------------------------------------------------------
 # Cases
@@ -437,3 +439,101 @@ def case_transition(
         decided_in=decided_in,
     )
     return locked
+
+
+# ---------------------------------------------------------------------------
+# Closing with what is still open
+# ---------------------------------------------------------------------------
+
+
+def _own_open_things(case: Case, by) -> list[OpenThing]:
+    """The approved plan and the review date: casework's own open things on a case being closed."""
+    things = []
+    plan = SupportPlan.objects.filter(case=case, status=SupportPlan.Status.APPROVED).first()
+    if plan is not None:
+
+        def end_plan(choice: str, reason: str, by, plan=plan) -> str:
+            if choice != "end":
+                return ""
+            today = timezone.localdate()
+            end = max(today, plan.period_start) if plan.period_start else today
+            SupportPlan.objects.filter(pk=plan.pk).update(period_end=end, next_review_on=None)
+            log_change(by, action=AccessLog.Action.CHANGE, obj=plan, person_ids=[], case=case)
+            return _("支援プランの期間を%(d)sまでとしました。") % {"d": format_wareki(end)}
+
+        period = ""
+        if plan.period_start or plan.period_end:
+            period = _("期間 %(s)s〜%(e)s") % {
+                "s": format_wareki(plan.period_start) if plan.period_start else "",
+                "e": format_wareki(plan.period_end) if plan.period_end else "",
+            }
+        approved = _("%(d)s承認") % {"d": format_wareki(plan.approved_on)} if plan.approved_on else ""
+        things.append(
+            OpenThing(
+                key=f"plan:{plan.pk}",
+                kind_label=_("承認済みの支援プラン"),
+                text="・".join(p for p in [approved, period, plan.goals[:60]] if p),
+                choices=[("end", _("今日で期間を終える")), ("keep", _("そのまま記録として残す"))],
+                apply=end_plan,
+            )
+        )
+    if case.next_review_on:
+
+        def clear_review(choice: str, reason: str, by) -> str:
+            if choice != "clear":
+                return ""
+            Case.objects.filter(pk=case.pk).update(next_review_on=None)
+            SupportPlan.objects.filter(case=case, status=SupportPlan.Status.APPROVED).update(next_review_on=None)
+            return _("次回見直し日（%(d)s）を取り消しました。") % {"d": format_wareki(case.next_review_on)}
+
+        things.append(
+            OpenThing(
+                key="review",
+                kind_label=_("次回見直し日"),
+                text=format_wareki(case.next_review_on),
+                choices=[("clear", _("取り消す（見直し予定の一覧から外す）")), ("keep", _("残す"))],
+                apply=clear_review,
+            )
+        )
+    return things
+
+
+def case_open_things(case: Case, by) -> list[OpenThing]:
+    """Return what is still open on the case (its plan and review date, then every app's), for the closing form."""
+    return _own_open_things(case, by) + open_things(case, by)
+
+
+@transaction.atomic
+def case_close(
+    *,
+    case: Case,
+    to_state: str,
+    by,
+    reason: str,
+    choices: dict[str, str],
+    expected_version: int | None = None,
+    decided_by_label: str = "",
+) -> tuple[Case, list[str]]:
+    """Close or suspend the case and apply the lead's choice for each open thing; all or nothing.
+
+    Returns the case and one sentence per thing that changed. Every open thing needs a choice:
+    nothing is left as it was without the lead having said so.
+    """
+    things = case_open_things(case, by)
+    closed = case_transition(
+        case=case,
+        to_state=to_state,
+        by=by,
+        reason=reason,
+        expected_version=expected_version,
+        decided_by_label=decided_by_label,
+    )
+    # Checked after the move so a move that is not allowed says so first; raising rolls the move back.
+    missing = [t for t in things if choices.get(t.key) not in {value for value, _label in t.choices}]
+    if missing:
+        raise InvalidTransition(
+            _("終結・中断の前に、残っている次のものの扱いを選んでください: %(things)s")
+            % {"things": "、".join(f"{t.kind_label}（{t.text}）" for t in missing)}
+        )
+    done = [thing.apply(choices[thing.key], reason, by) for thing in things]
+    return closed, [sentence for sentence in done if sentence]

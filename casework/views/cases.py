@@ -37,7 +37,10 @@ from casework.models import (
     Organization,
 )
 from casework.services.cases import (
+    REASON_REQUIRED,
     case_change_lead,
+    case_close,
+    case_open_things,
     case_team_add,
     case_team_remove,
     case_transition,
@@ -175,21 +178,35 @@ def transition(request, pk: int):
     """Move the case (its lead organization only); a stale form gets a message (HTML) or 409 (htmx / JSON)."""
     case = lead_change_case(request, pk)
     labels = dict(CaseState.choices)
+    closable = bool(REASON_REQUIRED & set(case.target_states()))
     form = TransitionForm(
         request.POST or None,
         initial={"to_state": request.GET.get("to", ""), "expected_version": case.version},
+        open_things=case_open_things(case, request.user) if closable else (),
     )
+    done: list[str] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            case_transition(
-                case=case,
-                to_state=data["to_state"],
-                by=request.user,
-                reason=data["reason"],
-                expected_version=data["expected_version"],
-                decided_by_label=data["decided_by_label"],
-            )
+            if data["to_state"] in REASON_REQUIRED:
+                _closed, done = case_close(
+                    case=case,
+                    to_state=data["to_state"],
+                    by=request.user,
+                    reason=data["reason"],
+                    choices=form.open_choices(),
+                    expected_version=data["expected_version"],
+                    decided_by_label=data["decided_by_label"],
+                )
+            else:
+                case_transition(
+                    case=case,
+                    to_state=data["to_state"],
+                    by=request.user,
+                    reason=data["reason"],
+                    expected_version=data["expected_version"],
+                    decided_by_label=data["decided_by_label"],
+                )
         except CaseChanged as exc:
             return conflict_page(request, case, exc)
         except InvalidTransition as exc:
@@ -202,6 +219,8 @@ def transition(request, pk: int):
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("状態を「%(s)s」に変更しました。") % {"s": labels[data["to_state"]]})
+            for sentence in done:
+                messages.info(request, sentence)
             return redirect(case)
     targets = [(s, labels[s]) for s in case.target_states()]
     return form_page(request, case, "casework/transition_form.html", form, targets=targets)

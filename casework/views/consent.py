@@ -31,18 +31,17 @@ def consent_create(request, pk: int):
     """Record a consent (or refusal) for one person of the case."""
     case = lead_change_case(request, pk)
     people = case_people(case)
-    form = ConsentForm(request.POST or None, request.FILES or None, people=people)
+    form = ConsentForm(request.POST or None, request.FILES or None, people=people, lead=case.lead_organization)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         person = next(p for p in people if p.pk == data["person"])
         organizations = list(data["organizations"])
+        lead_added = False
         if data["scope_kind"] == Consent.ScopeKind.NAMED and organizations:
             # The lead organization holds the case: a named scope never leaves it out silently.
             if all(org.pk != case.lead_organization_id for org in organizations):
                 organizations.append(case.lead_organization)
-                messages.info(
-                    request, _("提供先に主担当機関（%(org)s）を加えました。") % {"org": case.lead_organization.name}
-                )
+                lead_added = True
         try:
             consent_record(
                 person=person,
@@ -65,6 +64,10 @@ def consent_create(request, pk: int):
             form.add_error(None, exc)
         else:
             messages.success(request, _("同意を記録しました。"))
+            if lead_added:
+                messages.info(
+                    request, _("提供先に主担当機関（%(org)s）を加えました。") % {"org": case.lead_organization.name}
+                )
             return redirect(case)
     return form_page(request, case, "casework/consent_form.html", form)
 

@@ -49,7 +49,9 @@ def test_an_impossible_transition_is_a_message_not_a_crash(personas, layered, ca
     item = layered.items.get()
     client = login(personas.chair)
     response = client.post(
-        reverse("meetings:decide", args=[layered.pk, item.pk]), {"kind": "close", "text": "理由"}, follow=True
+        reverse("meetings:decide", args=[layered.pk, item.pk]),
+        {"kind": "close", "text": "理由", "confirm_early": "1"},
+        follow=True,
     )
     assert response.status_code == 200
     assert "変更できません" in response.content.decode()
@@ -152,7 +154,7 @@ def test_locked_minutes_allow_no_further_change(personas, layered, login):
         ms.minutes_approve(meeting=layered, by=personas.chair)
     ms.meeting_conclude(meeting=layered, by=personas.chair)
     client = login(personas.chair)
-    client.post(reverse("meetings:status", args=[layered.pk]), {"action": "lock"})
+    client.post(reverse("meetings:status", args=[layered.pk]), {"action": "lock", "confirm_early": "1"})
     layered.refresh_from_db()
     assert layered.status == MeetingStatus.MINUTES_LOCKED and layered.minutes_approved_by == personas.chair
     for call in [

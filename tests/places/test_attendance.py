@@ -1,6 +1,6 @@
 """Attendance: recorded per participant and date by the operator's staff only."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -34,14 +34,19 @@ def _accepted_ref(personas, place, name="さくらさん") -> str:
         place=place,
         card_preferred_name=name,
     )
+    # Sent in spring 2025, so the June 2025 days below come after it (nothing is recorded before a referral).
+    type(referral).objects.filter(pk=referral.pk).update(sent_at=datetime(2025, 5, 1, 10, tzinfo=UTC))
     return rs.referral_move(move="accept", referral=referral, by=personas.place_staff).participant_ref
 
 
-def test_recording_twice_for_the_same_day_corrects_the_record(personas, place):
+def test_recording_twice_for_the_same_day_corrects_the_record_only_when_asked(personas, place):
     ref = _accepted_ref(personas, place)
     kwargs = dict(place=place, participant_ref=ref, participant_label="さくらさん", on=date(2025, 6, 1))
     attendance_record(**kwargs, status="attended", hours=2, note="楽しそうでした", by=personas.place_staff)
-    attendance_record(**kwargs, status="absent", hours=None, note="", by=personas.place_staff)
+    with pytest.raises(ValidationError, match="この日の記録を書き換える"):
+        attendance_record(**kwargs, status="absent", hours=None, note="", by=personas.place_staff)
+    assert list(attendance_for(ref).values_list("status", flat=True)) == ["attended"]
+    attendance_record(**kwargs, status="absent", hours=None, note="", by=personas.place_staff, replace=True)
     assert Attendance.objects.count() == 1
     assert list(attendance_for(ref).values_list("status", flat=True)) == ["absent"]
 

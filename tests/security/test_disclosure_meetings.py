@@ -105,10 +105,11 @@ def test_row_1_decisions_change_the_case_only_while_its_lead_takes_part(personas
     lead = meeting.participants.get(user=personas.caseworker_b)
     ms.meeting_participant_remove(participant=lead, by=personas.chair)
     decide = reverse("meetings:decide", args=[meeting.pk, item.pk])
-    response = chair.post(decide, {"kind": "suspend", "text": "連絡が取れない"}, follow=True)
+    early = {"confirm_early": "1"}  # the meeting is days ahead: the chair has confirmed deciding early
+    response = chair.post(decide, {"kind": "suspend", "text": "連絡が取れない"} | early, follow=True)
     assert "主担当機関" in response.content.decode()
-    chair.post(decide, {"kind": "approve_plan"})
-    chair.post(decide, {"kind": "next_review", "next_review_on": "2030-01-01"})
+    chair.post(decide, {"kind": "approve_plan"} | early)
+    chair.post(decide, {"kind": "next_review", "next_review_on": "2030-01-01"} | early)
     case.refresh_from_db()
     assert case.state == "planning" and case.next_review_on is None
     assert not case.plans.filter(status=SupportPlan.Status.APPROVED).exists()

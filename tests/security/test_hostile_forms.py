@@ -466,7 +466,14 @@ def place_attendance(w) -> Target:
     rs.referral_attendance_record(referral=referral, on=timezone.localdate(), status="attended", by=w.p.place_staff)
     participants = place_selectors.participants_at(place)
     url = reverse("places:attendance", args=[place.pk])
-    data = {"participant_ref": participants[0][0], "on": _today(), "status": "attended", "note": "元気"}
+    # Today's entry exists: correcting it is asked for explicitly.
+    data = {
+        "participant_ref": participants[0][0],
+        "on": _today(),
+        "status": "attended",
+        "note": "元気",
+        "replace": "on",
+    }
     return Target(url, w.login(w.p.place_staff), data, AttendanceForm(participants=participants), shows=[url])
 
 
