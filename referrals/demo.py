@@ -131,6 +131,9 @@ def seed(stdout, base) -> None:
     if created:
         staff = users["shokudo_yoshida"]
         services.referral_send(referral=r, by=sato)
+        # Sent a week ago: nothing at the place is recorded before the day a referral was sent.
+        Referral.objects.filter(pk=r.pk).update(sent_at=timezone.now() - timedelta(days=7))
+        r.refresh_from_db()
         services.referral_move(move="accept", referral=r, by=staff)
         services.participation_stage_record(
             referral=r, stage="visit", on=timezone.localdate() - timedelta(days=3), by=staff, accompanied_by="佐藤"
