@@ -101,8 +101,9 @@ def world(personas, place) -> World:
 
     part = make_referral(kind="participation", case=case1, by=p.caseworker_a, sender=p.window_a, place=place)
     rs.referral_move(move="accept", referral=part, by=p.place_staff)
-    rs.participation_stage_record(referral=part, stage="visit", on=date(2025, 8, 10), by=p.place_staff)
+    # Backdated before the 見学 is recorded: nothing is recorded before the day a referral was sent.
     Referral.objects.filter(pk=part.pk).update(sent_at=jst(2025, 8, 5, 9), responded_at=jst(2025, 8, 8, 9))
+    rs.participation_stage_record(referral=part, stage="visit", on=date(2025, 8, 10), by=p.place_staff)
     _backdate_transitions(part, jst(2025, 8, 8, 9))
     Place.objects.filter(pk=place.pk).update(created_at=jst(2025, 4, 1, 0, 30))
 
