@@ -119,7 +119,7 @@ def test_row_1_decisions_change_the_case_only_while_its_lead_takes_part(personas
     ms.pledge_record(
         participant=meeting.participants.get(user=personas.caseworker_b, removed_at=None), by=personas.chair
     )
-    chair.post(decide, {"kind": "suspend", "text": "連絡が取れない"})
+    chair.post(decide, {"kind": "suspend", "text": "連絡が取れない"} | early)
     case.refresh_from_db()
     assert case.state == "suspended"
     row = AccessLog.objects.filter(actor=personas.chair, object_type="case", action="transition").latest("id")
