@@ -646,3 +646,22 @@ class DisclosureDecideForm(CleanTextForm):
     reason = forms.CharField(
         label=_("部分開示・不開示の理由"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class ContactPeriodForm(CleanTextForm):
+    """The period of a printed 支援経過記録: 和暦 or 西暦, full-width digits too; by default the whole case."""
+
+    start = WarekiDateField(label=_("期間（開始）"), required=False)
+    end = WarekiDateField(label=_("期間（終了）"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            raise ValidationError(_("期間の終了は開始より後の日付にしてください。"))
+        return data
+
+    def period(self, *, default_start):
+        """Return (start, end): the typed dates, else from default_start (the case's intake) to today."""
+        data = getattr(self, "cleaned_data", None) or {}
+        return data.get("start") or default_start, data.get("end") or timezone.localdate()

@@ -70,4 +70,31 @@ urlpatterns = [
     path("migration/<int:pk>/mapping/", migration.migration_mapping, name="migration_mapping"),
     path("migration/<int:pk>/apply/", migration.migration_apply, name="migration_apply"),
     path("migration/<int:pk>/cancel/", migration.migration_cancel, name="migration_cancel"),
+    path(
+        "cases/<int:pk>/assessments/<int:assessment_pk>/paper/", paper.assessment_sheet, name="print_assessment_sheet"
+    ),
+    path(
+        "cases/<int:pk>/assessments/<int:assessment_pk>/paper.pdf",
+        paper.assessment_sheet,
+        {"pdf": True},
+        name="pdf_assessment_sheet",
+    ),
+    path("cases/<int:pk>/plans/<int:plan_pk>/paper/", paper.plan_sheet, name="print_plan_sheet"),
+    path("cases/<int:pk>/plans/<int:plan_pk>/paper.pdf", paper.plan_sheet, {"pdf": True}, name="pdf_plan_sheet"),
+    path("cases/<int:pk>/persons/<int:person_pk>/consent-form/", paper.consent_sheet_blank, name="print_consent_blank"),
+    path(
+        "cases/<int:pk>/persons/<int:person_pk>/consent-form.pdf",
+        paper.consent_sheet_blank,
+        {"pdf": True},
+        name="pdf_consent_blank",
+    ),
+    path("cases/<int:pk>/consents/<int:consent_pk>/paper/", paper.consent_sheet, name="print_consent_sheet"),
+    path(
+        "cases/<int:pk>/consents/<int:consent_pk>/paper.pdf",
+        paper.consent_sheet,
+        {"pdf": True},
+        name="pdf_consent_sheet",
+    ),
+    path("cases/<int:pk>/paper/contacts/", paper.contact_sheet, name="print_contact_sheet"),
+    path("cases/<int:pk>/paper/contacts.pdf", paper.contact_sheet, {"pdf": True}, name="pdf_contact_sheet"),
 ]

@@ -9,11 +9,37 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.access import get_case_for_document, get_case_for_user, is_lead_member, log_blank_form, object_pk
-from casework.forms import RelativeForm, SupportTieForm
-from casework.models import AccessLog, CaseState, ConsultationCategory, HouseholdMember, IntakeRoute, Person
+from casework.access import (
+    get_case_for_document,
+    get_case_for_user,
+    get_case_record_for_user,
+    is_lead_member,
+    log_blank_form,
+    object_pk,
+)
+from casework.disclosure import Purpose
+from casework.forms import ContactPeriodForm, RelativeForm, SupportTieForm
+from casework.models import (
+    AccessLog,
+    Assessment,
+    CaseState,
+    Consent,
+    ConsultationCategory,
+    HouseholdMember,
+    IntakeRoute,
+    Person,
+    SupportPlan,
+)
 from casework.paper import drawings, imprint_for, render_document
-from casework.paper.sheets import face_sheet_context, intake_sheet_context
+from casework.paper.sheets import (
+    assessment_sheet_context,
+    consent_sheet_context,
+    contact_default_start,
+    contact_sheet_context,
+    face_sheet_context,
+    intake_sheet_context,
+    plan_sheet_context,
+)
 from casework.services.family import relative_add, relative_remove, support_tie_add, support_tie_remove
 from casework.viewers import viewer_for
 from casework.views.common import case_view, lead_change_case
@@ -144,3 +170,97 @@ def _family_row(case, which: str, raw_id: str):
     if row is None:
         raise Http404
     return row
+
+
+@case_view
+@require_http_methods(["GET"])
+def assessment_sheet(request, pk: int, assessment_pk: int, pdf: bool = False):
+    """アセスメントシート: the checklist of its schema version with each answer ticked, and the 所見."""
+    case, assessment = get_case_record_for_user(
+        request,
+        pk,
+        Assessment,
+        assessment_pk,
+        action=document_action(pdf),
+        queryset=Assessment.objects.select_related("by"),
+    )
+    context = assessment_sheet_context(case, assessment) | {"imprint": imprint_for(request, viewer_for(request))}
+    return render_document(
+        request,
+        "casework/print/assessment_sheet.html",
+        context,
+        pdf=pdf,
+        filename=f"アセスメントシート_{case.number}_{assessment.assessed_on:%Y%m%d}.pdf",
+    )
+
+
+@case_view
+@require_http_methods(["GET"])
+def plan_sheet(request, pk: int, plan_pk: int, pdf: bool = False):
+    """プランシート: goals, roles per organization, period, review date, and the person's signature and date."""
+    case, plan = get_case_record_for_user(request, pk, SupportPlan, plan_pk, action=document_action(pdf))
+    context = plan_sheet_context(case, plan) | {"imprint": imprint_for(request, viewer_for(request))}
+    return render_document(
+        request,
+        "casework/print/plan_sheet.html",
+        context,
+        pdf=pdf,
+        filename=f"支援プラン_{case.number}_第{plan.version}版.pdf",
+    )
+
+
+@case_view
+@require_http_methods(["GET"])
+def consent_sheet_blank(request, pk: int, person_pk: int, pdf: bool = False):
+    """情報共有に関する同意書, printed for the person to read and sign (the lead organization records consents)."""
+    case, person = get_case_record_for_user(
+        request, pk, Person, person_pk, action=document_action(pdf), purpose=Purpose.LEAD_CHANGE
+    )
+    context = consent_sheet_context(case, person, None) | {"imprint": imprint_for(request, viewer_for(request))}
+    return render_document(
+        request, "casework/print/consent_sheet.html", context, pdf=pdf, filename=f"同意書_{case.number}.pdf"
+    )
+
+
+@case_view
+@require_http_methods(["GET"])
+def consent_sheet(request, pk: int, consent_pk: int, pdf: bool = False):
+    """情報共有に関する同意書 as recorded: the choices made, the date, who explained, and its consent id."""
+    case, consent = get_case_record_for_user(
+        request,
+        pk,
+        Consent,
+        consent_pk,
+        action=document_action(pdf),
+        queryset=Consent.objects.select_related("person", "explained_by"),
+    )
+    context = consent_sheet_context(case, consent.person, consent) | {
+        "imprint": imprint_for(request, viewer_for(request))
+    }
+    return render_document(
+        request,
+        "casework/print/consent_sheet.html",
+        context,
+        pdf=pdf,
+        filename=f"同意書_{case.number}_同意{consent.pk}.pdf",
+    )
+
+
+@case_view
+@require_http_methods(["GET"])
+def contact_sheet(request, pk: int, pdf: bool = False):
+    """支援経過記録 for a chosen period (from / to in 和暦 or 西暦; by default since the case opened)."""
+    form = ContactPeriodForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        case = get_case_for_user(request, pk)
+        return render(request, "casework/contact_period.html", {"case": case, "form": form}, status=400)
+    case = get_case_for_document(request, pk, document="contact_records", action=document_action(pdf))
+    start, end = form.period(default_start=contact_default_start(case))
+    context = contact_sheet_context(case, start, end) | {"imprint": imprint_for(request, viewer_for(request))}
+    return render_document(
+        request,
+        "casework/print/contact_sheet.html",
+        context,
+        pdf=pdf,
+        filename=f"支援経過記録_{case.number}_{start:%Y%m%d}-{end:%Y%m%d}.pdf",
+    )

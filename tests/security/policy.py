@@ -289,6 +289,25 @@ POLICY: dict[str, Rule] = {
     "casework:pdf_intake_blank": only(OK, *CASE_STAFF),
     "casework:genogram": only(OK, *CASE_STAFF_OWN),
     "casework:ecomap": only(OK, *CASE_STAFF_OWN),
+    "casework:print_assessment_sheet": only(
+        OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "assessment_pk": s.assessment.pk}
+    ),
+    "casework:pdf_assessment_sheet": only(
+        OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "assessment_pk": s.assessment.pk}
+    ),
+    "casework:print_plan_sheet": only(OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "plan_pk": s.plan.pk}),
+    "casework:pdf_plan_sheet": only(OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "plan_pk": s.plan.pk}),
+    # The consent form to sign is the lead organization's (it records consents); a recorded one prints for the team.
+    "casework:print_consent_blank": only(OK, *WINDOW_A, args=lambda s: {"pk": s.case.pk, "person_pk": s.person.pk}),
+    "casework:pdf_consent_blank": only(OK, *WINDOW_A, args=lambda s: {"pk": s.case.pk, "person_pk": s.person.pk}),
+    "casework:print_consent_sheet": only(
+        OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "consent_pk": s.consent.pk}
+    ),
+    "casework:pdf_consent_sheet": only(
+        OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "consent_pk": s.consent.pk}
+    ),
+    "casework:print_contact_sheet": only(OK, *CASE_STAFF_OWN),
+    "casework:pdf_contact_sheet": only(OK, *CASE_STAFF_OWN),
     # Team members see relatives and supports; only the lead organization records them.
     "casework:family_edit": only(
         OK,

@@ -1132,6 +1132,16 @@ NOT_A_FORM = {
     "casework:print_intake_blank": "print view",
     "casework:pdf_intake_blank": "download",
     "casework:genogram": "drawing",
+    "casework:print_assessment_sheet": "print view",
+    "casework:pdf_assessment_sheet": "download",
+    "casework:print_plan_sheet": "print view",
+    "casework:pdf_plan_sheet": "download",
+    "casework:print_consent_blank": "print view",
+    "casework:pdf_consent_blank": "download",
+    "casework:print_consent_sheet": "print view",
+    "casework:pdf_consent_sheet": "download",
+    "casework:print_contact_sheet": "GET period (tests/paper/test_record_sheets.py)",
+    "casework:pdf_contact_sheet": "GET period (tests/paper/test_record_sheets.py)",
     "casework:ecomap": "drawing",
     "casework:api_token_revoke": "POST without fields",
     "api_openapi": "public description, GET only",
@@ -1196,6 +1206,7 @@ NOT_ATTACKED_FORMS = {
     "ReportRangeForm": "GET filter (test_hostile_get_filters)",
     "LogFilterForm": "GET filter (test_hostile_get_filters)",
     "PersonHistoryForm": "GET filter (test_hostile_get_filters)",
+    "ContactPeriodForm": "GET period of a printed record (tests/paper/test_record_sheets.py)",
 }
 
 FORM_MODULES = ("casework.forms", "casework.audit.forms", "casework.accounts.views", "places.forms")
