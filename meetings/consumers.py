@@ -1,4 +1,8 @@
-"""The live agenda socket: participants only, checked at connect and on every message; events are tiny."""
+"""The live agenda socket: participants only, checked at connect and on every message; events are tiny.
+
+The socket only reads and pings: every edit goes through an HTTP form and a service (which sends the
+event after commit, casework.live). Presence is written by the meetings services, not here.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,20 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from casework import audit
 from casework.accounts.second_factor import second_factor_satisfied
-from casework.accounts.sessions import user_socket_group
-from casework.models import AccessLog
+from casework.live import meeting_group, user_group
 from meetings.access import may_open_material, participant_for
-from meetings.models import AgendaItem, Meeting, MeetingKind, MeetingPresence
-from meetings.services import StaleEdit, agenda_item_note, agenda_set_current, broadcast_presence, group_name
+from meetings.models import Meeting
+from meetings.services import presence_join, presence_leave, presence_touch
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
 # Incoming message types; anything else is answered with an error.
-ALLOWED_TYPES = {"ping", "resync", "set_current", "note"}
-# Close codes the client understands: 4401 not signed in, 4403 not (or no longer) a participant;
+ALLOWED_TYPES = {"ping", "resync"}
+# Close codes the client understands: 4403 not signed in or not (or no longer) a participant;
 # 4503 (config.outage) PostgreSQL or Redis unreachable, so the client pauses and reconnects.
-CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
 # Largest primary key PostgreSQL's bigint holds: a longer number in the path is refused, never looked up.
@@ -45,7 +44,7 @@ def _verify_second_factor(scope, user) -> None:
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
-    """Send "meeting N is at version V" events to its participants and take a few allow-listed edits."""
+    """Send "meeting N is at version V" events to its participants and answer pings; it takes no edits."""
 
     async def connect(self):
         self.user = self.scope.get("user")
@@ -53,18 +52,22 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not self.meeting_id.isdigit() or int(self.meeting_id) > MAX_ID:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = group_name(int(self.meeting_id))
+        self.group = meeting_group(int(self.meeting_id))
         if not await self._check(connecting=True):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         # Ending the user's sessions (deactivation, membership end, admin action) closes this socket too.
-        self.user_group = user_socket_group(self.user.pk)
+        self.user_group = user_group(self.user.pk)
         await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
-        version = await self._subscribe()
+        version = await database_sync_to_async(presence_join)(
+            meeting=Meeting(pk=int(self.meeting_id)),
+            participant=self.participant,
+            channel_name=self.channel_name,
+            by=self.user,
+        )
         await self._send({"type": "hello", "version": version})
-        await database_sync_to_async(broadcast_presence)(int(self.meeting_id))
 
     async def disconnect(self, code):
         await self._leave()
@@ -80,9 +83,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 logger.warning("meeting %s: could not leave the group", self.meeting_id, exc_info=True)
         if not getattr(self, "meeting_id", "").isdigit() or int(self.meeting_id) > MAX_ID:
             return
-        removed = await database_sync_to_async(self._presence_remove)()
-        if removed:
-            await database_sync_to_async(broadcast_presence)(int(self.meeting_id))
+        await database_sync_to_async(presence_leave)(meeting_id=int(self.meeting_id), channel_name=self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         raw = text_data if text_data is not None else bytes_data
@@ -114,39 +115,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # -- incoming -------------------------------------------------------
 
     async def handle_ping(self, message):
-        version = await database_sync_to_async(self._touch)()
+        version = await database_sync_to_async(presence_touch)(
+            meeting_id=int(self.meeting_id), channel_name=self.channel_name
+        )
         await self._send({"type": "pong", "version": version})
 
     async def handle_resync(self, message):
         await self._send({"type": "meeting.changed", "version": await self._version(), "what": "resync"})
-
-    async def handle_set_current(self, message):
-        item_id = message.get("item")
-        result = await database_sync_to_async(self._set_current)(item_id)
-        if result:
-            await self._error("refused", result)
-
-    async def handle_note(self, message):
-        item_id, notes, based_on = message.get("item"), message.get("notes"), message.get("based_on_version")
-        if not isinstance(notes, str) or not isinstance(based_on, int) or not isinstance(item_id, int):
-            await self._error("invalid", "item・notes・based_on_version を指定してください。")
-            return
-        result = await database_sync_to_async(self._note)(item_id, notes, based_on)
-        if isinstance(result, StaleEdit):
-            await self._send(
-                {
-                    "type": "stale",
-                    "item": item_id,
-                    "version": result.version,
-                    "notes": result.notes,
-                    "meeting_version": result.meeting_version,
-                    "message": result.message,
-                }
-            )
-        elif result:
-            await self._error("refused", result)
-        else:
-            await self._send({"type": "saved", "item": item_id})
 
     # -- group events ---------------------------------------------------
 
@@ -184,62 +159,5 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         return may_open_material(self.participant)
 
     @database_sync_to_async
-    def _subscribe(self) -> int:
-        meeting = Meeting.objects.get(pk=self.meeting_id)
-        audit.log_access(
-            actor=self.user,
-            action=AccessLog.Action.MEETING_SUBSCRIBE,
-            object_type="meeting",
-            object_id=meeting.pk,
-            basis=(
-                AccessLog.Basis.SUPPORT_MEETING
-                if meeting.kind == MeetingKind.SUPPORT_MEETING
-                else AccessLog.Basis.CONSENT
-            ),
-            basis_ref=meeting.pk,
-            organization_id=self.participant.organization_id,
-        )
-        MeetingPresence.objects.update_or_create(
-            channel_name=self.channel_name, defaults={"meeting": meeting, "user": self.user}
-        )
-        return meeting.version
-
-    @database_sync_to_async
     def _version(self) -> int:
         return Meeting.objects.filter(pk=self.meeting_id).values_list("version", flat=True).first() or 0
-
-    def _touch(self) -> int:
-        MeetingPresence.objects.filter(channel_name=self.channel_name).update(last_seen=timezone.now())
-        return Meeting.objects.filter(pk=self.meeting_id).values_list("version", flat=True).first() or 0
-
-    def _presence_remove(self) -> bool:
-        return MeetingPresence.objects.filter(channel_name=self.channel_name).delete()[0] > 0
-
-    def _item(self, item_id):
-        if not isinstance(item_id, int):
-            return None
-        return (
-            AgendaItem.objects.select_related("meeting", "case").filter(pk=item_id, meeting_id=self.meeting_id).first()
-        )
-
-    def _set_current(self, item_id) -> str | None:
-        item = self._item(item_id)
-        if item is None:
-            return "この会議の議題ではありません。"
-        try:
-            agenda_set_current(meeting=item.meeting, item=item, by=self.user)
-        except (ValidationError, PermissionError) as exc:
-            return " ".join(getattr(exc, "messages", [str(exc)]))
-        return None
-
-    def _note(self, item_id, notes, based_on):
-        item = self._item(item_id)
-        if item is None:
-            return "この会議の議題ではありません。"
-        try:
-            agenda_item_note(item=item, notes=notes, based_on_version=based_on, by=self.user)
-        except StaleEdit as exc:
-            return exc
-        except (ValidationError, PermissionError) as exc:
-            return " ".join(getattr(exc, "messages", [str(exc)]))
-        return None

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import Membership, Organization
+from casework.models import Organization
 from core.forms import CleanTextMixin, WarekiDateField
 from meetings.models import AgendaPurpose, Decision, MeetingKind
 
@@ -180,7 +180,3 @@ class DecisionForm(CleanTextMixin, forms.Form):
                 "due_on": data.get("action_due_on"),
             }
         ]
-
-
-def memberships_of(user):
-    return Membership.objects.filter(user=user, is_active=True).select_related("organization")

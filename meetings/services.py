@@ -6,15 +6,14 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
-from casework import audit, disclosure
+from casework import audit, disclosure, live
+from casework.live import meeting_group, send_event_on_commit
 from casework.models import AccessLog, Case, CaseState, CaseSubject, Membership, Organization, SupportPlan
 from casework.services.cases import case_transition
 from casework.services.common import InvalidTransition
@@ -75,31 +74,18 @@ class StaleEdit(Exception):
 # ---------------------------------------------------------------------------
 
 
-def group_name(meeting_id: int) -> str:
-    return f"meeting-{meeting_id}"
-
-
-def _send(meeting_id: int, message: dict) -> None:
-    """Send one event to the meeting's group; a dead channel layer must never undo a saved change."""
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group_name(meeting_id), message)
-    except Exception:
-        # Redis down: the edit is saved; clients converge on their next ping or reconnect.
-        logger.warning("meeting %s: live update could not be sent", meeting_id, exc_info=True)
-
-
 def _broadcast(meeting: Meeting, what: str) -> None:
-    message = {"type": "meeting.changed", "version": meeting.version, "what": what}
-    meeting_id = meeting.pk
-    transaction.on_commit(lambda: _send(meeting_id, message))
+    send_event_on_commit(
+        meeting_group(meeting.pk), {"type": live.MEETING_CHANGED, "version": meeting.version, "what": what}
+    )
 
 
-def broadcast_presence(meeting_id: int) -> None:
+def _broadcast_presence(meeting_id: int) -> None:
     """Tell the meeting's clients that who is connected changed (not a change of the meeting itself)."""
     version = Meeting.objects.filter(pk=meeting_id).values_list("version", flat=True).first() or 0
-    _send(meeting_id, {"type": "meeting.changed", "version": version, "what": "presence"})
+    send_event_on_commit(
+        meeting_group(meeting_id), {"type": live.MEETING_CHANGED, "version": version, "what": "presence"}
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +247,7 @@ def meeting_participant_remove(*, participant: MeetingParticipant, by) -> Meetin
     MeetingPresence.objects.filter(meeting=meeting, user_id=participant.user_id).delete()
     _bump(meeting, "participants")
     user_id, meeting_id = participant.user_id, meeting.pk
-    transaction.on_commit(lambda: _send(meeting_id, {"type": "meeting.participant_removed", "user_id": user_id}))
+    send_event_on_commit(meeting_group(meeting_id), {"type": live.MEETING_PARTICIPANT_REMOVED, "user_id": user_id})
     participant.refresh_from_db()
     return participant
 
@@ -895,3 +881,45 @@ def case_closure_actions(case: Case, by) -> list:
             )
         )
     return things
+
+
+# ---------------------------------------------------------------------------
+# Presence: who has the live agenda open (written for the socket, never by it)
+# ---------------------------------------------------------------------------
+
+
+# Presence writes run in autocommit, each statement on its own: a socket closing while the test database is
+# flushed (or a table locked) must not hold one table's lock while it waits for another's.
+
+
+def presence_join(*, meeting: Meeting, participant: MeetingParticipant, channel_name: str, by) -> int:
+    """Log the subscription, show the user as connected and return the meeting's version."""
+    meeting = Meeting.objects.get(pk=meeting.pk)
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.MEETING_SUBSCRIBE,
+        object_type="meeting",
+        object_id=meeting.pk,
+        basis=(
+            AccessLog.Basis.SUPPORT_MEETING if meeting.kind == MeetingKind.SUPPORT_MEETING else AccessLog.Basis.CONSENT
+        ),
+        basis_ref=meeting.pk,
+        organization_id=participant.organization_id,
+    )
+    MeetingPresence.objects.update_or_create(channel_name=channel_name, defaults={"meeting": meeting, "user": by})
+    _broadcast_presence(meeting.pk)
+    return meeting.version
+
+
+def presence_touch(*, meeting_id: int, channel_name: str) -> int:
+    """Mark the socket as still there (a ping) and return the meeting's version."""
+    MeetingPresence.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
+    return Meeting.objects.filter(pk=meeting_id).values_list("version", flat=True).first() or 0
+
+
+def presence_leave(*, meeting_id: int, channel_name: str) -> bool:
+    """Remove the socket's presence row (again is a no-op) and tell the others when there was one."""
+    removed = MeetingPresence.objects.filter(channel_name=channel_name).delete()[0] > 0
+    if removed:
+        _broadcast_presence(meeting_id)
+    return removed

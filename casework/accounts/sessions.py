@@ -3,30 +3,24 @@
 import logging
 import time
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.models import Session
-from django.db import transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.live import SESSION_ENDED, send_event_on_commit, user_group
+
 logger = logging.getLogger(__name__)
 SESSION_STARTED_KEY = "casework_signed_in_at"
 SESSION_TOUCHED_KEY = "casework_touched_at"
 # The idle timeout is exact to this many seconds; saving the session on every request cost three queries.
 SESSION_TOUCH_SECONDS = 60
-
-
-def user_socket_group(user_id: int) -> str:
-    """Return the channel-layer group every WebSocket of this user joins."""
-    return f"user-{user_id}"
 
 
 @receiver(user_logged_in)
@@ -42,18 +36,8 @@ def user_end_sessions(*, user) -> int:
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()
             ended += 1
-    transaction.on_commit(lambda: _close_sockets(user.pk))
+    send_event_on_commit(user_group(user.pk), {"type": SESSION_ENDED})
     return ended
-
-
-def _close_sockets(user_id: int) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(user_socket_group(user_id), {"type": "session.ended"})
-    except Exception:  # the channel layer may be down; sockets re-check the user on every message
-        logger.warning("could not notify sockets of user %s that their sessions ended", user_id, exc_info=True)
 
 
 @receiver(pre_save, sender=get_user_model())
