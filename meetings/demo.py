@@ -186,6 +186,9 @@ def _previous_meeting(case: Case, base: dict) -> None:
         ms.pledge_record(participant=participant, by=chair, signed_on=meeting.meeting_date)
     item = _put_on_agenda(meeting, case, "progress_review", chair)
     ms.meeting_start(meeting=meeting, by=chair)
+    for participant in meeting.participants.filter(removed_at__isnull=True):
+        if participant.user.username != "kodomo_tanaka":  # one participant sent apologies
+            ms.participant_attendance_record(participant=participant, attended=True, by=chair)
     ms.agenda_item_note(
         item=item, notes="就労は安定。家計の見直しと子の登校の見守りを続ける。", based_on_version=item.version, by=chair
     )

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.models import Organization
 from core.forms import CleanTextMixin, WarekiDateField
-from meetings.models import AgendaPurpose, Decision, MeetingKind
+from meetings.models import AgendaPurpose, Decision, MeetingKind, MeetingParticipant
 
 User = get_user_model()
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -65,11 +65,21 @@ class MeetingForm(CleanTextMixin, forms.Form):
 
 
 class ParticipantAddForm(CleanTextMixin, forms.Form):
-    user = UserChoiceField(label=_("参加者"), queryset=User.objects.none())
+    """Add a participant: only staff who are not taking part already are offered."""
 
-    def __init__(self, *args, **kwargs):
+    user = UserChoiceField(
+        label=_("参加者"),
+        queryset=User.objects.none(),
+        error_messages={"invalid_choice": _("参加していない職員を一覧から選んでください。")},
+    )
+
+    def __init__(self, *args, meeting=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = _staff_users()
+        users = _staff_users()
+        if meeting is not None:
+            taking_part = MeetingParticipant.objects.filter(meeting=meeting, removed_at__isnull=True)
+            users = users.exclude(pk__in=taking_part.values("user_id"))
+        self.fields["user"].queryset = users
 
 
 class AgendaAddForm(CleanTextMixin, forms.Form):
@@ -145,7 +155,13 @@ class NoteForm(CleanTextMixin, forms.Form):
 
 
 class DecisionForm(CleanTextMixin, forms.Form):
-    kind = forms.ChoiceField(label=_("決定の種類"), choices=Decision.Kind.choices)
+    """Record a decision; the fields that only some kinds use say so (data-kinds), and no kind is preselected."""
+
+    kind = forms.ChoiceField(
+        label=_("決定の種類"),
+        choices=[("", _("選んでください"))] + list(Decision.Kind.choices),
+        error_messages={"required": _("決定の種類を選んでください。")},
+    )
     text = forms.CharField(
         label=_("内容・理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000
     )
@@ -158,6 +174,20 @@ class DecisionForm(CleanTextMixin, forms.Form):
     )
     action_assignee_name = forms.CharField(label=_("担当者"), max_length=100, required=False)
     action_due_on = WarekiDateField(label=_("期限"), required=False)
+
+    # Fields only some kinds use; the others (the text) belong to every kind.
+    KIND_FIELDS = {
+        "next_review_on": [Decision.Kind.NEXT_REVIEW],
+        "action_organization": [Decision.Kind.ACTION],
+        "action_assignee_name": [Decision.Kind.ACTION],
+        "action_due_on": [Decision.Kind.ACTION],
+    }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", False)  # one form per agenda item on a page: no repeated ids
+        super().__init__(*args, **kwargs)
+        for name, kinds in self.KIND_FIELDS.items():
+            self.fields[name].widget.attrs["data-kinds"] = " ".join(kinds)
 
     def clean(self):
         cleaned = super().clean()

@@ -136,6 +136,8 @@ class MeetingParticipant(models.Model):
     added_at = models.DateTimeField(_("追加日時"), default=timezone.now)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     removed_at = models.DateTimeField(_("除外日時"), null=True, blank=True)
+    # Recorded by the chair or secretary at the meeting: the minutes list who attended, not who was invited.
+    attended = models.BooleanField(_("出席"), default=False)
 
     class Meta:
         verbose_name = _("会議の参加者")

@@ -253,6 +253,21 @@ def meeting_participant_remove(*, participant: MeetingParticipant, by) -> Meetin
 
 
 @transaction.atomic
+def participant_attendance_record(*, participant: MeetingParticipant, attended: bool, by) -> MeetingParticipant:
+    """Record at the meeting whether a participant attended (the chair or secretary; not after the minutes lock)."""
+    meeting = _lock(participant.meeting)
+    _require_chair(meeting, by, secretary_too=True)
+    participant = MeetingParticipant.objects.select_for_update().get(pk=participant.pk)
+    if participant.removed_at is not None:
+        raise ValidationError(_("この参加者は会議から外れています。"))
+    if participant.attended != attended:
+        participant.attended = attended
+        participant.save(update_fields=["attended"])
+        _bump(meeting, "participants")
+    return participant
+
+
+@transaction.atomic
 def pledge_record(*, participant: MeetingParticipant, by, signed_on: date | None = None) -> MeetingParticipant:
     """Record a 守秘義務 pledge: the participant themselves, or the chair or secretary for a paper pledge."""
     meeting = _lock(participant.meeting)

@@ -165,7 +165,7 @@ def meeting_detail(request, pk):
 def meeting_live(request, pk):
     """Return the live agenda fragment the page re-fetches after every event."""
     meeting = get_meeting_for_user(request, pk)
-    return render(request, "meetings/_live.html", _live_context(request, meeting))
+    return render(request, "meetings/detail.html#live", _live_context(request, meeting))
 
 
 @require_http_methods(["GET", "POST"])
@@ -190,7 +190,7 @@ def meeting_participants(request, pk):
     """Show the participants and their pledges; the chair and secretary add, remove and record pledges."""
     meeting = get_meeting_for_user(request, pk)
     manage = meeting.is_chair or meeting.is_secretary
-    form = ParticipantAddForm(request.POST or None)
+    form = ParticipantAddForm(request.POST or None, meeting=meeting)
     if request.method == "POST":
         if not manage:
             raise PermissionDenied
@@ -212,6 +212,13 @@ def meeting_participants(request, pk):
                 if action == "remove":
                     services.meeting_participant_remove(participant=participant, by=request.user)
                     messages.success(request, _("参加者を外しました。"))
+                elif action in {"attend", "absent"}:
+                    services.participant_attendance_record(
+                        participant=participant, attended=action == "attend", by=request.user
+                    )
+                    messages.success(
+                        request, _("出席を記録しました。") if action == "attend" else _("出席の記録を取り消しました。")
+                    )
                 elif action == "pledge":
                     services.pledge_record(participant=participant, by=request.user)
                     messages.success(request, _("守秘義務の誓約を記録しました。"))
@@ -495,10 +502,18 @@ def minutes(request, pk):
     participants = list(
         MeetingParticipant.objects.filter(meeting=meeting).select_related("user", "organization").order_by("id")
     )
+    active = [p for p in participants if p.removed_at is None]
     return render(
         request,
         "meetings/minutes.html",
-        {"meeting": meeting, "items": items, "participants": participants, "today": timezone.localdate()},
+        {
+            "meeting": meeting,
+            "items": items,
+            "participants": participants,
+            "attended": [p for p in active if p.attended],
+            "absent": [p for p in active if not p.attended],
+            "today": timezone.localdate(),
+        },
     )
 
 

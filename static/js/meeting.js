@@ -96,6 +96,27 @@
       refetch();
     }
 
+    // The decision form shows only the fields its kind uses (without JavaScript every field is shown).
+    // A hidden field is disabled too, so a value typed under another kind is not sent with this one.
+    function applyKinds(scope) {
+      for (const form of scope.querySelectorAll("form.decision-form")) {
+        const kind = form.elements.kind ? form.elements.kind.value : "";
+        for (const input of form.querySelectorAll("[data-kinds]")) {
+          const hidden = !input.dataset.kinds.split(" ").includes(kind);
+          const field = input.closest(".field") || input;
+          field.hidden = hidden;
+          input.disabled = hidden;
+        }
+      }
+    }
+
+    root.addEventListener("change", (event) => {
+      const form = event.target.form;
+      if (event.target.name === "kind" && form && form.classList.contains("decision-form")) {
+        applyKinds(form.parentNode);
+      }
+    });
+
     function applyVersion() {
       const body = root.querySelector(".live-body");
       if (body) {
@@ -137,6 +158,7 @@
         const box = form.closest("details");
         if (box) box.open = true;
       });
+      root.setAttribute("aria-busy", "true");
       root.replaceChildren(...fresh.childNodes);
       if (active && active !== document.body && active.isConnected && document.activeElement !== active) {
         active.focus({ preventScroll: true });
@@ -149,6 +171,8 @@
         }
       }
       applyVersion();
+      applyKinds(root);
+      root.setAttribute("aria-busy", "false");
       if (updatedUnderInput) showNotice(kept[0]);
       else removeNotice();
       if (window.htmx) window.htmx.process(root);
@@ -235,6 +259,7 @@
       });
     }
 
+    applyKinds(root);
     setStatus("paused", root.dataset.textPaused);
     connect();
   }

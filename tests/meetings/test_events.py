@@ -24,7 +24,7 @@ NOT_MEETING_WRITES |= {"presence_touch", "case_closure_actions"}  # closing a ca
 SERVICES = """meeting_create meeting_participant_add pledge_record agenda_item_edit agenda_reorder agenda_move
 meeting_start agenda_set_current agenda_item_note meeting_decide action_item_mark_done action_item_reopen case_propose
 agenda_item_add agenda_item_remove agenda_from_due_reviews presence_join presence_leave meeting_participant_remove
-meeting_conclude minutes_approve""".split()
+participant_attendance_record meeting_conclude minutes_approve""".split()
 COVERED = set()
 
 
@@ -170,6 +170,17 @@ def test_every_meetings_service_sends_its_events_after_commit(personas, layered,
             {"type": live.MEETING_PARTICIPANT_REMOVED, "user_id": personas.caseworker_b.pk},
         ),
     ]
+
+    _, events = expect_events(
+        "participant_attendance_record",
+        lambda: ms.participant_attendance_record(participant=member, attended=True, by=personas.coordinator),
+    )
+    assert events == [_changed(m, "participants")]
+    _, events = expect_events(
+        "participant_attendance_record",
+        lambda: ms.participant_attendance_record(participant=member, attended=True, by=personas.coordinator),
+    )
+    assert events == []  # recorded already: nothing changed
 
     _, events = expect_events("meeting_conclude", lambda: ms.meeting_conclude(meeting=m, by=chair))
     assert events == [_changed(m, "status")]
