@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_GET
 
+from casework import audit
 from casework.viewers import viewer_for
 from config.outage import is_database_outage
 from core.guards import unavailable_response
@@ -19,8 +20,13 @@ logger = logging.getLogger(__name__)
 
 @require_GET
 def home(request):
-    """Show the signed-in user the home page for their roles."""
-    return render(request, "home.html", {"panels": home_panels(request, viewer_for(request))})
+    """Show the signed-in user the home page for their roles.
+
+    Each panel logs what it shows; the rows are written together, before anything is rendered.
+    """
+    with audit.log_batch():
+        panels = home_panels(request, viewer_for(request))
+    return render(request, "home.html", {"panels": panels})
 
 
 @login_not_required

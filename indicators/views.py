@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -125,6 +126,12 @@ def dashboard(request):
     years = [(y, fiscal_year_label(y)) for y in range(current, current - YEARS_BACK - 1, -1)]
     if choice.fiscal_year not in dict(years):
         years.append((choice.fiscal_year, fiscal_year_label(choice.fiscal_year)))
+    query = _query(choice)
+    for business in report.businesses:
+        for group in business.groups:
+            for row in group.rows:
+                # One reverse() per figure, shared by the row's thirteen links (601 url tags cost 40–60 ms).
+                row.drill_url = f"{reverse('indicators:drill', args=[row.key])}?{query}"
     suppressed_report = [
         (
             business,
@@ -157,7 +164,7 @@ def dashboard(request):
             "tables": suppressed_report,
             "months": yearly.month_headers(),
             "years": years,
-            "query": _query(choice),
+            "query": query,
             "scope_definition": SCOPE_DEFINITION,
             "charts": _chart_data(report) if not choice.threshold else {},
             "threshold_default": yearly.DEFAULT_SUPPRESSION_THRESHOLD,

@@ -43,8 +43,14 @@ def active_participations():
     return MeetingParticipant.objects.filter(removed_at__isnull=True, user__is_active=True).filter(Exists(backed))
 
 
-def participant_for(user, meeting_id) -> MeetingParticipant | None:
-    """Return the user's active participation in the meeting, or None (checked afresh on every call)."""
+HEADER_RELATED = ("meeting__convened_by", "meeting__chair", "meeting__secretary")
+
+
+def participant_for(user, meeting_id, *, header: bool = False) -> MeetingParticipant | None:
+    """Return the user's active participation in the meeting, or None (checked afresh on every call).
+
+    header: also read what the meeting's header shows (convening organization, chair, secretary).
+    """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     # A foreign-key lookup does not guard against ids past 64 bits (SQLite would raise OverflowError).
@@ -53,7 +59,7 @@ def participant_for(user, meeting_id) -> MeetingParticipant | None:
         return None
     return (
         active_participations()
-        .select_related("meeting", "organization")
+        .select_related("meeting", "organization", *HEADER_RELATED if header else ())
         .filter(meeting_id=meeting_id, user=user)
         .first()
     )
@@ -68,7 +74,7 @@ def may_open_material(participant: MeetingParticipant | None) -> bool:
 
 def get_meeting_for_user(request, pk, *, need_pledge: bool = True) -> Meeting:
     """Return the meeting when the user is an active participant (and pledged, for 支援会議); else 404."""
-    participant = participant_for(request.user, pk)
+    participant = participant_for(request.user, pk, header=True)
     if participant is None:
         deny(request, object_type="meeting", object_id=pk)
     meeting = participant.meeting
@@ -165,6 +171,14 @@ def layered_consents(case: Case, on) -> tuple[list[int], list[str], list]:
 def item_basis(item: AgendaItem, *, on=None) -> ItemBasis:
     """Return the basis for showing the item's case now: 支援会議 (art. 106-6) or every subject's consent."""
     return disclosure.meeting_case_basis(item.case, kind=item.meeting.kind, meeting_ref=str(item.meeting_id), on=on)
+
+
+def item_bases_for(items: list[AgendaItem], meeting: Meeting, *, on=None) -> dict[int, ItemBasis]:
+    """Return {item id: item_basis(item)} for one meeting's items, in a constant number of queries."""
+    bases = disclosure.meeting_case_bases(
+        {item.case_id: item.case for item in items}.values(), kind=meeting.kind, meeting_ref=str(meeting.pk), on=on
+    )
+    return {item.pk: bases[item.case_id] for item in items}
 
 
 def participating_organizations(meeting: Meeting, *, pledged: bool | None = None) -> set[int]:

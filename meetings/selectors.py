@@ -19,6 +19,7 @@ from meetings.access import (
     ItemBasis,
     action_basis,
     active_participations,
+    item_bases_for,
     item_basis,
     participant_for,
     participating_organizations,
@@ -103,9 +104,10 @@ def agenda(meeting: Meeting) -> list[AgendaItem]:
         )
         .order_by("order", "id")
     )
+    bases = item_bases_for(items, meeting)
     for item in items:
         item.meeting = meeting
-        item.basis = item_basis(item)
+        item.basis = bases[item.pk]
     return items
 
 

@@ -539,9 +539,9 @@ def agenda_set_current(*, meeting: Meeting, item: AgendaItem | None, by) -> Meet
     return _bump(meeting, "current", "current_item")
 
 
-def agenda_next_item(meeting: Meeting) -> AgendaItem | None:
-    """Return the item after the current one (the first when none is current)."""
-    items = list(meeting.items.order_by("order", "id"))
+def agenda_next_item(meeting: Meeting, items: list[AgendaItem] | None = None) -> AgendaItem | None:
+    """Return the item after the current one (the first when none is current); items: the agenda in order, if read."""
+    items = list(meeting.items.order_by("order", "id")) if items is None else items
     if not items:
         return None
     if meeting.current_item_id is None:

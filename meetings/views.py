@@ -142,7 +142,7 @@ def _live_context(request, meeting) -> dict:
         "meeting": meeting,
         "items": items,
         "current": current,
-        "next_item": services.agenda_next_item(meeting),
+        "next_item": services.agenda_next_item(meeting, items),
         "connected": selectors.connected_users(meeting.pk),
         "decision_form": DecisionForm(),
         "editable": meeting.status in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION},

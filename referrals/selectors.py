@@ -131,40 +131,55 @@ def case_panel(request, case, viewer: Viewer):
     )
 
 
-def home_panels(request, viewer: Viewer) -> list:
-    """Return the referral panels of the viewer's home page: incoming, attendance to record, counts."""
+# Cards a home panel shows; the inbox screen has the rest.
+HOME_ROWS = 20
 
-    if not acting_organization_ids(viewer):
+
+def home_panels(request, viewer: Viewer) -> list:
+    """Return the referral panels of the viewer's home page: incoming, attendance to record, counts.
+
+    Only the cards the panels show are read (20 open ones, and for place staff 20 to take attendance
+    for); the overdue count is one COUNT.
+    """
+
+    orgs = acting_organization_ids(viewer)
+    if not orgs:
         return []
-    box = inbox(viewer)
-    active = [r for r in box.rows if r.state in ACTIVE_STATES or r.state == ReferralState.REQUESTED]
+    bases = received_bases(viewer, orgs)
+    received = Referral.objects.filter(pk__in=list(bases))
+    overdue = received.filter(state=ReferralState.REQUESTED, due_on__lt=timezone.localdate()).count() if bases else 0
+    open_states = [*ACTIVE_STATES, ReferralState.REQUESTED]
+    active = list(_rows(received.filter(state__in=open_states))[:HOME_ROWS]) if bases else []
+    attendance = []
+    if viewer.is_place_staff and bases:
+        attendance = list(
+            _rows(
+                received.filter(
+                    kind=ReferralKind.PARTICIPATION, state__in=[ReferralState.ACCEPTED, ReferralState.IN_PROGRESS]
+                )
+            )[:HOME_ROWS]
+        )
+    shown = list({r.pk: r for r in [*active, *attendance]}.values())
     try:
-        if active:
+        if shown:
             log_received(
-                request.user, action=AccessLog.Action.LIST, object_type="referral_home", rows=active, bases=box.bases
+                request.user, action=AccessLog.Action.LIST, object_type="referral_home", rows=shown, bases=bases
             )
         unavailable = False
     except audit.AccessLogUnavailable:
         # Fail closed: without a log row the cards are not listed.
-        active, unavailable = [], True
-    attendance = [
-        r
-        for r in active
-        if r.kind == ReferralKind.PARTICIPATION and r.state in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS}
-    ]
+        active, attendance, unavailable = [], [], True
     title = _("受け入れ中の紹介") if viewer.is_place_staff and not viewer.works_cases else _("届いている紹介・つなぎ")
     panels = [
         Panel(
             title,
             "referrals/panels/incoming.html",
-            {"referrals": active[:20], "overdue": box.overdue, "unavailable": unavailable},
+            {"referrals": active, "overdue": overdue, "unavailable": unavailable},
             order=25,
         )
     ]
     if viewer.is_place_staff and attendance:
-        panels.append(
-            Panel(_("出欠の記録"), "referrals/panels/attendance.html", {"referrals": attendance[:20]}, order=26)
-        )
+        panels.append(Panel(_("出欠の記録"), "referrals/panels/attendance.html", {"referrals": attendance}, order=26))
     return panels
 
 

@@ -150,3 +150,40 @@ def test_the_home_panel_lists_upcoming_meetings(personas, layered, rf):
     assert layered.title in html
     request.user = personas.place_staff
     assert home_panels(request, Viewer(personas.place_staff)) == []
+
+
+def _add_consented_items(personas, meeting, n):
+    from tests.factories import give_layered_consent, make_meeting_case, put_on_agenda
+
+    for i in range(n):
+        case = make_meeting_case(
+            lead_organization=personas.window_a, lead_worker=personas.caseworker_a, family_name=f"林{i}"
+        )
+        give_layered_consent(case, by=personas.caseworker_a)
+        put_on_agenda(meeting=meeting, case=case, purpose="progress_review", by=personas.chair)
+
+
+def _statements(captured) -> list[str]:
+    """The statements a request sends, without the savepoints the test's own transaction turns BEGIN/COMMIT into."""
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+@pytest.mark.parametrize("name", ["meetings:detail", "meetings:live"])
+def test_the_meeting_page_reads_a_constant_number_of_queries(personas, layered, login, name):
+    """Consents, teams, subjects and organizations are read once for every item (issue 20: at most 15)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(personas.caseworker_a)
+    url = reverse(name, args=[layered.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    _add_consented_items(personas, layered, 5)
+    with CaptureQueriesContext(connection) as six:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("林") >= 5
+    statements = _statements(six)
+    assert len(statements) == len(_statements(one)), "\n".join(statements)
+    assert len(statements) <= 15, "\n".join(statements)

@@ -292,3 +292,31 @@ def test_the_inbox_pages_through_every_card_and_a_bad_page_number_shows_the_firs
     assert first.status_code == 200 and "5件中 1 / 3 ページ" in first.content.decode()
     csv_text = client.get(reverse("referrals:inbox_csv")).content.decode("utf-8-sig")
     assert len([line for line in csv_text.splitlines()[1:] if line]) == 5
+
+
+def test_home_reads_only_the_cards_it_shows_and_writes_its_log_rows_in_one_insert(personas, case_a, place, login):
+    """Issue 20: the panel shows 20 cards, reads 20 (not the whole inbox) and the page's log rows go in one INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from referrals.selectors import HOME_ROWS
+
+    sent = [
+        make_referral(
+            kind="participation", case=case_a, by=personas.caseworker_a, sender=personas.window_a, place=place
+        )
+        for _ in range(HOME_ROWS + 2)
+    ]
+    client = login(personas.place_staff)
+    client.get(reverse("home"))
+    before = AccessLog.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("home")).content.decode()
+    shown = [r.pk for r in sent if f"#{r.pk} " in page]
+    assert len(shown) == HOME_ROWS and sent[-1].pk in shown
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "casework_accesslog"')]
+    locks = [q["sql"] for q in queries.captured_queries if "advisory" in q["sql"]]
+    assert len(inserts) == 1 and len(locks) == 1
+    rows = AccessLog.objects.order_by("id")[before:]
+    assert {row.object_type for row in rows} >= {"referral_home"}
+    assert [row.seq for row in rows] == list(range(rows[0].seq, rows[0].seq + len(rows)))
