@@ -83,9 +83,7 @@ def _personas() -> dict:
         .order_by("-n", "id")
         .first()
     )
-    meeting = (
-        Meeting.objects.filter(status="scheduled").annotate(n=Count("items")).order_by("-n", "starts_at").first()
-    )
+    meeting = Meeting.objects.filter(status="scheduled").annotate(n=Count("items")).order_by("-n", "starts_at").first()
     city = (
         Membership.objects.filter(role=Role.CASEWORKER, organization__kind=Organization.Kind.MUNICIPAL, is_active=True)
         .order_by("id")
