@@ -15,6 +15,9 @@ urlpatterns = [
     path("<int:pk>/next/", views.meeting_next, name="next"),
     path("<int:pk>/status/", views.meeting_status, name="status"),
     path("<int:pk>/minutes/", views.minutes, name="minutes"),
+    # 会議録 as an A4 print view and a PDF.
+    path("<int:pk>/minutes/sheet/", views.minutes_sheet, name="print_minutes"),
+    path("<int:pk>/minutes/sheet.pdf", views.minutes_sheet, {"pdf": True}, name="pdf_minutes"),
     path("<int:pk>/items/<int:item_pk>/", views.item_detail, name="item"),
     path("<int:pk>/items/<int:item_pk>/notes/", views.item_notes, name="notes"),
     path("<int:pk>/items/<int:item_pk>/edit/", views.item_edit, name="item_edit"),

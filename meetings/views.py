@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from casework.access import get_case_for_user
 from casework.models import AccessLog
+from casework.paper import imprint_for, render_document
 from casework.viewers import viewer_for
 from meetings import selectors, services
 from meetings.access import (
@@ -599,3 +600,37 @@ def proposal_withdraw(request, proposal_pk):
     else:
         messages.success(request, _("提案を取り下げました。"))
     return redirect(case)
+
+
+@require_GET
+@meeting_view
+def minutes_sheet(request, pk, pdf: bool = False):
+    """会議録 as an A4 form or PDF: attendance, items, decisions and action items; items without a basis left out."""
+    meeting = get_meeting_for_user(request, pk)
+    items = selectors.agenda(meeting)
+    shown = [item for item in items if item.basis.allowed]
+    log_material_open(
+        request,
+        meeting,
+        selectors.item_bases(shown),
+        action=AccessLog.Action.EXPORT if pdf else AccessLog.Action.PRINT,
+    )
+    participants = list(
+        MeetingParticipant.objects.filter(meeting=meeting, removed_at__isnull=True)
+        .select_related("user", "organization")
+        .order_by("id")
+    )
+    context = {
+        "meeting": meeting,
+        "items": shown,
+        "withheld": len(items) - len(shown),
+        "participants": participants,
+        "imprint": imprint_for(request, viewer_for(request)),
+    }
+    return render_document(
+        request,
+        "meetings/print/minutes.html",
+        context,
+        pdf=pdf,
+        filename=f"会議録_{meeting.starts_at:%Y%m%d}_{meeting.pk}.pdf",
+    )

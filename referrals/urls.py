@@ -17,4 +17,7 @@ urlpatterns = [
     path("<int:pk>/attendance/", views.referral_attendance, name="attendance"),
     path("<int:pk>/notes/", views.referral_note, name="note"),
     path("<int:pk>/open-case/", views.tsunagi_open_case, name="open_case"),
+    # つなぎシート (紹介状): the card as an A4 print view and a PDF.
+    path("<int:pk>/sheet/", views.referral_sheet, name="print_sheet"),
+    path("<int:pk>/sheet.pdf", views.referral_sheet, {"pdf": True}, name="pdf_sheet"),
 ]

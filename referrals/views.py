@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from casework.access import get_case_for_user, person_ids_for_case
 from casework.models import AccessLog, Organization, Person
+from casework.paper import imprint_for, render_document
 from casework.viewers import viewer_for
 from core.spreadsheets import encode_csv
 from referrals import integration, selectors, services
@@ -453,3 +454,27 @@ def tsunagi_open_case(request, pk: int):
             messages.success(request, _("ケース %(n)s を開始しました。") % {"n": case.number})
             return redirect(case)
     return render(request, "referrals/open_case.html", {"form": form, "referral": referral})
+
+
+SHEET_TITLES = {
+    ReferralKind.PARTICIPATION: (_("つなぎシート"), _("参加支援の紹介状")),
+    ReferralKind.INTER_AGENCY: (_("紹介状"), _("関係機関への紹介")),
+    ReferralKind.TSUNAGI: (_("つなぎシート"), _("居場所から相談窓口へ")),
+}
+
+
+@referral_view
+@require_http_methods(["GET"])
+def referral_sheet(request, pk: int, pdf: bool = False):
+    """つなぎシート (紹介状): exactly the need-to-know card the receiver sees, as an A4 form or PDF."""
+    referral = get_referral_for_user(request, pk, action=AccessLog.Action.EXPORT if pdf else AccessLog.Action.PRINT)
+    title, subtitle = SHEET_TITLES.get(referral.kind, (_("紹介状"), ""))
+    context = {
+        "referral": referral,
+        "title": title,
+        "subtitle": subtitle,
+        "imprint": imprint_for(request, viewer_for(request)),
+    }
+    return render_document(
+        request, "referrals/print/sheet.html", context, pdf=pdf, filename=f"{title}_{referral.pk}.pdf"
+    )

@@ -365,6 +365,9 @@ POLICY: dict[str, Rule] = {
         OK, *CASE_STAFF_OWN, args=lambda s: {"kind": "participation"}, query=lambda s: {"case": s.case.pk}
     ),
     "referrals:detail": only(OK, *WINDOW_A, PLACE_ACTIVE, args=_pk("referral")),
+    # The つなぎシート is the card: whoever sees the card prints it (印刷 / 出力 in the log).
+    "referrals:print_sheet": only(OK, *WINDOW_A, PLACE_ACTIVE, args=_pk("referral")),
+    "referrals:pdf_sheet": only(OK, *WINDOW_A, PLACE_ACTIVE, args=_pk("referral")),
     "referrals:edit": only(OK, *WINDOW_A, args=_pk("draft_referral")),
     "referrals:send": only(
         NOT_ALLOWED, *REFERRAL_ACTORS, args=_pk("draft_referral"), post=post(*WINDOW_A, data=lambda s: {"version": 1})
@@ -425,6 +428,8 @@ POLICY: dict[str, Rule] = {
         NOT_ALLOWED, *SIGNED_IN, args=_pk("meeting"), post=post(*MEETING_A, data=lambda s: {"action": "start"})
     ),
     "meetings:minutes": only(OK, *MEETING_A, args=_pk("meeting")),
+    "meetings:print_minutes": only(OK, *MEETING_A, args=_pk("meeting")),
+    "meetings:pdf_minutes": only(OK, *MEETING_A, args=_pk("meeting")),
     "meetings:item_edit": only(
         OK,
         COORD_OWN,
