@@ -38,6 +38,17 @@ def neutralise_formula(value: Any) -> Any:
     return value
 
 
+def unneutralise_formula(value: Any) -> Any:
+    """Undo neutralise_formula on a cell read back: drop the one "'" it put before a formula trigger.
+
+    A file exported here and imported again would otherwise store 「'+81-3-…」 as the phone number,
+    and one more "'" on every round trip.
+    """
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in _FORMULA_TRIGGERS:
+        return value[1:]
+    return value
+
+
 # ---------------------------------------------------------------------------
 # Reading CSV
 # ---------------------------------------------------------------------------

@@ -167,6 +167,19 @@ def shown(value: int, threshold: int | None, marker: str = SUPPRESSED):
     return value
 
 
+def shown_row(total: int, months: list, threshold: int | None, marker: str = SUPPRESSED) -> tuple:
+    """Return a row's (total, months) for publication, so no suppressed month can be worked back.
+
+    A small count hidden among months would come straight back as the total minus the months shown
+    (the zeros included), and two hidden months with their total give each other away. So a row
+    with any month suppressed has its total suppressed too (secondary suppression of the total).
+    """
+    shown_months = [m if m == "" else shown(m, threshold, marker) for m in months]
+    if any(m == marker for m in shown_months):
+        return marker, shown_months
+    return shown(total, threshold, marker), shown_months
+
+
 def month_headers() -> list[str]:
     return [_("%(m)d月") % {"m": m} for m in FISCAL_MONTHS]
 
@@ -181,14 +194,8 @@ def business_rows(business: Business, threshold: int | None) -> list[list]:
     for group in business.groups:
         for row in group.rows:
             months = row.counts.months or [""] * 12
-            rows.append(
-                [
-                    group.title,
-                    str(row.figure.label),
-                    shown(row.counts.total, threshold, SUPPRESSED_IN_EXPORT),
-                    *[m if m == "" else shown(m, threshold, SUPPRESSED_IN_EXPORT) for m in months],
-                ]
-            )
+            total, shown_months = shown_row(row.counts.total, months, threshold, SUPPRESSED_IN_EXPORT)
+            rows.append([group.title, str(row.figure.label), total, *shown_months])
     return rows
 
 

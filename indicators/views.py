@@ -43,9 +43,13 @@ class Choice:
 
 
 def _allowed_organizations(viewer) -> tuple[bool, list[Organization]]:
-    """Return (municipal office?, organizations the viewer may choose); 404 for everyone else."""
+    """Return (municipal office?, organizations the viewer may choose); 404 for everyone else.
+
+    The administrator submits the yearly 実績報告, so they see the municipality-wide figures (counts
+    only: the drill-down to the records stays with case-working staff).
+    """
     orgs = [m.organization for m in viewer.memberships if m.role in CASE_ROLES]
-    if any(o.kind == Organization.Kind.MUNICIPAL for o in orgs):
+    if viewer.is_administrator or any(o.kind == Organization.Kind.MUNICIPAL for o in orgs):
         return True, list(Organization.objects.exclude(kind=Organization.Kind.PLACE_OPERATOR).order_by("kind", "name"))
     own = [o for o in dict.fromkeys(orgs) if o.kind in (Organization.Kind.WINDOW, Organization.Kind.COORDINATOR)]
     if not own:
@@ -117,6 +121,12 @@ def _chart_data(report) -> dict:
     return charts
 
 
+def _shown_row(row, threshold):
+    """A dashboard table row: the figure, its total and (month, value) pairs, suppressed for publication."""
+    total, months = yearly.shown_row(row.counts.total, list(row.counts.months), threshold)
+    return row, total, list(zip(FISCAL_MONTHS, months, strict=False))
+
+
 @require_GET
 def dashboard(request):
     """Show the 年度's figures for the municipality or one organization, as charts and tables."""
@@ -138,17 +148,7 @@ def dashboard(request):
             [
                 (
                     group,
-                    [
-                        (
-                            row,
-                            yearly.shown(row.counts.total, choice.threshold),
-                            [
-                                (m, yearly.shown(v, choice.threshold))
-                                for m, v in zip(FISCAL_MONTHS, row.counts.months, strict=False)
-                            ],
-                        )
-                        for row in group.rows
-                    ],
+                    [_shown_row(row, choice.threshold) for row in group.rows],
                 )
                 for group in business.groups
             ],
@@ -197,6 +197,8 @@ def drill(request, key: str):
     """List the records behind one figure that the viewer may open, logging the persons shown."""
     choice = _choose(request)
     viewer = viewer_for(request)
+    if not viewer.works_cases:
+        raise Http404  # the administrator's figures are counts; records are for case-working staff
     figure = yearly.find_figure(key, choice.fiscal_year, choice.scope)
     if figure is None:
         raise Http404

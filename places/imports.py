@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from core.spreadsheets import DecodeError, decode_csv_bytes
+from core.spreadsheets import DecodeError, decode_csv_bytes, unneutralise_formula
 from places.models import PlaceImportJob
 from places.resources import HEADERS, REQUIRED_HEADERS, PlaceResource, error_messages
 
@@ -124,7 +124,8 @@ def parse_places_file(data: bytes, *, file_format: str, encoding: str = "auto", 
     dataset = tablib.Dataset(headers=header)
     numbers: list[int] = []
     for number, record in enumerate(records[1:], start=2):
-        cells = [c if isinstance(c, str) else _cell(c) for c in record]
+        # What our own export added against formula injection is taken off again (exactly that "'").
+        cells = [unneutralise_formula(c if isinstance(c, str) else _cell(c)) for c in record]
         if not any(c.strip() for c in cells):
             continue  # blank lines and rows of bare commas carry nothing
         if any(c.strip() for c in cells[len(header) :]):

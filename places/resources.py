@@ -319,12 +319,33 @@ class PlaceResource(resources.ModelResource):
                 raise ValueError(f"他の団体（{given}）の居場所は取り込めません。自団体の居場所だけ登録できます")
             row["運営団体"] = self.forced_operator.name
 
+    def _other_problems(self, row, *, skip: set[str]) -> list[str]:
+        """Every other cell's problem in the row, so one upload shows them all (not the first only)."""
+        problems = []
+        for field in self.get_import_fields():
+            if field.column_name in skip or field.column_name not in row:
+                continue
+            try:
+                if isinstance(field, ScheduleField):
+                    parse_schedules(_text(row[field.column_name]))
+                else:
+                    field.clean(row)
+            except (ValueError, ValidationError) as error:
+                text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                problems.append(f"{field.column_name}: {text}")
+        return problems
+
     def get_instance(self, instance_loader, row):
         name = _text(row.get("名称"))
-        if not name:
-            raise ValueError("名称を入力してください")
+        problems = [] if name else ["名称を入力してください"]
+        try:
+            operator = self.fields["operator"].clean(row)
+        except ValueError as error:
+            problems.append(f"運営団体: {error}")
+            operator = None
+        if problems:
+            raise RowProblems(problems + self._other_problems(row, skip={"名称", "運営団体"}))
         external_id = _text(row.get("外部ID"))
-        operator = self.fields["operator"].clean(row)
         key = ("ext", external_id) if external_id else ("name", operator.pk, name)
         if key in self._seen_keys:
             raise ValueError(f"同じ居場所がファイルの{self._seen_keys[key]}行目にもあります")
@@ -396,14 +417,15 @@ class PlaceResource(resources.ModelResource):
         for place, specs in self._schedules_to_write:
             if place.pk is None:
                 raise RuntimeError("bulk insert returned no primary key")  # every supported database returns ids
-            wanted = [(s.weekday, s.weeks_of_month, s.start_time, s.end_time) for s in specs]
+            wanted = [(s.weekday, tuple(s.weeks_of_month), s.start_time, s.end_time) for s in specs]
             current = []
             if not getattr(place, "_was_new", False):
                 # Prefetched in before_import: no query per place.
                 current = [
                     (s.weekday, tuple(s.weeks_of_month or []), s.start_time, s.end_time) for s in place.schedules.all()
                 ]
-            if current == wanted:
+            # Compared as sets: a file listing the same slots in another order changes nothing.
+            if sorted(current) == sorted(wanted):
                 continue
             if current:
                 replaced.append(place.pk)
@@ -426,11 +448,20 @@ class PlaceResource(resources.ModelResource):
         return place.schedule_text
 
 
+class RowProblems(ValueError):
+    """Every problem found in one row of a places file (the row is refused with all of them listed)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("／".join(problems))
+        self.problems = problems
+
+
 def error_messages(row_result) -> list[str]:
     """Return a row result's errors as Japanese 「列名: 内容」 messages."""
     messages: list[str] = []
     for error in row_result.errors:
-        messages.append(str(error.error))
+        problems = getattr(error.error, "problems", None)
+        messages.extend(problems if problems else [str(error.error)])
     validation: ValidationError | None = row_result.validation_error
     if validation is not None:
         columns = {field.attribute: field.column_name for field in PlaceResource.fields.values()}

@@ -1,6 +1,7 @@
 """Reading and writing recurring schedules in the Japanese form staff type in Excel.
 
-Accepted: 「毎週水曜 10:00-12:00」, 「第2・第4土曜 11:00～14:00」, several joined by 「、」 or 「;」.
+Accepted: 「毎週水曜 10:00-12:00」, 「第2・第4土曜 11:00～14:00」, 「毎週水曜 10時から12時」,
+「第1日曜 9時半～11時30分」, several joined by 「、」 or 「;」.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from places.choices import WEEKDAY_LABELS
 
 # Full-width digits, colon and dashes typed with the IME: folded only for parsing, never stored.
 _FOLD = str.maketrans("０１２３４５６７８９：", "0123456789:")
+# A time as people write it: 10:00, 10時, 10時30分, 10時半.
+_TIME = r"\d{1,2}(?::\d{2}|時(?:\d{1,2}分|半)?)"
 _ENTRY = re.compile(
     r"^(?P<weeks>毎週|第[1-5](?:・第?[1-5])*)\s*"
     r"(?P<day>[月火水木金土日])曜日?\s*"
-    r"(?P<start>\d{1,2}:\d{2})\s*[-−－~〜～–—]\s*(?P<end>\d{1,2}:\d{2})$"
+    rf"(?P<start>{_TIME})\s*(?:[-−－~〜～–—]|から)\s*(?P<end>{_TIME})\s*(?:まで)?$"
 )
+_KANJI_TIME = re.compile(r"(?P<h>\d{1,2})時(?:(?P<m>\d{1,2})分|(?P<half>半))?")
 _SPLIT = re.compile(r"\s*[、;；]\s*")
 
 
@@ -41,7 +45,11 @@ def format_schedule(weekday: int, weeks_of_month: list[int], start: time, end: t
 
 
 def _parse_time(text: str) -> time:
-    hours, minutes = (int(part) for part in text.split(":"))
+    if match := _KANJI_TIME.fullmatch(text):
+        hours = int(match["h"])
+        minutes = 30 if match["half"] else int(match["m"] or 0)
+    else:
+        hours, minutes = (int(part) for part in text.split(":"))
     if not (0 <= hours <= 23 and 0 <= minutes <= 59):
         raise ValueError(f"時刻が正しくありません: {text}")
     return time(hours, minutes)
@@ -68,4 +76,9 @@ def parse_schedules(text: str) -> list[ScheduleSpec]:
         if end <= start:
             raise ValueError(f"終了時刻が開始時刻より前です:「{part}」")
         specs.append(ScheduleSpec(WEEKDAY_LABELS.index(match["day"]), start, end, weeks))
-    return specs
+    return sorted(specs, key=schedule_order)
+
+
+def schedule_order(spec) -> tuple:
+    """The order schedules are stored and shown in (weekday, start), whatever order a file wrote them in."""
+    return (spec.weekday, spec.start_time, tuple(spec.weeks_of_month or ()), spec.end_time)

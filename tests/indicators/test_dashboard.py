@@ -27,8 +27,20 @@ def test_case_working_staff_open_the_dashboard(world, login, name):
     assert "令和7年度" in response.content.decode()
 
 
-@pytest.mark.parametrize("name", ["place_staff", "auditor", "administrator"])
-def test_it_returns_404_to_place_staff_auditors_and_administrators(world, login, name):
+def test_the_administrator_submits_the_yearly_report_from_the_menu(world, login):
+    """Issue 16, item 10: the administrator reaches the municipality-wide figures and the export, not the records."""
+    client = login(world.personas.administrator)
+    page = client.get(DASHBOARD, {"fy": FY})
+    assert page.status_code == 200 and page.context["choice"].municipal
+    assert f'href="{DASHBOARD}"' in page.content.decode()
+    assert reverse("indicators:drill", args=["casework.new_cases"]) not in page.content.decode()
+    assert f'href="{DASHBOARD}"' in client.get(reverse("home")).content.decode()
+    assert client.get(EXPORT, {"fy": FY, "format": "xlsx"}).status_code == 200
+    assert client.get(drill("casework.new_cases"), {"fy": FY}).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["place_staff", "auditor"])
+def test_it_returns_404_to_place_staff_and_auditors(world, login, name):
     client = login(getattr(world.personas, name))
     assert client.get(DASHBOARD).status_code == 404
     assert client.get(drill("casework.new_cases")).status_code == 404
@@ -88,9 +100,20 @@ def test_suppression_shows_small_numbers_as_a_dash(world, login):
     page = login(world.personas.chair).get(DASHBOARD, {"fy": FY, "suppress": "3"})
     tables = page.context["tables"]
     totals = {row.key: total for _b, groups in tables for _g, rows in groups for row, total, _cells in rows}
-    assert totals["casework.new_cases"] == 3
     assert totals["casework.new_persons"] == "-"
     assert totals["casework.domain.child"] == 0
+
+
+def test_a_suppressed_month_cannot_be_worked_back_from_the_total_and_the_zeros(world, login):
+    """Issue 16, item 10: a row with a hidden month hides its total too (new cases: 3 over months of 1 and 2)."""
+    page = login(world.personas.chair).get(DASHBOARD, {"fy": FY, "suppress": "3"})
+    for _b, groups in page.context["tables"]:
+        for _g, rows in groups:
+            for row, total, cells in rows:
+                if any(v == "-" for _m, v in cells):
+                    assert total == "-", row.key
+    totals = {row.key: total for _b, groups in page.context["tables"] for _g, rows in groups for row, total, _c in rows}
+    assert totals["casework.new_cases"] == "-"
 
 
 def test_drilling_down_lists_only_the_viewers_cases_and_logs_the_persons(world, login):
