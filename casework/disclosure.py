@@ -210,7 +210,7 @@ def _consent_answer(entries, *, organization, purpose, on, case, joining_team, t
                 AccessLog.Basis.CONSENT,
                 consent.pk,
                 _("%(d)sの本人同意（%(by)s・%(scope)s）に基づきます。")
-                % {"d": consent.given_on.isoformat(), "by": consent.get_given_by_display(), "scope": scope},
+                % {"d": format_wareki(consent.given_on), "by": consent.get_given_by_display(), "scope": scope},
             )
         # A later refusal or withdrawal overrides earlier consents; an expired one does not.
         if state == "refused":
@@ -218,14 +218,14 @@ def _consent_answer(entries, *, organization, purpose, on, case, joining_team, t
                 False,
                 AccessLog.Basis.NONE,
                 consent.pk,
-                _("%(d)sに同意を拒否しています。") % {"d": consent.given_on.isoformat()},
+                _("%(d)sに同意を拒否しています。") % {"d": format_wareki(consent.given_on)},
             )
         if state == "withdrawn":
             return ConsentAnswer(
                 False,
                 AccessLog.Basis.NONE,
                 consent.pk,
-                _("%(d)sに同意が撤回されています。") % {"d": consent.withdrawn_on.isoformat()},
+                _("%(d)sに同意が撤回されています。") % {"d": format_wareki(consent.withdrawn_on)},
             )
         last_problem = _("同意の有効期限（%(d)s）が過ぎています。") % {"d": format_wareki(consent.valid_until)}
         near_miss = None

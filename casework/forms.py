@@ -33,7 +33,7 @@ from casework.services.break_glass import break_glass_reason_problem
 from casework.services.intake import NewMember
 from casework.services.persons import PERSON_FIELDS
 from core.forms import CaseNumberField, CleanTextForm, WarekiDateField
-from core.japanese import is_katakana_reading, to_katakana_reading
+from core.japanese import is_katakana_reading, staff_name, to_katakana_reading
 
 
 def checkbox_choices(choices, **kwargs) -> forms.MultipleChoiceField:
@@ -368,11 +368,6 @@ class BreakGlassForm(CleanTextForm):
 # ---------------------------------------------------------------------------
 # Edit screens
 # ---------------------------------------------------------------------------
-
-
-def staff_name(user) -> str:
-    """Return a staff member's name in Japanese order (氏 名), or the login id when it is blank."""
-    return f"{user.last_name} {user.first_name}".strip() or user.username
 
 
 ADDRESS_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "address_secret")

@@ -28,7 +28,9 @@ __all__ = [
     "normalize_case_number",
     "parse_date",
     "search_key",
+    "staff_name",
     "to_katakana_reading",
+    "with_honorific",
     "wareki_year",
 ]
 
@@ -330,6 +332,33 @@ def era_short_prefix(fy: int) -> str:
     """The short era prefix of 年度 fy used in case numbers, e.g. "R7" or "H30"."""
     era, year = _fiscal_era(fy)
     return f"{era.letter}{year}"
+
+
+# ---------------------------------------------------------------------------
+# Staff names
+# ---------------------------------------------------------------------------
+
+
+def staff_name(user) -> str:
+    """A staff member's name as Japanese screens and forms write it, family name first (佐藤　美咲).
+
+    The one helper for every header, list, export and printed form; the login id when no name is set.
+    """
+    if user is None:
+        return ""
+    family, given = (getattr(user, "last_name", "") or "").strip(), (getattr(user, "first_name", "") or "").strip()
+    return f"{family}\u3000{given}".strip("\u3000") or getattr(user, "username", "")
+
+
+_HONORIFICS = ("さん", "さま", "様", "ちゃん", "くん", "君", "氏", "殿", "先生")
+
+
+def with_honorific(name: str) -> str:
+    """Add さん to a name unless it already carries an honorific (あかりちゃん, not あかりちゃんさん)."""
+    name = (name or "").strip()
+    if not name or name.endswith(_HONORIFICS):
+        return name
+    return f"{name}さん"
 
 
 # ---------------------------------------------------------------------------

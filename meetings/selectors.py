@@ -13,6 +13,7 @@ from casework import audit, disclosure
 from casework.choices import Role
 from casework.models import AccessLog, Case, Organization, SupportPlan
 from casework.selectors import OPEN_STATES
+from core.japanese import format_wareki
 from core.panels import Panel
 from meetings.access import (
     ACTION_ROLES,
@@ -213,6 +214,10 @@ def home_panels(request, viewer) -> list[Panel]:
         return []
     panels = []
     meetings = upcoming_meetings(request.user)
+    for meeting in meetings:
+        # The chair sees how many cases wait in the meeting's queue (proposals, proposed plans, reviews due).
+        if meeting.chair_id == request.user.pk and meeting.status == MeetingStatus.SCHEDULED:
+            meeting.queue_waiting = sum(1 for entry in agenda_queue(meeting) if not entry.on_agenda)
     if meetings or can_convene(viewer):
         panels.append(Panel(_("今後の会議"), "meetings/panels/upcoming.html", {"meetings": meetings}, order=30))
     actions, more = open_actions_for(viewer)
@@ -326,7 +331,7 @@ class QueueEntry:
         if self.plan_proposed:
             parts.append(_("プランの提案"))
         if self.review_due is not None:
-            parts.append(_("見直し期限 %(d)s") % {"d": self.review_due.isoformat()})
+            parts.append(_("見直し期限 %(d)s") % {"d": format_wareki(self.review_due)})
         return parts
 
     @property

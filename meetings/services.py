@@ -764,7 +764,7 @@ def meeting_decide(
             plan = plan_set_next_review(case=case, next_review_on=next_review_on, by=by, decided_in=decided_in)
             decision.next_review_on = next_review_on
             decision.plan = plan
-            decision.result_note = _("次回見直し日を%(d)sに設定しました。") % {"d": next_review_on.isoformat()}
+            decision.result_note = _("次回見直し日を%(d)sに設定しました。") % {"d": format_wareki(next_review_on)}
         elif kind == Decision.Kind.ACTION:
             if not actions:
                 raise ValidationError({"actions": _("担当機関と内容を入力してください。")})

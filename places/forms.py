@@ -247,3 +247,75 @@ class AttendanceForm(forms.Form):
         if cleaned.get("status") and cleaned["status"] != AttendanceStatus.ATTENDED and cleaned.get("hours"):
             self.add_error("hours", _("参加しなかった日に時間は記録できません。"))
         return cleaned
+
+
+class AttendanceSessionForm(forms.Form):
+    """One session (a day) at the place: a row per participant, recorded in one go."""
+
+    on = WarekiDateField(label=_("日付"))
+    replace = forms.BooleanField(
+        label=_("この日の記録を書き換える"),
+        required=False,
+        help_text=_("この日の出欠がすでにある参加者の記録を、下の内容で置き換えます。"),
+    )
+
+    def __init__(self, *args, participants: list[tuple[str, str]], existing: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.participants = dict(participants)
+        self.rows = []
+        existing = existing or {}
+        for index, (ref, label) in enumerate(participants):
+            earlier = existing.get(ref)
+            status = forms.ChoiceField(
+                label=_("%(name)sの出欠") % {"name": label},
+                choices=[("", _("―（記録しない）")), *AttendanceStatus.choices],
+                required=False,
+                initial=earlier.status if earlier else "",
+            )
+            hours = forms.DecimalField(
+                label=_("時間"),
+                required=False,
+                min_value=0,
+                max_value=24,
+                decimal_places=1,
+                initial=earlier.hours if earlier else None,
+            )
+            note = forms.CharField(
+                label=_("ひとこと"), required=False, max_length=200, initial=earlier.note if earlier else ""
+            )
+            self.fields[f"status_{index}"], self.fields[f"hours_{index}"], self.fields[f"note_{index}"] = (
+                status,
+                hours,
+                note,
+            )
+            self.rows.append((ref, label, earlier, f"status_{index}", f"hours_{index}", f"note_{index}"))
+
+    def clean(self):
+        cleaned = super().clean()
+        for _ref, _label, _earlier, status, hours, note in self.rows:
+            if cleaned.get(note):
+                try:
+                    cleaned[note] = clean_text(cleaned[note])
+                except ValidationError as error:
+                    self.add_error(note, error)
+            if cleaned.get(hours) and cleaned.get(status) != AttendanceStatus.ATTENDED:
+                self.add_error(hours, _("参加しなかった日に時間は記録できません。"))
+        if not self.errors and not any(cleaned.get(row[3]) for row in self.rows):
+            raise ValidationError(_("出欠を記録する参加者を一人以上選んでください。"))
+        return cleaned
+
+    def bound_rows(self):
+        """(label, the earlier record, status, hours and note bound fields) per participant, for the table."""
+        return [(label, earlier, self[s], self[h], self[n]) for _ref, label, earlier, s, h, n in self.rows]
+
+    def entries(self) -> list[dict]:
+        return [
+            {
+                "participant_ref": ref,
+                "status": self.cleaned_data[s],
+                "hours": self.cleaned_data[h],
+                "note": self.cleaned_data[n] or "",
+            }
+            for ref, _label, _earlier, s, h, n in self.rows
+            if self.cleaned_data.get(s)
+        ]

@@ -24,6 +24,7 @@ __all__ = [
     "PlaceMatch",
     "PlaceWishes",
     "attendance_record",
+    "attendance_record_session",
     "import_job_confirm",
     "import_job_start",
     "place_match",
@@ -158,3 +159,39 @@ def import_job_confirm(*, job: PlaceImportJob, by) -> PlaceImportJob:
         _dispatch(locked, locked.total)
     locked.refresh_from_db()
     return locked
+
+
+@transaction.atomic
+def attendance_record_session(
+    *, place: Place, on: date, entries: list[dict], participants: dict[str, str], by, replace: bool = False
+) -> list[Attendance]:
+    """Record one session's attendance for several participants at once; all or nothing.
+
+    entries: {"participant_ref", "status", "hours", "note"} per participant to record (the others are left
+    alone). An entry that would change a record already kept for that day needs replace, as one at a time.
+    """
+    recorded = []
+    for entry in entries:
+        ref = entry["participant_ref"]
+        earlier = Attendance.objects.filter(place=place, participant_ref=ref, on=on).first()
+        hours = Decimal(str(entry["hours"])) if entry.get("hours") not in (None, "") else None
+        if earlier is not None and (earlier.status, earlier.hours, earlier.note) == (
+            entry["status"],
+            hours,
+            entry.get("note", ""),
+        ):
+            continue  # the same as kept: nothing to replace
+        recorded.append(
+            attendance_record(
+                place=place,
+                participant_ref=ref,
+                participant_label=participants[ref],
+                on=on,
+                status=entry["status"],
+                hours=hours,
+                note=entry.get("note", ""),
+                by=by,
+                replace=replace,
+            )
+        )
+    return recorded

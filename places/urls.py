@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.place_detail, name="detail"),
     path("<int:pk>/edit/", views.place_edit, name="edit"),
     path("<int:pk>/attendance/", views.attendance, name="attendance"),
+    path("<int:pk>/attendance/session/", views.attendance_session, name="attendance_session"),
     path("match/", views.match, name="match"),
     path("import/", views.import_upload, name="import"),
     path("import/<uuid:token>/", views.import_job, name="import_job"),

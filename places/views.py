@@ -13,9 +13,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from casework.models import AccessLog, Organization
 from casework.viewers import viewer_for
+from core.japanese import format_wareki, parse_date
 from places import access, selectors, services
 from places.exports import export_places
-from places.forms import AttendanceForm, DirectoryFilterForm, ExportForm, ImportForm, MatchForm, PlaceForm
+from places.forms import (
+    AttendanceForm,
+    AttendanceSessionForm,
+    DirectoryFilterForm,
+    ExportForm,
+    ImportForm,
+    MatchForm,
+    PlaceForm,
+)
 from places.hsds import build_directory
 from places.models import Place, PlaceImportJob
 
@@ -245,3 +254,45 @@ def attendance(request, pk: int):
         "places/attendance.html",
         {"place": place, "form": form, "records": page.records, "participants": page.participants},
     )
+
+
+@require_http_methods(["GET", "POST"])
+def attendance_session(request, pk: int):
+    """Record one session's attendance for every participant on one screen (its operator's staff only)."""
+    action = AccessLog.Action.CHANGE if request.method == "POST" else AccessLog.Action.VIEW
+    place, page = access.get_place_for_attendance(request, pk, action=action)
+    day = _session_day(request)
+    existing = {a.participant_ref: a for a in selectors.attendance_at(place, on=day)}
+    form = AttendanceSessionForm(
+        request.POST or None, participants=page.participants, existing=existing, initial={"on": day}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            recorded = services.attendance_record_session(
+                place=place,
+                on=form.cleaned_data["on"],
+                entries=form.entries(),
+                participants=form.participants,
+                by=request.user,
+                replace=form.cleaned_data["replace"],
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                _("%(day)sの出欠を%(n)s人分記録しました。")
+                % {"day": format_wareki(form.cleaned_data["on"]), "n": len(recorded)},
+            )
+            return redirect("places:attendance", pk=place.pk)
+    return render(request, "places/attendance_session.html", {"place": place, "form": form, "day": day})
+
+
+def _session_day(request):
+    """The session's day from the form (or ?on=), today when absent or unreadable."""
+    text = request.POST.get("on") or request.GET.get("on") or ""
+    try:
+        return parse_date(text) if text else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()

@@ -19,7 +19,7 @@ from casework.models import AccessLog, Case, Consent, IntakeRoute, Organization,
 from casework.services.cases import case_open, case_team_add, case_team_remove
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.viewers import Viewer
-from core.japanese import format_wareki
+from core.japanese import format_wareki, with_honorific
 from referrals import integration
 from referrals.access import (
     RECEIVER,
@@ -144,6 +144,20 @@ MOVES = {
         Move("complete", "complete", "完了にする", RECEIVER, needs_outcome=True),
         Move("fail", "fail", "不成立として終える", RECEIVER, needs_reason=True, danger=True),
     ]
+}
+
+
+# What the screen says after a move: what happened, not the button's label (「受諾しました」).
+MOVE_DONE = {
+    "accept": "受諾しました。",
+    "reject": "辞退しました。",
+    "return": "差し戻しました（情報不足）。",
+    "cancel": "取り下げました。",
+    "start": "対応を開始しました。",
+    "hold": "保留にしました。",
+    "resume": "保留を解除しました。",
+    "complete": "完了にしました。",
+    "fail": "不成立として終えました。",
 }
 
 
@@ -731,7 +745,8 @@ def tsunagi_open_case(
         is_anonymous=not named,
     )
     household = household_create(
-        name=_("%(n)sさんの世帯") % {"n": person.full_name or locked.card_preferred_name or _("氏名不詳")}, by=by
+        name=_("%(n)sの世帯") % {"n": with_honorific(person.full_name or locked.card_preferred_name or _("氏名不詳"))},
+        by=by,
     )
     household_add_member(household=household, person=person, relationship="self", by=by)
     case = case_open(

@@ -368,7 +368,7 @@ def referral_move(request, pk: int, move: str):
     except services.InvalidMove as exc:
         form.add_error(None, str(exc))
         return _detail(request, referral, status=400, move_form=form)
-    messages.success(request, _("「%(m)s」を記録しました。") % {"m": services.MOVES[move].label})
+    messages.success(request, _(services.MOVE_DONE[move]))
     if may_still_see_referral(request, pk):
         return redirect(referral)
     # Some moves end the viewer's access (a place's card after its time); go back to the list.

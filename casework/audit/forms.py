@@ -5,8 +5,9 @@ from datetime import date, datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casework.audit.labels import object_type_choices
 from casework.models import AccessLog, Organization
-from core.forms import WarekiDateField
+from core.forms import CaseNumberField, WarekiDateField
 
 # The longest period one report may cover, so a typo cannot scan years of rows.
 MAX_REPORT_DAYS = 366
@@ -62,13 +63,24 @@ class LogFilterForm(DateRangeForm):
         label=_("所属機関"), required=False, queryset=Organization.objects.order_by("kind", "name")
     )
     person = forms.IntegerField(label=_("対象者ID"), required=False, min_value=1, max_value=2**63 - 1)
-    object_type = TextFilterField(label=_("対象種別"), required=False, max_length=60)
+    case_number = CaseNumberField(
+        label=_("ケース番号"),
+        required=False,
+        help_text=_("ケースの画面・帳票を開いた記録を探します（例: R8-7、全角でも可）。"),
+    )
+    object_type = forms.ChoiceField(label=_("対象種別"), required=False, choices=())
     object_id = TextFilterField(label=_("対象ID"), required=False, max_length=40)
     action = forms.ChoiceField(label=_("操作"), required=False, choices=_blank_choice(AccessLog.Action.choices))
     outcome = forms.ChoiceField(label=_("結果"), required=False, choices=_blank_choice(AccessLog.Outcome.choices))
     basis = forms.ChoiceField(label=_("根拠"), required=False, choices=_blank_choice(AccessLog.Basis.choices))
+    hide_own = forms.BooleanField(label=_("自分の操作（この監査画面の記録など）を除く"), required=False)
     # Keyset cursor "<at ISO>~<id>" of the last row on the previous page (no COUNT(*) needed).
     after = forms.CharField(required=False, widget=forms.HiddenInput, max_length=80)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = _blank_choice(object_type_choices())
+        self.fields["object_type"].error_messages["invalid_choice"] = _("対象種別は一覧から選んでください。")
 
     def clean_object_id(self):
         value = self.cleaned_data["object_id"].strip()
@@ -106,6 +118,8 @@ class LogFilterForm(DateRangeForm):
                 value = value.isoformat()
             elif isinstance(value, Organization):
                 value = value.pk
+            elif value is False:
+                continue
             parts.append(f"{name}={value}")
         return " ".join(parts)
 

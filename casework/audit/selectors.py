@@ -17,9 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.access import person_ids_for_case
 from casework.audit import verify_day
+from casework.audit.labels import CASE_OBJECT_TYPES, object_type_label
 from casework.choices import Role
-from casework.models import AccessLog
+from casework.models import AccessLog, Case
 from core.panels import Panel
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -81,9 +83,15 @@ def log_rows() -> QuerySet:
     return AccessLog.objects.select_related("organization").order_by("-at", "-id")
 
 
-def filter_log(cleaned: dict) -> QuerySet:
-    """Apply the search form's cleaned filters."""
+def filter_log(cleaned: dict, *, viewer_user=None) -> QuerySet:
+    """Apply the search form's cleaned filters (hide_own leaves out the searching auditor's own rows)."""
     rows = in_period(log_rows(), cleaned.get("date_from"), cleaned.get("date_to"))
+    if cleaned.get("hide_own") and viewer_user is not None:
+        rows = rows.exclude(actor=viewer_user)
+    if cleaned.get("case_number"):
+        case = Case.objects.filter(number=cleaned["case_number"]).only("pk").first()
+        # An unknown number finds nothing (rather than every row).
+        rows = rows.filter(object_type__in=CASE_OBJECT_TYPES, object_id=str(case.pk) if case else "-")
     if cleaned.get("actor"):
         rows = rows.filter(actor_username=cleaned["actor"].strip())
     if cleaned.get("organization"):
@@ -118,10 +126,19 @@ def person_ids_of(rows: Iterable[AccessLog]) -> list[int]:
 PERSONS_SHOWN_PER_ROW = 20
 
 
+def case_for_number(number: str):
+    """Return (case, the person ids its page shows) for a case-number search, or (None, [])."""
+    case = Case.objects.filter(number=number).first() if number else None
+    if case is None:
+        return None, []
+    return case, person_ids_for_case(case)
+
+
 def with_labels(rows: list[AccessLog]) -> list[AccessLog]:
-    """Give each row its role's label and the person ids the screen links (the log stores the role code)."""
+    """Give each row its role's and object's Japanese labels and the person ids the screen links."""
     for row in rows:
         row.role_label = role_label(row.role)
+        row.object_label = object_type_label(row.object_type)
         ids = row.person_ids or []
         row.persons_shown = ids[:PERSONS_SHOWN_PER_ROW]
         row.persons_more = max(0, len(ids) - PERSONS_SHOWN_PER_ROW)

@@ -49,14 +49,23 @@ def log_search(request, viewer):
     """Search the access log by actor, organization, person, object, action, outcome, basis and period."""
     form = LogFilterForm(request.GET or None)
     page = None
+    case, case_persons = None, []
     if not request.GET:
         form = LogFilterForm()
         page = selectors.log_page(selectors.log_rows(), None)
         log_audit_screen(viewer, action=AccessLog.Action.LIST, person_ids=page.person_ids)
     elif form.is_valid():
-        page = selectors.log_page(selectors.filter_log(form.cleaned_data), form.cleaned_data["after"])
+        page = selectors.log_page(
+            selectors.filter_log(form.cleaned_data, viewer_user=request.user), form.cleaned_data["after"]
+        )
+        case, case_persons = selectors.case_for_number(form.cleaned_data.get("case_number"))
         action = AccessLog.Action.SEARCH if form.has_filters() else AccessLog.Action.LIST
-        log_audit_screen(viewer, action=action, person_ids=page.person_ids, reason=form.describe())
+        log_audit_screen(
+            viewer,
+            action=action,
+            person_ids=sorted(set(page.person_ids) | set(case_persons)),
+            reason=form.describe(),
+        )
     status = 200 if page is not None else 400
     next_query = None
     if page and page.next_cursor:
@@ -70,6 +79,8 @@ def log_search(request, viewer):
             "form": form,
             "page": page,
             "next_query": next_query,
+            "searched_case": case,
+            "searched_case_persons": case_persons,
             "export_query": _query_without(request, "after", "format"),
             "formats": ExportForm.FORMATS,
             "tab": "log",
@@ -84,7 +95,7 @@ def log_export(request, viewer):
     form = ExportForm(request.GET)
     error = None
     if form.is_valid():
-        rows = selectors.export_rows(selectors.filter_log(form.cleaned_data))
+        rows = selectors.export_rows(selectors.filter_log(form.cleaned_data, viewer_user=request.user))
         if len(rows) > selectors.EXPORT_LIMIT:
             error = _("出力できるのは %(n)s 行までです。期間などで絞り込んでください。") % {
                 "n": f"{selectors.EXPORT_LIMIT:,}"

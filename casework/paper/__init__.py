@@ -19,6 +19,8 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.japanese import staff_name
+
 # The base URL the PDF renderer resolves relative URLs against: a name that can never be reached, so a
 # link the fetcher does not map to a static file is refused rather than fetched.
 PDF_BASE_URL = "https://paper.invalid/"
@@ -74,7 +76,7 @@ def imprint_for(request, viewer) -> Imprint:
     """Return the footer's 出力者 and 出力日時 for this request."""
     user = request.user
     # Family name first, as Japanese forms write it.
-    name = f"{user.last_name}\u3000{user.first_name}".strip("\u3000") or user.get_username()
+    name = staff_name(user)
     orgs = [m.organization.name for m in viewer.memberships]
     return Imprint(printed_by=name, organization=orgs[0] if orgs else "", printed_at=timezone.now())
 

@@ -36,6 +36,7 @@ from casework.services.persons import (
 from casework.viewers import viewer_for
 from casework.views.common import case_view, form_page, lead_change_case, posted_action
 from casework.views.intake import resolve_duplicates
+from core.japanese import with_honorific
 
 
 @case_view
@@ -75,7 +76,9 @@ def person_edit(request, pk: int, person_pk: int):
         except ValidationError as exc:
             form.add_error(None, " ".join(exc.messages))
         else:
-            messages.success(request, _("%(name)sさんの情報を保存しました。") % {"name": person.display_name})
+            messages.success(
+                request, _("%(name)sの情報を保存しました。") % {"name": with_honorific(person.display_name)}
+            )
             return redirect(case)
     return form_page(request, case, "casework/person_form.html", form, person=person)
 

@@ -201,7 +201,7 @@ def _plan_post(request, plan, plan_form, role_form, approve_form) -> bool:
         return True
     if which == "propose":
         plan_propose(plan=plan, by=by)
-        messages.success(request, _("プランを会議に提案しました。"))
+        messages.success(request, _("プランを会議に提案しました。議長の画面の「議題候補」に表示されます。"))
         return True
     if which == "approve" and approve_form.is_valid():
         plan_approve(plan=plan, by=by, decided_by_label=approve_form.cleaned_data["decided_by_label"])

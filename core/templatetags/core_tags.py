@@ -5,7 +5,7 @@ from datetime import date, datetime
 from django import template
 from django.utils import timezone
 
-from core.japanese import format_wareki
+from core.japanese import format_wareki, staff_name, with_honorific
 
 register = template.Library()
 
@@ -32,6 +32,18 @@ def wareki(value, with_weekday=False):
         except ValueError:
             return value.isoformat()
     return value
+
+
+@register.filter(name="staff_name")
+def staff_name_filter(user):
+    """Show a staff member's name family name first (佐藤　美咲)."""
+    return staff_name(user)
+
+
+@register.filter
+def honorific(name):
+    """The name with さん, unless it already has an honorific (あかりちゃん stays あかりちゃん)."""
+    return with_honorific(str(name or ""))
 
 
 @register.filter

@@ -334,6 +334,7 @@ POLICY: dict[str, Rule] = {
     "places:detail": only(OK, *DIRECTORY, args=_pk("place")),
     "places:edit": only(OK, *PLACE_OWN, ADMIN, args=_pk("place")),
     "places:attendance": only(OK, *PLACE_OWN, args=_pk("place")),
+    "places:attendance_session": only(OK, *PLACE_OWN, args=_pk("place")),
     "places:match": only(OK, *CASE_STAFF, ADMIN),
     "places:import": only(OK, *PLACE_STAFF, ADMIN),
     # An import job belongs to its uploader alone (the persona place staff on A's side).

@@ -583,6 +583,18 @@ def referral_stage(w) -> Target:
     )
 
 
+def place_attendance_session(w) -> Target:
+    from places import selectors as place_selectors
+    from places.forms import AttendanceSessionForm
+
+    _referral, place = _accepted_participation(w)
+    participants = place_selectors.participants_at(place)
+    url = reverse("places:attendance_session", args=[place.pk])
+    data = {"on": _today(), "status_0": "attended", "note_0": "元気", "replace": "on"}
+    form = AttendanceSessionForm(participants=participants)
+    return Target(url, w.login(w.p.place_staff), data, form, shows=[reverse("places:attendance", args=[place.pk])])
+
+
 def referral_attendance(w) -> Target:
     from referrals import integration
     from referrals.forms import AttendanceForm
@@ -879,6 +891,7 @@ SCENARIOS = [
         place_attendance,
         skip={"participant_ref": "a choice among the place's participants"},
     ),
+    Scenario("places:attendance_session", "places.AttendanceSessionForm", place_attendance_session),
     Scenario("referrals:new", "ReferralForm", referral_new("inter_agency")),
     Scenario("referrals:new#participation", "ReferralForm", referral_new("participation")),
     Scenario("referrals:new#tsunagi", "ReferralForm", referral_new("tsunagi")),
