@@ -16,7 +16,7 @@ from core.japanese import parse_date
 from core.spreadsheets import neutralise_formula
 from places.choices import Accommodation, PlaceKind, TargetGroup, label_to_code
 from places.models import Place, PlaceSchedule
-from places.schedules import ScheduleSpec, parse_schedules
+from places.schedules import ScheduleSpec, parse_schedules, schedule_order
 
 _LIST_SPLIT = re.compile(r"\s*[、,，;；/／]\s*")
 _TRUE = {"はい", "○", "〇", "可", "有", "あり", "1", "true", "yes", "TRUE", "True"}
@@ -224,7 +224,8 @@ class ScheduleField(fields.Field):
     def get_value(self, instance):
         pending = getattr(instance, "_pending_schedules", None)
         if pending is not None:
-            return "、".join(spec.display() for spec in pending)
+            # In the order the place's schedules are kept, so the same slots in another order are no change.
+            return "、".join(spec.display() for spec in sorted(pending, key=schedule_order))
         if instance.pk is None:
             return ""
         return instance.schedule_text

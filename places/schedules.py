@@ -76,7 +76,7 @@ def parse_schedules(text: str) -> list[ScheduleSpec]:
         if end <= start:
             raise ValueError(f"終了時刻が開始時刻より前です:「{part}」")
         specs.append(ScheduleSpec(WEEKDAY_LABELS.index(match["day"]), start, end, weeks))
-    return sorted(specs, key=schedule_order)
+    return specs
 
 
 def schedule_order(spec) -> tuple:
