@@ -176,15 +176,24 @@ def child_writer(tree: str, seconds: float, start_at: float) -> dict:
         latencies.append(time.perf_counter() - t)
         rows += 1
     latencies.sort()
-    return {"rows": rows, "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 2)}
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
+    return {"rows": rows, "p95_ms": round(p95 * 1000, 2), "late_start": time.time() > start_at + seconds}
+
+
+# Optional database per tree (log_writers: the old schema has no streams), set from --old-db/--new-db.
+TREE_DATABASES: dict[str, str] = {}
 
 
 def _run_child(tree: str, *args: str) -> subprocess.Popen:
     python = Path(tree) / ".venv" / "bin" / "python"
+    env = {**os.environ}
+    if tree in TREE_DATABASES:
+        env["DATABASE_URL"] = TREE_DATABASES[tree]
     return subprocess.Popen(
         [str(python if python.exists() else sys.executable), str(HERE), "child", tree, *args],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
@@ -227,7 +236,7 @@ def log_writers(old: str, new: str, writers: list[int], seconds: float, rounds: 
         for r in range(rounds):
             for label, tree in (("old", old), ("new", new)):
                 load = loadavg()
-                start_at = time.time() + 8
+                start_at = time.time() + 25  # every writer set up (Django, a connection) before any starts
                 procs = [_run_child(tree, "writer", str(seconds), str(start_at)) for _ in range(n)]
                 results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
                 rows = sum(x["rows"] for x in results)
@@ -260,7 +269,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--writers", type=int, nargs="*", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--old-db", help="DATABASE_URL for the old tree (default: the environment's)")
+    parser.add_argument("--new-db", help="DATABASE_URL for the new tree")
     args = parser.parse_args()
+    if args.old_db:
+        TREE_DATABASES[str(Path(args.old).resolve())] = args.old_db
+    if args.new_db:
+        TREE_DATABASES[str(Path(args.new).resolve())] = args.new_db
     print(f"load average at start: {loadavg()}", flush=True)
     if args.part == "pages":
         pages(str(Path(args.old).resolve()), str(Path(args.new).resolve()), args.rounds, args.runs, args.only)

@@ -232,7 +232,7 @@ def _consent_answer(entries, *, organization, purpose, on, case, joining_team, t
     return ConsentAnswer(False, AccessLog.Basis.NONE, None, str(near_miss or last_problem))
 
 
-def _consent_holds(consent: Consent, organization_id: int | None, day: date, purpose: str | None) -> bool:
+def _consent_holds(consent: Consent, organization_id: int | None, day: date, purpose: str | None, team=team_on) -> bool:
     if consent.status_on(day) != "given":
         return False
     # A narrowed consent no longer covers a purpose it dropped.
@@ -241,7 +241,7 @@ def _consent_holds(consent: Consent, organization_id: int | None, day: date, pur
     if organization_id is None:
         return True
     if consent.scope_kind == Consent.ScopeKind.CASE_TEAM:
-        return organization_id in team_on(consent.case_id, day)
+        return organization_id in team(consent.case_id, day)
     return any(org.pk == organization_id for org in consent.organizations.all())
 
 
@@ -266,7 +266,17 @@ def consents_holding(
         return set()
     day = on or timezone.localdate()
     consents = Consent.objects.filter(pk__in={w[0] for w in wanted}).prefetch_related("organizations").in_bulk()
-    return {w for w in wanted if w[0] in consents and _consent_holds(consents[w[0]], w[1], day, w[2])}
+    # The teams case-team consents scope to, read once for all of them (not once per referral).
+    team_cases = {c.case_id for c in consents.values() if c.scope_kind == Consent.ScopeKind.CASE_TEAM and c.case_id}
+    teams: dict[int, set[int]] = {case_id: set() for case_id in team_cases}
+    for row in CaseTeamMembership.objects.filter(case_id__in=team_cases):
+        if row.active_on(day):
+            teams[row.case_id].add(row.organization_id)
+
+    def team(case_id, _day):
+        return teams.get(case_id, set())
+
+    return {w for w in wanted if w[0] in consents and _consent_holds(consents[w[0]], w[1], day, w[2], team=team)}
 
 
 # ---------------------------------------------------------------------------

@@ -57,6 +57,9 @@ def canonical_row(row: AccessLog) -> str:
         elif name == "person_ids":
             value = sorted({int(pid) for pid in value or []})
         values[name] = value
+    if row.stream:
+        # Rows of streams other than 0 carry their stream in the hash (stream 0 hashes as before streams).
+        values["stream"] = row.stream
     return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -65,12 +68,37 @@ def row_hash(prev_hash: str, row: AccessLog) -> str:
     return hashlib.sha256((prev_hash + canonical_row(row)).encode()).hexdigest()
 
 
-def _lock_day(day: date) -> None:
-    """Serialise writers of one day's chain (PostgreSQL advisory lock for this transaction)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Key space 0x4A53 ("JS") keeps our locks apart from other advisory-lock users.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4A53, day.toordinal()])
+# Writers of one day spread over this many hash chains ("streams"), so no single lock serialises every
+# page of the product (issue 20: one per-day lock capped the whole log near 250 rows/s). Each stream
+# is its own chain from the genesis hash; verify walks every stream, the anchors keep every stream's head.
+STREAMS = 8
+# Advisory-lock key space 0x4A53 ("JS") keeps our locks apart from other advisory-lock users.
+LOCK_CLASS = 0x4A53
+
+
+def _stream_lock_key(day: date, stream: int) -> int:
+    return day.toordinal() * 64 + stream
+
+
+def _take_stream(day: date) -> int:
+    """Lock a stream of the day's log for this transaction and return it: the first free one, else wait for 0.
+
+    One statement tries the streams in order (pg_try_advisory_xact_lock stops at the first it gets);
+    with all of them busy the writer queues on stream 0 as before streams existed.
+    """
+    if connection.vendor != "postgresql":
+        return 0  # SQLite writes one transaction at a time; the unique constraint catches a race.
+    base = _stream_lock_key(day, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s FROM generate_series(0, %s) AS s WHERE pg_try_advisory_xact_lock(%s, %s + s) LIMIT 1",
+            [STREAMS - 1, LOCK_CLASS, base],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, base])
+    return 0
 
 
 @dataclass
@@ -165,7 +193,7 @@ def log_access(
 
 
 def _append(rows: list[AccessLog]) -> None:
-    """Chain and insert rows of one day in one transaction: one lock, one head read, one INSERT."""
+    """Chain and insert rows in one transaction: per day one stream lock, one head read, one INSERT."""
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -173,12 +201,14 @@ def _append(rows: list[AccessLog]) -> None:
                 for row in rows:
                     by_day.setdefault(row.day, []).append(row)
                 for day, day_rows in sorted(by_day.items()):
-                    _lock_day(day)
-                    last = AccessLog.objects.filter(day=day).order_by("-seq").values("seq", "hash").first()
+                    stream = _take_stream(day)
+                    last = (
+                        AccessLog.objects.filter(day=day, stream=stream).order_by("-seq").values("seq", "hash").first()
+                    )
                     seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
                     for row in day_rows:
                         seq += 1
-                        row.seq, row.prev_hash = seq, prev
+                        row.stream, row.seq, row.prev_hash = stream, seq, prev
                         row.hash = prev = row_hash(prev, row)
                     if len(day_rows) == 1:
                         day_rows[0].save(force_insert=True)
@@ -222,40 +252,67 @@ def log_batch():
 
 @dataclass
 class ChainProblem:
-    """The first row where a day's chain does not verify."""
+    """The first row where a day's chain (one of its streams) does not verify."""
 
     day: date
     seq: int
     row_id: int | None
     message: str
+    stream: int = 0
+
+
+def _where(day: date, stream: int) -> str:
+    """How a message names a place in the log: the day, and the stream when it is not the first."""
+    return day.isoformat() if stream == 0 else f"{day.isoformat()} 系列{stream}"
 
 
 def verify_day(day: date) -> tuple[int, ChainProblem | None]:
-    """Walk one day's chain; return the number of rows checked and the first problem, if any."""
-    prev = GENESIS
-    expected_seq = 1
+    """Walk every stream of one day; return the rows checked and the first problem, if any."""
     checked = 0
-    for row in AccessLog.objects.filter(day=day).order_by("seq").iterator(chunk_size=5000):
+    stream, prev, expected_seq = None, GENESIS, 1
+    rows = AccessLog.objects.filter(day=day).order_by("stream", "seq").iterator(chunk_size=5000)
+    for row in rows:
+        if row.stream != stream:
+            stream, prev, expected_seq = row.stream, GENESIS, 1
         if row.seq != expected_seq:
             return checked, ChainProblem(
                 day,
                 expected_seq,
                 row.id,
-                f"{day.isoformat()} の{_seq_range(expected_seq, row.seq - 1)} がありません（削除の疑い）",
+                f"{_where(day, stream)} の{_seq_range(expected_seq, row.seq - 1)} がありません（削除の疑い）",
+                stream,
             )
         if row.prev_hash != prev:
-            return checked, ChainProblem(day, row.seq, row.id, "直前のハッシュが一致しません")
+            return checked, ChainProblem(day, row.seq, row.id, "直前のハッシュが一致しません", stream)
         if row_hash(prev, row) != row.hash:
-            return checked, ChainProblem(day, row.seq, row.id, "行の内容がハッシュと一致しません（改ざんの疑い）")
+            return checked, ChainProblem(
+                day, row.seq, row.id, "行の内容がハッシュと一致しません（改ざんの疑い）", stream
+            )
         prev = row.hash
         expected_seq += 1
         checked += 1
     return checked, None
 
 
+def stream_heads(day: date) -> dict[int, tuple[int, str]]:
+    """Return {stream: (last seq, its hash)} for the day's streams that have rows."""
+    heads: dict[int, tuple[int, str]] = {}
+    rows = (
+        AccessLog.objects.filter(day=day)
+        .order_by("stream", "-seq")
+        .distinct("stream")
+        .values_list("stream", "seq", "hash")
+        if connection.vendor == "postgresql"
+        else AccessLog.objects.filter(day=day).order_by("stream", "seq").values_list("stream", "seq", "hash")
+    )
+    for stream, seq, hash_ in rows:
+        heads[stream] = (seq, hash_)
+    return heads
+
+
 def day_head(day: date) -> AccessLog | None:
-    """Return the last row of a day's chain."""
-    return AccessLog.objects.filter(day=day).order_by("-seq").first()
+    """Return the last row of the day's first stream (the whole chain before streams existed)."""
+    return AccessLog.objects.filter(day=day, stream=0).order_by("-seq").first()
 
 
 def chain_days(*, start: date | None = None, end: date | None = None) -> list[date]:
@@ -269,12 +326,17 @@ def chain_days(*, start: date | None = None, end: date | None = None) -> list[da
 
 
 def anchor_record(day: date) -> dict:
-    """Return the day's chain head as a JSON-ready dict (seq 0 and the genesis hash when empty)."""
-    head = day_head(day)
+    """Return the day's stream heads as a JSON-ready dict (seq 0 and the genesis hash when empty).
+
+    "seq"/"hash" are stream 0's head (the whole day before streams); "streams" has every stream's head.
+    """
+    heads = stream_heads(day)
+    seq, hash_ = heads.get(0, (0, GENESIS))
     return {
         "day": day.isoformat(),
-        "seq": head.seq if head else 0,
-        "hash": head.hash if head else GENESIS,
+        "seq": seq,
+        "hash": hash_,
+        "streams": {str(stream): {"seq": s, "hash": h} for stream, (s, h) in sorted(heads.items())},
         "rows": AccessLog.objects.filter(day=day).count(),
         "anchored_at": timezone.now().astimezone(UTC).isoformat(timespec="seconds"),
     }
@@ -285,7 +347,7 @@ def _seq_range(first: int, last: int) -> str:
 
 
 def parse_anchor(anchor: dict) -> tuple[date, int, str]:
-    """Return (day, seq, hash) of a kept anchor; raise ValueError when it is malformed."""
+    """Return (day, seq, hash) of a kept anchor (stream 0's head); raise ValueError when it is malformed."""
     try:
         day = date.fromisoformat(str(anchor["day"]))
         seq = int(anchor["seq"])
@@ -294,37 +356,74 @@ def parse_anchor(anchor: dict) -> tuple[date, int, str]:
         raise ValueError(f"アンカーの形式が正しくありません: {anchor!r}") from None
     if seq < 0:
         raise ValueError(f"アンカーの形式が正しくありません: {anchor!r}")
+    anchor_streams(anchor)
     return day, seq, expected
 
 
+def anchor_streams(anchor: dict) -> dict[int, tuple[int, str]]:
+    """Return {stream: (seq, hash)} of a kept anchor (an anchor from before streams: stream 0 only)."""
+    try:
+        streams = {0: (int(anchor["seq"]), str(anchor["hash"]))}
+        for key, head in (anchor.get("streams") or {}).items():
+            streams[int(key)] = (int(head["seq"]), str(head["hash"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ValueError(f"アンカーの形式が正しくありません: {anchor!r}") from None
+    if any(seq < 0 or not 0 <= stream < 64 for stream, (seq, _h) in streams.items()):
+        raise ValueError(f"アンカーの形式が正しくありません: {anchor!r}")
+    return streams
+
+
+def anchor_size(anchor: dict) -> int:
+    """The number of chained rows an anchor vouches for (the later of two anchors of a day covers more)."""
+    return sum(seq for seq, _hash in anchor_streams(anchor).values())
+
+
 def check_anchor(anchor: dict) -> ChainProblem | None:
-    """Compare a kept anchor with the database: the anchored row must still carry the anchored hash.
+    """Compare a kept anchor with the database: every anchored stream head must still carry its hash.
 
     A chain only detects a removed row if a later row remains; the anchor also catches rows
-    removed from the end of a day (naming the missing seq range), a day emptied altogether, or a
-    day rewritten from its first row onwards.
+    removed from the end of a stream (naming the missing seq range), a stream or a day emptied
+    altogether, or a stream rewritten from its first row onwards.
     """
-    day, seq, expected = parse_anchor(anchor)
+    day, _seq, _hash = parse_anchor(anchor)
+    for stream, (seq, expected) in sorted(anchor_streams(anchor).items()):
+        problem = _check_stream_head(day, stream, seq, expected)
+        if problem:
+            return problem
+    return None
+
+
+def _check_stream_head(day: date, stream: int, seq: int, expected: str) -> ChainProblem | None:
     if seq == 0:
         return None
-    row = AccessLog.objects.filter(day=day, seq=seq).only("id", "hash").first()
+    where = _where(day, stream)
+    row = AccessLog.objects.filter(day=day, stream=stream, seq=seq).only("id", "hash").first()
     if row is None:
-        last = AccessLog.objects.filter(day=day).order_by("-seq").values_list("seq", flat=True).first()
+        last = AccessLog.objects.filter(day=day, stream=stream).order_by("-seq").values_list("seq", flat=True).first()
         if last is None:
+            if stream and AccessLog.objects.filter(day=day).exists():
+                return ChainProblem(
+                    day,
+                    1,
+                    None,
+                    f"{where} はアンカーでは {seq} 行ありましたが、系列ごとありません（{_seq_range(1, seq)} の削除の疑い）",
+                    stream,
+                )
             return ChainProblem(
                 day,
                 1,
                 None,
                 f"{day.isoformat()} はアンカーでは {seq} 行ありましたが、1行もありません"
                 f"（{_seq_range(1, seq)} の削除の疑い）",
+                stream,
             )
         if last < seq:
             return ChainProblem(
-                day, last + 1, None, f"{day.isoformat()} の{_seq_range(last + 1, seq)} がありません（末尾の削除の疑い）"
+                day, last + 1, None, f"{where} の{_seq_range(last + 1, seq)} がありません（末尾の削除の疑い）", stream
             )
-        return ChainProblem(day, seq, None, f"{day.isoformat()} のアンカーされた連番 {seq} がありません（削除の疑い）")
+        return ChainProblem(day, seq, None, f"{where} のアンカーされた連番 {seq} がありません（削除の疑い）", stream)
     if row.hash != expected:
-        return ChainProblem(day, seq, row.id, "アンカーのハッシュと一致しません（改ざんの疑い）")
+        return ChainProblem(day, seq, row.id, "アンカーのハッシュと一致しません（改ざんの疑い）", stream)
     return None
 
 

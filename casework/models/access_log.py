@@ -11,7 +11,7 @@ from casework.models.organizations import Organization
 class AccessLog(models.Model):
     """One access to personal data: who, when, from where, what, whose, on what basis; no content.
 
-    Rows are append-only (database triggers on PostgreSQL) and hash-chained per day so an
+    Rows are append-only (database triggers on PostgreSQL) and hash-chained per day and stream so an
     auditor can prove that nothing was altered or removed afterwards.
     """
 
@@ -57,6 +57,8 @@ class AccessLog(models.Model):
     at = models.DateTimeField(_("日時"), default=timezone.now)
     # The day the row's hash chain belongs to (Asia/Tokyo), and its place in that chain.
     day = models.DateField(_("チェーン日付"))
+    # Which of the day's chains (casework.audit.STREAMS) the row belongs to, and its place in that chain.
+    stream = models.PositiveSmallIntegerField(_("系列"), default=0)
     seq = models.PositiveIntegerField(_("連番"))
     request_id = models.CharField(_("リクエストID"), max_length=36, blank=True)
     # PROTECT: accounts are deactivated, never deleted, while the log refers to them.
@@ -88,8 +90,8 @@ class AccessLog(models.Model):
         verbose_name_plural = _("アクセス記録")
         ordering = ["-at", "-id"]
         constraints = [
-            # One linear chain per day: a second writer with the same position fails loudly.
-            models.UniqueConstraint(fields=["day", "seq"], name="accesslog_day_seq_unique"),
+            # One linear chain per day and stream: a second writer with the same position fails loudly.
+            models.UniqueConstraint(fields=["day", "stream", "seq"], name="accesslog_day_stream_seq_unique"),
         ]
         indexes = [
             # Auditor filters: by actor over a period, by object, by date.

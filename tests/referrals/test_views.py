@@ -317,6 +317,9 @@ def test_home_reads_only_the_cards_it_shows_and_writes_its_log_rows_in_one_inser
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "casework_accesslog"')]
     locks = [q["sql"] for q in queries.captured_queries if "advisory" in q["sql"]]
     assert len(inserts) == 1 and len(locks) == 1
+    # The consents' case teams are read once for every card, not once per card.
+    teams = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "casework_caseteammembership"')]
+    assert len(teams) <= 2, len(teams)
     rows = AccessLog.objects.order_by("id")[before:]
     assert {row.object_type for row in rows} >= {"referral_home"}
     assert [row.seq for row in rows] == list(range(rows[0].seq, rows[0].seq + len(rows)))

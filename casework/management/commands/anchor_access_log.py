@@ -1,4 +1,4 @@
-"""Append the chain heads of today and yesterday as JSON lines, for keeping outside the database.
+"""Append the chain heads (every stream's) of today and yesterday as JSON lines, for keeping outside the database.
 
 Run it every few minutes (deploy/jusou-anchor-access-log.timer) as an OS user the application
 cannot impersonate, writing to a file the application cannot write: a deleted tail of the day is
@@ -13,12 +13,17 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from casework.audit import anchor_record, verify_day
+from casework.audit import anchor_record, anchor_streams, verify_day
 from core.japanese import parse_date
 
 
-def _anchored_heads(path: str) -> set[tuple[str, int, str]]:
-    """Return the (day, seq, hash) heads already in the anchor file."""
+def _head_key(anchor: dict) -> tuple:
+    """What makes two anchors the same: the day and every stream's head."""
+    return (str(anchor["day"]), tuple(sorted(anchor_streams(anchor).items())))
+
+
+def _anchored_heads(path: str) -> set[tuple]:
+    """Return the heads already in the anchor file."""
     heads = set()
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -29,7 +34,7 @@ def _anchored_heads(path: str) -> set[tuple[str, int, str]]:
     for line in text.splitlines():
         try:
             anchor = json.loads(line)
-            heads.add((str(anchor["day"]), int(anchor["seq"]), str(anchor["hash"])))
+            heads.add(_head_key(anchor))
         except (ValueError, KeyError, TypeError):
             continue
     return heads
@@ -65,9 +70,9 @@ class Command(BaseCommand):
                     f"連番 {problem.seq} ID {problem.row_id}: {problem.message}"
                 )
             record = anchor_record(chain_day)
-            if record["seq"] == 0 and day is None:
+            if record["rows"] == 0 and day is None:
                 continue  # nothing logged that day (yet)
-            if (record["day"], record["seq"], record["hash"]) in known:
+            if _head_key(record) in known:
                 continue
             lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
         if not output:

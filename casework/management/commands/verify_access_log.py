@@ -5,7 +5,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from casework.audit import ChainProblem, chain_days, check_anchor, parse_anchor, verify_day
+from casework.audit import ChainProblem, anchor_size, chain_days, check_anchor, parse_anchor, verify_day
 from core.japanese import parse_date
 
 
@@ -68,12 +68,12 @@ class Command(BaseCommand):
         for number, line in enumerate(lines, start=1):
             try:
                 anchor = json.loads(line)
-                day, seq, _hash = parse_anchor(anchor)
+                day, _seq, _hash = parse_anchor(anchor)
             except (ValueError, TypeError):
                 raise CommandError(f"アンカーファイル {number} 行目を読めません。") from None
             if (start and day < start) or (end and day > end):
                 continue
-            if day not in latest or seq >= int(latest[day]["seq"]):
+            if day not in latest or anchor_size(anchor) >= anchor_size(latest[day]):
                 latest[day] = anchor
         problems = []
         for day in sorted(latest):
