@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casework', '0010_worker_heartbeat'),
+        ('casework', '0013_disclosure_requests'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
