@@ -17,6 +17,18 @@ class CaseworkConfig(AppConfig):
         from core.panels import register_home_panel
 
         register_home_panel(home_panels)
+        from casework.calendar import register_dated_source
+        from casework.calendar.sources import casework_items
+
+        register_dated_source(casework_items)
+        from casework import daily
+        from casework.scheduling import register_daily_job
+
+        register_daily_job("reviews_due", "見直し日の近いプラン・過ぎたプラン", daily.reviews_due)
+        register_daily_job("consents_expiring", "30日以内に有効期限を迎える同意", daily.consents_expiring)
+        register_daily_job(
+            "access_log_verify", "アクセス記録の連鎖の検証（異常は監査担当へ）", daily.access_log_verified
+        )
 
         post_migrate.connect(audit_roles.grant_after_migrate, sender=self)
         # casework's own reaction to a withdrawn consent comes first: the team grants resting on it end.

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 MEETING_CHANGED = "meeting.changed"
 MEETING_PARTICIPANT_REMOVED = "meeting.participant_removed"
 SESSION_ENDED = "session.ended"
+NOTIFICATIONS_CHANGED = "notifications.changed"
 
 # Every event kind and its fields (name → type). A consumer handles kind "a.b" in its method a_b.
 EVENT_KINDS: dict[str, dict[str, type]] = {
@@ -29,6 +30,8 @@ EVENT_KINDS: dict[str, dict[str, type]] = {
     MEETING_PARTICIPANT_REMOVED: {"user_id": int},
     # Every session of the user ended (deactivation, membership end): all their sockets close.
     SESSION_ENDED: {},
+    # The user's unread お知らせ count changed: the badge re-fetches it over HTTP.
+    NOTIFICATIONS_CHANGED: {},
 }
 MEETING_CHANGES = frozenset(
     {"participants", "status", "agenda", "current", "notes", "decisions", "actions", "presence"}

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from casework.calendar import views as calendar
+from casework.notifications import views as notifications
 from casework.views import (
     api_tokens,
     break_glass,
@@ -16,6 +18,12 @@ from casework.views import (
 app_name = "casework"
 
 urlpatterns = [
+    path("todo/", calendar.todo, name="todo"),
+    path("calendar/", calendar.calendar_view, name="calendar"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/count/", notifications.notification_count, name="notification_count"),
+    path("notifications/read-all/", notifications.notification_read_all, name="notification_read_all"),
+    path("notifications/<int:pk>/open/", notifications.notification_open, name="notification_open"),
     path("cases/", cases.case_list, name="case_list"),
     path("cases/mine/", cases.case_list, {"mine": True}, name="case_mine"),
     path("cases/new/", intake.case_intake, name="case_intake"),

@@ -5,7 +5,7 @@ from django.utils.module_loading import import_string
 
 def _collect() -> list:
     routes = []
-    for path in ["meetings.routing.websocket_urlpatterns"]:
+    for path in ["casework.routing.websocket_urlpatterns", "meetings.routing.websocket_urlpatterns"]:
         try:
             routes.extend(import_string(path))
         except ImportError:

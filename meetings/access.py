@@ -318,3 +318,11 @@ def log_material_open(request, meeting: Meeting, bases: list[ItemBasis], *, acti
         basis_ref=ref,
         organization_id=participant.organization_id if participant else None,
     )
+
+
+def notification_target_visible(viewer, target_id: str) -> bool:
+    """For a notification about an action item: may the reader still see it (no log: nothing is shown)?"""
+    if not str(target_id).isdigit():
+        return False
+    action = ActionItem.objects.select_related("item__meeting").filter(pk=int(target_id)).first()
+    return action is not None and action_basis(viewer.user, action) is not None

@@ -14,12 +14,21 @@ class MeetingsConfig(AppConfig):
         if disclosure_items not in PACKAGE_SECTIONS:
             PACKAGE_SECTIONS.append(disclosure_items)
         from casework import disclosure
+        from casework.calendar import register_dated_source
         from casework.closure import register_closure_items
-        from core.panels import register_case_panel, register_home_panel
-        from meetings.access import decision_basis, support_meeting_share
-        from meetings.selectors import case_panel, home_panels, proposal_panel
 
         # The case page shows the case's meeting history without casework importing meetings.
+        from casework.notifications.selectors import register_target_check
+        from core.panels import register_case_panel, register_home_panel
+        from meetings.access import decision_basis, notification_target_visible, support_meeting_share
+        from meetings.selectors import case_panel, dated_items, home_panels, proposal_panel
+
+        register_target_check("action_item", notification_target_visible)
+        register_dated_source(dated_items)
+        from casework.scheduling import register_daily_job
+        from meetings.daily import actions_due
+
+        register_daily_job("action_items_due", "期限の近い・過ぎた対応事項", actions_due)
         register_case_panel(case_panel)
         register_case_panel(proposal_panel)
         register_home_panel(home_panels)

@@ -137,6 +137,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self._send({"type": "removed"})
         await self.close(code=CLOSE_FORBIDDEN)
 
+    async def notifications_changed(self, event):
+        # The user's お知らせ count changed: the badge has its own socket (casework.notifications).
+        return
+
     # -- helpers --------------------------------------------------------
 
     async def _send(self, payload: dict) -> None:

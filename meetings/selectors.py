@@ -431,3 +431,46 @@ def disclosure_items(person, names: list[str]) -> list:
                 text_item("会議", record, f"決定（{d.get_kind_display()}）", d.text, f"decision:{d.pk}:text", names)
             )
     return [i for i in items if i.value]
+
+
+def dated_items(viewer, start, end, mine: bool) -> list:
+    """Meetings and action-item deadlines for やること and the calendar (registered in casework.calendar)."""
+    from casework.calendar import DatedItem
+
+    items = []
+    if viewer.works_cases:
+        meetings = meetings_for_user(viewer.user).filter(
+            starts_at__date__gte=start, starts_at__date__lte=end + timedelta(days=1)
+        )
+        for meeting in meetings:
+            local = timezone.localtime(meeting.starts_at)
+            if not start <= local.date() <= end:
+                continue
+            items.append(
+                DatedItem(
+                    on=local.date(),
+                    time=f"{local:%H:%M}",
+                    kind=meeting.get_kind_display(),
+                    title=_("会議 #%(id)s %(title)s") % {"id": meeting.pk, "title": meeting.title},
+                    url=meeting.get_absolute_url(),
+                    mine=True,
+                )
+            )
+    actions, _more = open_actions_for(viewer, limit=500)
+    for action in actions:
+        if action.due_on is None or not start <= action.due_on <= end:
+            continue
+        if mine and action.assignee_id not in (None, viewer.user.pk):
+            continue
+        items.append(
+            DatedItem(
+                on=action.due_on,
+                kind=_("対応事項の期限"),
+                title=_("ケース %(n)s の対応事項（会議 #%(m)s）")
+                % {"n": action.item.case.number, "m": action.item.meeting_id},
+                url=action.item.meeting.get_absolute_url(),
+                todo=True,
+                mine=action.assignee_id == viewer.user.pk,
+            )
+        )
+    return items

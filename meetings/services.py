@@ -14,7 +14,17 @@ from guardian.shortcuts import assign_perm
 
 from casework import audit, disclosure, live
 from casework.live import meeting_group, send_event_on_commit
-from casework.models import AccessLog, Case, CaseState, CaseSubject, Membership, Organization, SupportPlan
+from casework.models import (
+    AccessLog,
+    Case,
+    CaseState,
+    CaseSubject,
+    Membership,
+    NotificationKind,
+    Organization,
+    SupportPlan,
+)
+from casework.notifications.services import notify
 from casework.services.cases import case_transition
 from casework.services.common import InvalidTransition
 from casework.services.plans import plan_approve, plan_set_next_review
@@ -792,6 +802,19 @@ def meeting_decide(
         )
         row.full_clean()
         row.save()
+        notify(
+            kind=NotificationKind.ACTION_ASSIGNED,
+            summary=_("会議 #%(meeting)s で%(org)sに対応事項が割り当てられました。")
+            % {"meeting": meeting.pk, "org": row.organization.name}
+            + (_("期限: %(d)s") % {"d": format_wareki(row.due_on)} if row.due_on else ""),
+            by=by,
+            organizations=[row.organization],
+            users=[row.assignee],
+            case=item.case,
+            target_type="action_item",
+            target_id=row.pk,
+            url=meeting.get_absolute_url(),
+        )
     _log(
         by,
         meeting,

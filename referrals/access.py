@@ -287,3 +287,9 @@ def may_still_see_referral(request, pk) -> bool:
     referral_id = object_pk(pk)
     referral = Referral.objects.filter(pk=referral_id).select_related("receiver_organization").first()
     return referral is not None and referral_access(viewer_for(request), referral) is not None
+
+
+def notification_target_visible(viewer, target_id: str) -> bool:
+    """For a notification about a referral: may the reader still see the referral (no log: nothing is shown)?"""
+    referral = Referral.objects.filter(pk=int(target_id)).first() if str(target_id).isdigit() else None
+    return referral is not None and referral_access(viewer, referral) is not None

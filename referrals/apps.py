@@ -14,13 +14,22 @@ class ReferralsConfig(AppConfig):
         if disclosure_items not in PACKAGE_SECTIONS:
             PACKAGE_SECTIONS.append(disclosure_items)
         from casework import disclosure
+        from casework.calendar import register_dated_source
         from casework.closure import register_closure_items
+        from casework.notifications.selectors import register_target_check
         from casework.paper.drawings import register_ecomap_source
         from core.panels import register_case_panel, register_home_panel
         from places.participants import register_participant_source
-        from referrals.selectors import case_panel, ecomap_places, home_panels, place_participants
+        from referrals.access import notification_target_visible
+        from referrals.selectors import case_panel, dated_items, ecomap_places, home_panels, place_participants
         from referrals.services import case_closure_referrals, referrals_consent_lapsed
 
+        register_target_check("referral", notification_target_visible)
+        register_dated_source(dated_items)
+        from casework.scheduling import register_daily_job
+        from referrals.daily import responses_overdue
+
+        register_daily_job("referral_responses_overdue", "回答期限を過ぎた紹介", responses_overdue)
         register_case_panel(case_panel)
         register_home_panel(home_panels)
         # The case's ecomap draws the places its persons go to through 参加支援.

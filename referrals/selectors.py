@@ -296,3 +296,34 @@ def disclosure_items(person, names: list[str]) -> list:
             text_item("紹介", record, "結果", r.outcome, f"referral:{r.pk}:outcome", names),
         ]
     return [i for i in items if i.value]
+
+
+def dated_items(viewer, start, end, mine: bool) -> list:
+    """Referral response dates for やること and the calendar (registered in casework.calendar).
+
+    The receiver has to answer (a to-do); the sender waits for the answer (on the calendar only).
+    Titles carry the referral number and kind only.
+    """
+    from casework.calendar import DatedItem
+
+    orgs = acting_organization_ids(viewer)
+    if not orgs:
+        return []
+    rows = referrals_for_user(viewer).filter(state=ReferralState.REQUESTED, due_on__range=(start, end))
+    items = []
+    for referral in rows.order_by("due_on", "id"):
+        receiving = referral.receiver_organization_id in orgs
+        if mine and not receiving and referral.sender_user_id != viewer.user.pk:
+            continue
+        items.append(
+            DatedItem(
+                on=referral.due_on,
+                kind=_("回答期限"),
+                title=(_("%(kind)s #%(id)s への回答") if receiving else _("%(kind)s #%(id)s の回答待ち"))
+                % {"kind": referral.get_kind_display(), "id": referral.pk},
+                url=referral.get_absolute_url(),
+                todo=receiving,
+                mine=referral.sender_user_id == viewer.user.pk,
+            )
+        )
+    return items

@@ -15,7 +15,8 @@ from guardian.shortcuts import assign_perm
 from casework import audit, disclosure
 from casework.access import can_change_case, person_ids_for_case
 from casework.disclosure import Basis, consent_check, share_basis
-from casework.models import AccessLog, Case, Consent, IntakeRoute, Organization, Person
+from casework.models import AccessLog, Case, Consent, IntakeRoute, NotificationKind, Organization, Person
+from casework.notifications.services import notify
 from casework.services.cases import case_open, case_team_add, case_team_remove
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.viewers import Viewer
@@ -297,6 +298,32 @@ def person_card(*, kind: str, person: Person) -> dict:
     return card
 
 
+def _notify(referral: Referral, *, kind: str, summary: str, by, to_sender: bool) -> None:
+    """Tell the other side (in this transaction): the sender's organization and worker, or the receiver's."""
+    if to_sender:
+        notify(
+            kind=kind,
+            summary=summary,
+            by=by,
+            organizations=[referral.sender_organization],
+            users=[referral.sender_user],
+            case=referral.case,
+            target_type="referral",
+            target_id=referral.pk,
+            url=referral.get_absolute_url(),
+        )
+    else:
+        notify(
+            kind=kind,
+            summary=summary,
+            by=by,
+            organizations=[referral.receiver_organization],
+            target_type="referral",
+            target_id=referral.pk,
+            url=referral.get_absolute_url(),
+        )
+
+
 def default_card(*, kind: str, person: Person | None, by, organization: Organization) -> dict:
     """Return the safe defaults of a card: preferred name, age band and the worker's contact only."""
     card = {name: "" for name in CARD_FIELDS}
@@ -512,6 +539,14 @@ def referral_send(
         basis_ref=log_ref or "",
         reason=f"to_org={locked.receiver_organization_id}",
     )
+    _notify(
+        locked,
+        kind=NotificationKind.REFERRAL_RECEIVED,
+        summary=_("%(org)sから%(kind)s #%(id)s が届きました。")
+        % {"org": locked.sender_organization.name, "kind": locked.get_kind_display(), "id": locked.pk},
+        by=by,
+        to_sender=False,
+    )
     transaction.on_commit(
         lambda: logger.info("referral %s sent to organization %s", locked.pk, locked.receiver_organization_id)
     )
@@ -582,7 +617,29 @@ def referral_move(
         )
         locked.team_added = False
     _record(locked, from_state=from_state, by=by, access=access, reason=reason or outcome)
+    if move in MOVE_NOTICES:
+        _notify(
+            locked,
+            kind=MOVE_NOTICES[move],
+            summary=_("%(org)sが%(kind)s #%(id)s を「%(state)s」にしました。")
+            % {
+                "org": locked.receiver_organization.name,
+                "kind": locked.get_kind_display(),
+                "id": locked.pk,
+                "state": locked.get_state_display(),
+            },
+            by=by,
+            to_sender=True,
+        )
     return locked
+
+
+# The receiver's answers the sender is told about.
+MOVE_NOTICES = {
+    "accept": NotificationKind.REFERRAL_ACCEPTED,
+    "reject": NotificationKind.REFERRAL_REJECTED,
+    "return": NotificationKind.REFERRAL_RETURNED,
+}
 
 
 def _team_basis(referral: Referral) -> Basis:
@@ -654,6 +711,20 @@ def participation_stage_record(
     locked.version += 1
     locked.save()
     _log(by, locked, action=AccessLog.Action.CHANGE, organization_id=access.organization_id, basis=access.basis)
+    if not access.is_sender:
+        _notify(
+            locked,
+            kind=NotificationKind.STAGE_RECORDED,
+            summary=_("%(org)sが%(kind)s #%(id)s に「%(stage)s」を記録しました。")
+            % {
+                "org": locked.receiver_organization.name,
+                "kind": locked.get_kind_display(),
+                "id": locked.pk,
+                "stage": row.get_stage_display(),
+            },
+            by=by,
+            to_sender=True,
+        )
     return row
 
 
@@ -686,6 +757,14 @@ def referral_attendance_record(
     locked.version += 1
     locked.save()
     _log(by, locked, action=AccessLog.Action.CHANGE, organization_id=access.organization_id, basis=access.basis)
+    _notify(
+        locked,
+        kind=NotificationKind.ATTENDANCE_RECORDED,
+        summary=_("%(org)sが%(kind)s #%(id)s の出欠を記録しました。")
+        % {"org": locked.receiver_organization.name, "kind": locked.get_kind_display(), "id": locked.pk},
+        by=by,
+        to_sender=True,
+    )
     return row
 
 
@@ -702,6 +781,14 @@ def referral_note_add(*, referral: Referral, text: str, by) -> ReferralNote:
     note.full_clean()
     note.save()
     _log(by, referral, action=AccessLog.Action.CHANGE, organization_id=access.organization_id, basis=access.basis)
+    _notify(
+        referral,
+        kind=NotificationKind.FEEDBACK_RECORDED,
+        summary=_("%(org)sが%(kind)s #%(id)s にひとことを書きました。")
+        % {"org": note.organization.name, "kind": referral.get_kind_display(), "id": referral.pk},
+        by=by,
+        to_sender=not access.is_sender,
+    )
     return note
 
 

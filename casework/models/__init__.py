@@ -31,6 +31,7 @@ from casework.models.family import (  # noqa: F401
     SupportTie,
 )
 from casework.models.jobs import (  # noqa: F401
+    ScheduledRun,
     WorkerHeartbeat,
 )
 from casework.models.migration import (  # noqa: F401
@@ -57,4 +58,8 @@ from casework.models.records import (  # noqa: F401
     PlanRole,
     SupportPlan,
     consent_form_path,
+)
+from casework.notifications.models import (  # noqa: F401
+    Notification,
+    NotificationKind,
 )

@@ -29,10 +29,12 @@ from casework.models import (
     ConsultationCategory,
     Household,
     IntakeRoute,
+    NotificationKind,
     Organization,
     Person,
     SupportPlan,
 )
+from casework.notifications.services import notify
 from casework.selectors import lead_worker_candidates
 from casework.services.common import (
     CaseChanged,
@@ -321,6 +323,17 @@ def case_team_add(
         raise ValidationError(_("%(org)sと共有する根拠（同意）が失われています。") % {"org": organization.name})
     membership = CaseTeamMembership.objects.filter(case=case, organization=organization, ended_at__isnull=True).first()
     if membership is None:
+        if organization.pk != case.lead_organization_id:
+            notify(
+                kind=NotificationKind.TEAM_ADDED,
+                summary=_("%(lead)sのケース %(number)s のケースチームに%(org)sが加わりました。")
+                % {"lead": case.lead_organization.name, "number": case.number, "org": organization.name},
+                by=by,
+                organizations=[organization],
+                users=[case.lead_worker],
+                case=case,
+                url=case.get_absolute_url(),
+            )
         membership = CaseTeamMembership.objects.create(
             case=case,
             organization=organization,
@@ -355,6 +368,25 @@ def case_team_remove(
         require_lead(by, case)
     # Log before revoking so the remover's own basis is still known if they leave with it.
     log_change(by, action=AccessLog.Action.CHANGE, obj=case, person_ids=[], case=case)
+    if CaseTeamMembership.objects.filter(case=case, organization=organization, ended_at__isnull=True).exists():
+        # No case number: the organization can no longer see the case.
+        notify(
+            kind=NotificationKind.TEAM_REMOVED,
+            summary=_("%(org)sは%(lead)sのケースのケースチームから外れました。")
+            % {"org": organization.name, "lead": case.lead_organization.name},
+            by=by,
+            organizations=[organization],
+        )
+        if case.lead_worker is not None:
+            notify(
+                kind=NotificationKind.TEAM_REMOVED,
+                summary=_("ケース %(number)s のケースチームから%(org)sが外れました。")
+                % {"number": case.number, "org": organization.name},
+                by=by,
+                users=[case.lead_worker],
+                case=case,
+                url=case.get_absolute_url(),
+            )
     _end_team_rows(case, organization, by=by, reason=reason)
 
 

@@ -27,3 +27,36 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => window.print());
   });
 });
+
+// The お知らせ badge: the server says "your unread count changed" on the user's socket (no content);
+// the page then fetches the count over HTTP. Without a socket the count is as of the last page load.
+document.addEventListener("DOMContentLoaded", () => {
+  const link = document.querySelector(".notification-badge[data-count-url]");
+  if (!link || !("WebSocket" in window)) return;
+  const badge = link.querySelector("[data-unread]");
+  const refresh = () =>
+    fetch(link.dataset.countUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((data) => {
+        if (!data) return;
+        badge.textContent = String(data.unread);
+        badge.classList.toggle("is-zero", data.unread === 0);
+      })
+      .catch(() => {});
+  let delay = 1000;
+  const connect = () => {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${window.location.host}/ws/notifications/`);
+    socket.addEventListener("open", () => {
+      delay = 1000;
+      refresh();
+    });
+    socket.addEventListener("message", refresh);
+    socket.addEventListener("close", (event) => {
+      if (event.code === 4401) return; // signed out
+      delay = Math.min(delay * 2, 30000);
+      window.setTimeout(connect, delay);
+    });
+  };
+  connect();
+});

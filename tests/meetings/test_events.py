@@ -118,7 +118,10 @@ def test_every_meetings_service_sends_its_events_after_commit(personas, layered,
             by=chair,
         ),
     )
-    assert events == [_changed(m, "decisions")]
+    # Window B's members are told of their new action item (お知らせ badge), then the meeting changed.
+    badge = [event for event in events if event[1]["type"] == "notifications.changed"]
+    assert badge and {group for group, _ in badge} == {f"user-{personas.caseworker_b.pk}"}
+    assert [event for event in events if event not in badge] == [_changed(m, "decisions")]
     action = decision.actions.get()
     _, events = expect_events(
         "action_item_mark_done", lambda: ms.action_item_mark_done(action=action, by=personas.caseworker_b)

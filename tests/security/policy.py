@@ -213,6 +213,13 @@ POLICY: dict[str, Rule] = {
     "audit:report": only(OK, AUDITOR, args=lambda side: {"slug": "break-glass"}),
     "audit:chain": only(OK, AUDITOR),
     # --- casework -------------------------------------------------------------------------------
+    # お知らせ: everyone signed in has their own; a notification row of someone else is 404 (tests/casework).
+    "casework:todo": only(OK, *CASE_STAFF, *PLACE_STAFF),
+    "casework:calendar": only(OK, *CASE_STAFF, *PLACE_STAFF),
+    "casework:notifications": only(OK, *SIGNED_IN),
+    "casework:notification_count": only(OK, *SIGNED_IN),
+    "casework:notification_read_all": only(NOT_ALLOWED, *SIGNED_IN),
+    "casework:notification_open": only(NOT_ALLOWED, *SIGNED_IN, args=lambda side: {"pk": 2**31 - 1}),
     "casework:case_list": only(OK, *CASE_STAFF),
     "casework:case_mine": only(OK, *CASE_STAFF),
     "casework:case_intake": only(OK, *CASE_STAFF),

@@ -17,6 +17,7 @@ from tests.urlwalk import websocket_routes
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 MEETING_ROUTE = "ws/meetings/<int:meeting_id>/"
+NOTIFICATION_ROUTE = "ws/notifications/"
 CONNECTS, REFUSED = "connects", "refused"
 
 
@@ -67,7 +68,32 @@ def _connect(path: str, client) -> tuple[bool, int | None]:
 
 
 def test_the_websocket_policy_covers_every_websocket_route():
-    assert websocket_routes() == [MEETING_ROUTE], "a new WebSocket route needs its lines in this module"
+    assert sorted(websocket_routes()) == sorted([NOTIFICATION_ROUTE, MEETING_ROUTE]), (
+        "a new WebSocket route needs its lines in this module"
+    )
+
+
+def test_every_signed_in_user_reaches_only_their_own_notification_socket(personas, request):
+    """The お知らせ socket joins the signed-in user's own group; nobody names another user's."""
+    p = personas
+    policy = [
+        ("caseworker A", p.caseworker_a, True, False, CONNECTS),
+        ("place staff", p.place_staff, True, False, CONNECTS),
+        ("auditor", p.auditor, True, False, CONNECTS),
+        ("anonymous", None, True, False, REFUSED),
+        ("deactivated user", p.deactivated, True, False, REFUSED),
+        ("caseworker A, second factor pending", p.caseworker_a, False, True, REFUSED),
+    ]
+    failures = []
+    for label, user, second_factor, for_all, expected in policy:
+        with override_settings(SECOND_FACTOR_FOR_ALL=for_all):
+            client = sign_in(user, second_factor=second_factor)
+            connected, code = _connect("/ws/notifications/", client)
+        outcome = CONNECTS if connected else REFUSED
+        if outcome != expected:
+            failures.append(f"{label}: expected {expected}, {outcome} (close code {code})")
+    record_count(request.config, "permission matrix (WebSocket)", len(policy))
+    assert not failures, "\n".join(failures)
 
 
 def test_only_participants_connect_to_the_live_agenda(personas, meetings, request):
