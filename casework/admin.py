@@ -12,27 +12,44 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
 from casework.accounts.sessions import user_end_sessions
 from casework.choices import Domain
-from casework.models import AccessLog, Membership, MembershipGrant, Organization
+from casework.models import AccessLog, Membership, MembershipEvent, MembershipGrant, Organization
 from casework.services.memberships import (
     membership_end,
+    membership_end_cancel,
     membership_grant_approve,
     membership_grant_problems,
     membership_grant_reject,
     membership_grant_request,
+    membership_schedule_end,
     user_deactivate,
 )
 from casework.viewers import viewer_for
+from core.forms import CleanTextForm, WarekiDateField
+from core.japanese import format_wareki
 
 
 def _is_administrator(request) -> bool:
     """Admin permissions follow an active administrator membership, never model permissions alone."""
     return viewer_for(request).is_administrator
+
+
+_site_has_permission = admin.site.has_permission
+
+
+def _admin_site_permission(request) -> bool:
+    """The admin site opens only to a membership holding today (a staff flag left by an ended one is not enough)."""
+    return _site_has_permission(request) and (request.user.is_superuser or _is_administrator(request))
+
+
+admin.site.has_permission = _admin_site_permission
 
 
 def _messages_of(error: ValidationError) -> str:
@@ -54,7 +71,7 @@ class MembershipInline(admin.TabularInline):
 
     model = Membership
     extra = 0
-    fields = ["user", "role", "title", "is_active", "created_at"]
+    fields = ["user", "role", "title", "starts_on", "ends_on", "is_active", "created_at"]
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -82,16 +99,120 @@ class OrganizationAdmin(admin.ModelAdmin):
         return False
 
 
+class MembershipEventInline(admin.TabularInline):
+    """The membership's history: started, end date set or withdrawn, ended; each with its reason."""
+
+    model = MembershipEvent
+    extra = 0
+    fields = ["at", "kind", "effective_on", "reason", "by"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("履歴")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MembershipEndForm(CleanTextForm):
+    ends_on = WarekiDateField(
+        label=_("終了日（この日から無効）"),
+        help_text=_("例: 令和9年4月1日（4月1日付の異動なら4月1日）。今日の日付なら直ちに終了します。"),
+    )
+    reason = forms.CharField(label=_("終了の理由"), max_length=300, help_text=_("例: 人事異動（福祉課へ）、退職"))
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     """Memberships are shown here and ended here; they are granted through 権限付与の申請."""
 
-    list_display = ["user", "organization", "role", "title", "is_active", "created_at"]
+    list_display = ["user", "organization", "role", "title", "starts_on", "ends_on", "state", "created_at"]
     list_filter = ["role", "is_active", "organization__kind"]
     search_fields = ["user__username", "user__last_name", "user__first_name", "organization__name"]
-    fields = ["user", "organization", "role", "title", "is_active", "created_at"]
+    fields = ["user", "organization", "role", "title", "starts_on", "ends_on", "end_reason", "is_active", "created_at"]
     readonly_fields = fields
     actions = ["end_memberships"]
+    inlines = [MembershipEventInline]
+
+    @admin.display(description=_("状態"))
+    def state(self, obj):
+        return obj.state_label
+
+    def get_urls(self):
+        end = path(
+            "<path:object_id>/end/",
+            self.admin_site.admin_view(self.end_view),
+            name="casework_membership_end",
+        )
+        return [end, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        membership = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {})}
+        if membership is not None and membership.is_active and self.has_end_permission(request):
+            extra_context["end_url"] = reverse("admin:casework_membership_end", args=[membership.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def end_view(self, request, object_id):
+        """Set a membership's end date (today: ends at once) with a reason, or withdraw a scheduled end."""
+        if not self.has_end_permission(request):
+            raise PermissionDenied
+        membership = (
+            get_object_or_404(Membership.objects.select_related("user", "organization"), pk=object_id)
+            if str(object_id).isdigit()
+            else None
+        )
+        if membership is None:
+            return HttpResponseRedirect(reverse("admin:casework_membership_changelist"))
+        change_url = reverse("admin:casework_membership_change", args=[membership.pk])
+        form = MembershipEndForm(request.POST or None, initial={"ends_on": membership.ends_on})
+        if request.method == "POST" and request.POST.get("cancel_end"):
+            try:
+                membership_end_cancel(membership=membership, by=request.user, reason=request.POST.get("reason", ""))
+            except ValidationError as error:
+                self.message_user(request, _messages_of(error), messages.ERROR)
+            else:
+                self.message_user(request, _t("終了予定を取り消しました。"), messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST" and form.is_valid():
+            try:
+                membership_schedule_end(
+                    membership=membership,
+                    on=form.cleaned_data["ends_on"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, errors in error.error_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, error)
+            else:
+                membership.refresh_from_db()
+                if membership.is_active:
+                    text = _t("終了日を設定しました。%(day)s から、この所属ではどの画面も開けなくなります。")
+                    self.message_user(request, text % {"day": format_wareki(membership.ends_on)}, messages.SUCCESS)
+                else:
+                    self.message_user(
+                        request, _t("所属を終了しました。利用者のセッションも終了しました。"), messages.SUCCESS
+                    )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _t("所属の終了日を設定する"),
+            "membership": membership,
+            "form": form,
+            "change_url": change_url,
+            "opts": self.model._meta,
+            "scheduled": membership.is_active and membership.ends_on is not None,
+        }
+        return TemplateResponse(request, "admin/casework/membership/end_form.html", context)
 
     def has_module_permission(self, request):
         return _is_administrator(request)
@@ -120,7 +241,7 @@ class MembershipAdmin(admin.ModelAdmin):
     def end_memberships(self, request, queryset):
         ended = 0
         for membership in queryset.filter(is_active=True).select_related("user"):
-            membership_end(membership=membership, by=request.user)
+            membership_end(membership=membership, by=request.user, reason=_t("管理画面の一括操作で終了"))
             ended += 1
         self.message_user(request, _t("%(count)d 件の所属を終了しました。") % {"count": ended})
 
@@ -128,16 +249,22 @@ class MembershipAdmin(admin.ModelAdmin):
 class MembershipGrantForm(forms.ModelForm):
     """Ask for a role for a user; the checks are the service's, so the form answers in Japanese first."""
 
+    starts_on = WarekiDateField(label=_("開始日"), required=False)
+
     class Meta:
         model = MembershipGrant
-        fields = ["user", "organization", "role", "title", "reason"]
+        fields = ["user", "organization", "role", "title", "starts_on", "reason"]
         help_texts = {
+            "starts_on": _("空欄なら承認と同時に有効になります。4月1日付の異動なら 4月1日 を入れます。"),
             "reason": _("承認する管理者が確認できるよう、異動・着任などの理由を書いてください。"),
         }
 
     def clean(self):
         data = super().clean()
         user, organization, role = data.get("user"), data.get("organization"), data.get("role")
+        starts_on = data.get("starts_on")
+        if starts_on is not None and starts_on < timezone.localdate():
+            self.add_error("starts_on", _t("開始日に過去の日付は指定できません。"))
         if user is not None and organization is not None and role:
             for problem in membership_grant_problems(user=user, organization=organization, role=role):
                 self.add_error(None, problem)
@@ -154,6 +281,7 @@ class MembershipGrantAdmin(admin.ModelAdmin):
         "user",
         "organization",
         "role",
+        "starts_on",
         "status",
         "requested_by",
         "decided_by",
@@ -168,6 +296,7 @@ class MembershipGrantAdmin(admin.ModelAdmin):
         "organization",
         "role",
         "title",
+        "starts_on",
         "reason",
         "status",
         "requested_by",
@@ -247,6 +376,7 @@ class MembershipGrantAdmin(admin.ModelAdmin):
             title=data.get("title", ""),
             reason=data["reason"],
             by=request.user,
+            starts_on=data.get("starts_on"),
         )
         obj.pk = grant.pk
         obj.status = grant.status

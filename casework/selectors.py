@@ -28,6 +28,7 @@ from casework.models import (
     Organization,
     Person,
     SupportPlan,
+    membership_active_q,
 )
 from casework.viewers import Viewer
 from core.japanese import fold_case_number, normalize_case_number, search_key
@@ -159,10 +160,9 @@ def lead_worker_candidates(organization_id: int | None):
     return (
         get_user_model()
         .objects.filter(
+            membership_active_q(prefix="memberships__"),
             is_active=True,
             memberships__organization_id=organization_id,
-            memberships__organization__is_active=True,
-            memberships__is_active=True,
             memberships__role__in=[Role.CASEWORKER, Role.SUPERVISOR],
         )
         .distinct()
@@ -183,9 +183,9 @@ def lead_organization_candidates(case: Case):
 def lead_worker_memberships(organizations) -> list[Membership]:
     """Return the active case-working memberships of the organizations, for a worker list grouped by organization."""
     return list(
-        Membership.objects.filter(
+        Membership.objects.active()
+        .filter(
             organization__in=organizations,
-            is_active=True,
             role__in=[Role.CASEWORKER, Role.SUPERVISOR],
             user__is_active=True,
         )

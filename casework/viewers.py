@@ -17,9 +17,8 @@ class Viewer:
         if not self.user.is_authenticated or not self.user.is_active:
             return []
         return list(
-            Membership.objects.filter(user=self.user, is_active=True, organization__is_active=True)
-            .select_related("organization")
-            .order_by("id")
+            # Dates are checked here, at every request: an end date takes effect on its day by itself.
+            Membership.objects.active().filter(user=self.user).select_related("organization").order_by("id")
         )
 
     @cached_property

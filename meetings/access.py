@@ -33,12 +33,10 @@ def active_participations():
     Ending that membership (or deactivating the account or the organization) ends the participation on
     the next request and the next socket message, without anyone removing the participant by hand.
     """
-    backed = Membership.objects.filter(
+    backed = Membership.objects.active().filter(
         user_id=OuterRef("user_id"),
         organization_id=OuterRef("organization_id"),
         role__in=PARTICIPANT_ROLES,
-        is_active=True,
-        organization__is_active=True,
     )
     return MeetingParticipant.objects.filter(removed_at__isnull=True, user__is_active=True).filter(Exists(backed))
 
@@ -287,9 +285,9 @@ def action_basis(user, action: ActionItem, *, org_ids=None, cache: dict | None =
         return basis
     if org_ids is None:
         org_ids = set(
-            Membership.objects.filter(
-                user=user, is_active=True, organization__is_active=True, role__in=ACTION_ROLES
-            ).values_list("organization_id", flat=True)
+            Membership.objects.active()
+            .filter(user=user, role__in=ACTION_ROLES)
+            .values_list("organization_id", flat=True)
         )
     if action.organization_id not in org_ids:
         return None

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import Organization
+from casework.models import Organization, membership_active_q
 from core.forms import CleanTextMixin, WarekiDateField
 from meetings.models import AgendaPurpose, Decision, MeetingKind, MeetingParticipant
 
@@ -22,7 +22,7 @@ def _user_label(user) -> str:
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        orgs = "・".join(sorted({str(m.organization) for m in obj.memberships.all() if m.is_active}))
+        orgs = "・".join(sorted({str(m.organization) for m in obj.memberships.all() if m.holds_on()}))
         return f"{_user_label(obj)}（{orgs}）" if orgs else _user_label(obj)
 
 
@@ -30,8 +30,8 @@ def _staff_users():
     """Active users with an active case-working membership: who can sit in a case conference."""
     return (
         User.objects.filter(
+            membership_active_q(prefix="memberships__"),
             is_active=True,
-            memberships__is_active=True,
             memberships__role__in=["caseworker", "supervisor"],
         )
         .distinct()

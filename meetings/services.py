@@ -171,9 +171,7 @@ def _clean_text(value: str, field: str) -> str:
 
 
 def _membership_org(user, organization: Organization | None = None) -> Organization:
-    memberships = Membership.objects.filter(user=user, is_active=True, organization__is_active=True).select_related(
-        "organization"
-    )
+    memberships = Membership.objects.active().filter(user=user).select_related("organization")
     if organization is not None:
         memberships = memberships.filter(organization=organization)
     membership = memberships.order_by("id").first()

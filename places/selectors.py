@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.choices import Role
+from casework.models import membership_active_q
 from casework.viewers import Viewer
 from core.japanese import search_key
 from core.panels import Panel
@@ -89,10 +90,9 @@ def places_for_operator_user(user) -> QuerySet[Place]:
     """The places run by organizations where the user is active place staff."""
     return _with_related(
         Place.objects.filter(
+            membership_active_q(prefix="operator__memberships__"),
             operator__memberships__user=user,
             operator__memberships__role=Role.PLACE_STAFF,
-            operator__memberships__is_active=True,
-            operator__is_active=True,
         ).distinct()
     ).order_by("name", "id")
 

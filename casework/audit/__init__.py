@@ -122,10 +122,7 @@ def describe_actor(user, *, auth_strength: str | None = None) -> Actor:
         membership = viewer.memberships[0] if viewer.memberships else None
     else:
         membership = (
-            Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
-            .order_by("id")
-            .only("organization_id", "role")
-            .first()
+            Membership.objects.active().filter(user=user).order_by("id").only("organization_id", "role").first()
         )
     strength = auth_strength
     if strength is None:

@@ -41,8 +41,10 @@ from casework.models.migration import (  # noqa: F401
 )
 from casework.models.organizations import (  # noqa: F401
     Membership,
+    MembershipEvent,
     MembershipGrant,
     Organization,
+    membership_active_q,
 )
 from casework.models.persons import (  # noqa: F401
     Household,

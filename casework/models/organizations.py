@@ -60,8 +60,40 @@ class Organization(models.Model):
         return [str(Domain(code).label) for code in self.domains or [] if code in Domain.values]
 
 
+def membership_active_q(*, on=None, prefix: str = "") -> models.Q:
+    """Return the condition for a membership that holds on that day (today when not given).
+
+    A membership holds while it has not been ended, its organization is active, its start date
+    (開始日) has come and its end date (終了日, the first day without it) has not: an end date of
+    4月1日 takes effect on 4月1日 by itself, with nobody pressing a button. `prefix` joins from
+    another model ("memberships__", "operator__memberships__"); use the whole Q in one filter()
+    so every condition speaks of the same membership row.
+    """
+    day = on or timezone.localdate()
+    return (
+        models.Q(
+            **{
+                f"{prefix}is_active": True,
+                f"{prefix}organization__is_active": True,
+            }
+        )
+        & (models.Q(**{f"{prefix}starts_on__isnull": True}) | models.Q(**{f"{prefix}starts_on__lte": day}))
+        & (models.Q(**{f"{prefix}ends_on__isnull": True}) | models.Q(**{f"{prefix}ends_on__gt": day}))
+    )
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self, *, on=None):
+        """The memberships that hold on that day (today when not given): see membership_active_q."""
+        return self.filter(membership_active_q(on=on))
+
+
 class Membership(models.Model):
-    """A user's place in an organization, with the role that decides their screens."""
+    """A user's place in an organization, with the role that decides their screens.
+
+    It holds from starts_on (開始日) until the day before ends_on (終了日); is_active is false once it
+    was ended through membership_end. Every change is kept as a MembershipEvent with its reason.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("ユーザー")
@@ -72,7 +104,14 @@ class Membership(models.Model):
     role = models.CharField(_("役割"), max_length=20, choices=Role.choices)
     title = models.CharField(_("職名"), max_length=100, blank=True)
     is_active = models.BooleanField(_("有効"), default=True)
+    # Blank start: held from creation (rows from before dates existed). The end date is the first
+    # day without the membership (人事異動 on 4月1日: ends_on = 4月1日).
+    starts_on = models.DateField(_("開始日"), null=True, blank=True)
+    ends_on = models.DateField(_("終了日（この日から無効）"), null=True, blank=True)
+    end_reason = models.CharField(_("終了の理由"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("所属")
@@ -87,6 +126,58 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} / {self.organization} / {self.get_role_display()}"
+
+    def holds_on(self, day=None) -> bool:
+        """Whether the membership holds on that day (the organization's own state aside)."""
+        day = day or timezone.localdate()
+        if not self.is_active:
+            return False
+        if self.starts_on is not None and self.starts_on > day:
+            return False
+        return self.ends_on is None or self.ends_on > day
+
+    @property
+    def state_label(self) -> str:
+        today = timezone.localdate()
+        if not self.is_active or (self.ends_on is not None and self.ends_on <= today):
+            return str(_("終了"))
+        if self.starts_on is not None and self.starts_on > today:
+            return str(_("開始前"))
+        if self.ends_on is not None:
+            return str(_("終了予定"))
+        return str(_("有効"))
+
+
+class MembershipEvent(models.Model):
+    """One step in a membership's history: started, end scheduled or cancelled, ended; with its reason."""
+
+    class Kind(models.TextChoices):
+        STARTED = "started", _("開始")
+        END_SCHEDULED = "end_scheduled", _("終了日の設定")
+        END_CANCELLED = "end_cancelled", _("終了予定の取消し")
+        ENDED = "ended", _("終了")
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="events", verbose_name=_("所属"))
+    kind = models.CharField(_("種別"), max_length=20, choices=Kind.choices)
+    effective_on = models.DateField(_("効力の日"))
+    reason = models.CharField(_("理由"), max_length=300, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作者"),
+    )
+    at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("所属の履歴")
+        verbose_name_plural = _("所属の履歴")
+        ordering = ["membership_id", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.effective_on}"
 
 
 class MembershipGrant(models.Model):
@@ -126,6 +217,8 @@ class MembershipGrant(models.Model):
     )
     decided_at = models.DateTimeField(_("承認・却下日時"), null=True, blank=True)
     decision_note = models.CharField(_("承認・却下のメモ"), max_length=300, blank=True)
+    # The role starts on this day once approved (blank: on approval), e.g. 4月1日 for an April transfer.
+    starts_on = models.DateField(_("開始日"), null=True, blank=True)
     membership = models.ForeignKey(
         Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("付与された所属")
     )

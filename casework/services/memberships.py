@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,7 @@ from casework.choices import Role
 from casework.models import (
     AccessLog,
     Membership,
+    MembershipEvent,
     MembershipGrant,
     Organization,
 )
@@ -48,12 +50,8 @@ def administrators_group() -> Group:
 
 @transaction.atomic
 def user_sync_groups(*, user) -> None:
-    """Make the user's groups and staff flag match their active memberships."""
-    active = list(
-        Membership.objects.filter(user=user, is_active=True, organization__is_active=True).select_related(
-            "organization"
-        )
-    )
+    """Make the user's groups and staff flag match the memberships that hold today."""
+    active = list(Membership.objects.active().filter(user=user).select_related("organization"))
     wanted = {m.organization.group_id for m in active}
     is_admin = any(m.role == Role.ADMINISTRATOR for m in active)
     org_groups = set(user.groups.filter(organization__isnull=False).values_list("id", flat=True))
@@ -74,46 +72,159 @@ def _membership_log_reason(user_id, organization_id, role: str) -> str:
     return f"user={user_id} organization={organization_id} role={role}"
 
 
-@transaction.atomic
-def membership_add(*, user, organization: Organization, role: str, title: str = "", by=None) -> Membership:
-    """Add the user to the organization with a role (reactivating a matching ended membership).
+def _record_event(membership: Membership, kind: str, *, on, reason: str = "", by=None) -> MembershipEvent:
+    return MembershipEvent.objects.create(
+        membership=membership,
+        kind=kind,
+        effective_on=on,
+        reason=(reason or "").strip()[:300],
+        by=by if getattr(by, "is_authenticated", False) else None,
+    )
 
-    This is the step after a grant is approved (membership_grant_approve), or the first administrator
+
+@transaction.atomic
+def membership_add(
+    *, user, organization: Organization, role: str, title: str = "", by=None, starts_on=None, reason: str = ""
+) -> Membership:
+    """Add the user to the organization with a role from starts_on (today when not given).
+
+    An ended membership of the same role is started again (its history continues). This is the step
+    after a grant is approved (membership_grant_approve), or the first administrator
     (create_administrator) and the demo; the admin site never calls it for a role needing approval.
     """
-    was_active = Membership.objects.filter(user=user, organization=organization, role=role, is_active=True).exists()
+    today = timezone.localdate()
+    starts_on = starts_on or today
+    current = Membership.objects.select_for_update().filter(user=user, organization=organization, role=role).first()
+    if current is not None and current.is_active and current.ends_on is None:
+        return current
     membership, _created = Membership.objects.update_or_create(
-        user=user, organization=organization, role=role, defaults={"is_active": True, "title": title}
+        user=user,
+        organization=organization,
+        role=role,
+        defaults={"is_active": True, "title": title, "starts_on": starts_on, "ends_on": None, "end_reason": ""},
     )
+    _record_event(membership, MembershipEvent.Kind.STARTED, on=starts_on, reason=reason, by=by)
     user_sync_groups(user=user)
-    if was_active:
-        return membership
     audit.log_access(
         actor=by,
         action=AccessLog.Action.MEMBERSHIP_GRANT,
         object_type="membership",
         object_id=membership.pk,
-        reason=_membership_log_reason(user.pk, organization.pk, role),
+        reason=_membership_log_reason(user.pk, organization.pk, role)
+        + (f" starts_on={starts_on.isoformat()}" if starts_on > today else ""),
     )
     return membership
 
 
 @transaction.atomic
-def membership_end(*, membership: Membership, by=None) -> None:
-    """End a membership; the user's access through that organization stops on the next request."""
-    membership.is_active = False
-    membership.save(update_fields=["is_active"])
-    user_sync_groups(user=membership.user)
+def membership_end(*, membership: Membership, by=None, on=None, reason: str = "") -> None:
+    """End a membership today (or schedule its end for a later day, 終了日 = the first day without it).
+
+    Ending today: the user's access through that organization stops on the next request, their
+    sessions end and their open sockets are told to close after commit. A later date takes effect
+    by itself on that day (every read checks the dates); apply_membership_dates then closes the
+    sessions and tidies the groups.
+    """
+    today = timezone.localdate()
+    on = on or today
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if not locked.is_active:
+        return
+    reason = (reason or "").strip()[:300]
+    if on > today:
+        locked.ends_on = on
+        locked.end_reason = reason
+        locked.save(update_fields=["ends_on", "end_reason"])
+        _record_event(locked, MembershipEvent.Kind.END_SCHEDULED, on=on, reason=reason, by=by)
+        audit.log_access(
+            actor=by,
+            action=AccessLog.Action.MEMBERSHIP_END,
+            object_type="membership",
+            object_id=locked.pk,
+            reason=_membership_log_reason(locked.user_id, locked.organization_id, locked.role)
+            + f" ends_on={on.isoformat()}",
+        )
+        membership.ends_on, membership.end_reason = locked.ends_on, locked.end_reason
+        return
+    locked.is_active = False
+    if locked.ends_on is None or locked.ends_on > on:
+        locked.ends_on = on
+    if reason or not locked.end_reason:
+        locked.end_reason = reason
+    locked.save(update_fields=["is_active", "ends_on", "end_reason"])
+    membership.is_active, membership.ends_on, membership.end_reason = False, locked.ends_on, locked.end_reason
+    _record_event(locked, MembershipEvent.Kind.ENDED, on=locked.ends_on, reason=reason or locked.end_reason, by=by)
+    user_sync_groups(user=locked.user)
     # Whatever the user had open through this organization must stop now, not at the next click:
     # sessions end, and their open sockets are told to close after commit.
-    user_end_sessions(user=membership.user)
+    user_end_sessions(user=locked.user)
     audit.log_access(
         actor=by,
         action=AccessLog.Action.MEMBERSHIP_END,
         object_type="membership",
-        object_id=membership.pk,
-        reason=_membership_log_reason(membership.user_id, membership.organization_id, membership.role),
+        object_id=locked.pk,
+        reason=_membership_log_reason(locked.user_id, locked.organization_id, locked.role),
     )
+
+
+@transaction.atomic
+def membership_end_cancel(*, membership: Membership, by, reason: str = "") -> None:
+    """Withdraw a scheduled end date that has not come yet (a transfer called off)."""
+    _require_administrator(by)
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if not locked.is_active or locked.ends_on is None or locked.ends_on <= timezone.localdate():
+        raise ValidationError(_("取り消せる終了予定がありません。"))
+    cancelled_on = locked.ends_on
+    locked.ends_on = None
+    locked.end_reason = ""
+    locked.save(update_fields=["ends_on", "end_reason"])
+    _record_event(locked, MembershipEvent.Kind.END_CANCELLED, on=cancelled_on, reason=reason, by=by)
+    audit.log_access(
+        actor=by,
+        action=AccessLog.Action.MEMBERSHIP_GRANT,
+        object_type="membership",
+        object_id=locked.pk,
+        reason=_membership_log_reason(locked.user_id, locked.organization_id, locked.role) + " end_cancelled",
+    )
+    membership.ends_on, membership.end_reason = None, ""
+
+
+def membership_schedule_end(*, membership: Membership, on, reason: str, by) -> None:
+    """An administrator sets a membership's end date (today or later) with a reason."""
+    _require_administrator(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("終了の理由を入力してください。")})
+    if on is None:
+        raise ValidationError({"ends_on": _("終了日を入力してください。")})
+    if on < timezone.localdate():
+        raise ValidationError({"ends_on": _("終了日に過去の日付は指定できません。")})
+    if membership.starts_on is not None and on <= membership.starts_on:
+        raise ValidationError({"ends_on": _("終了日は開始日より後の日付にしてください。")})
+    if not membership.is_active:
+        raise ValidationError(_("この所属はすでに終了しています。"))
+    membership_end(membership=membership, by=by, on=on, reason=reason)
+
+
+def memberships_apply_dates(*, on=None) -> tuple[int, int]:
+    """Finish what the calendar decided: end memberships whose end date has come, start those due.
+
+    Access already follows the dates at every read; this closes the sessions and sockets of users
+    whose membership ended and keeps their groups in step. Idempotent (run daily and after midnight).
+    Returns (memberships ended, users whose dated memberships were checked).
+    """
+    day = on or timezone.localdate()
+    ended = 0
+    due = Membership.objects.filter(is_active=True, ends_on__lte=day).select_related("user").order_by("id")
+    for membership in due:
+        membership_end(membership=membership, on=membership.ends_on, reason=membership.end_reason)
+        ended += 1
+    # Memberships whose start date has come: the account's groups (the admin site) follow them.
+    starting = Membership.objects.active(on=day).filter(starts_on__isnull=False).values_list("user_id", flat=True)
+    user_ids = sorted(set(starting))
+    for user in User.objects.filter(pk__in=user_ids):
+        user_sync_groups(user=user)
+    return ended, len(user_ids)
 
 
 @transaction.atomic
@@ -143,9 +254,7 @@ def is_active_administrator(user) -> bool:
     """Say whether the user holds an active administrator membership of an active organization."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return Membership.objects.filter(
-        user=user, role=Role.ADMINISTRATOR, is_active=True, organization__is_active=True
-    ).exists()
+    return Membership.objects.active().filter(user=user, role=Role.ADMINISTRATOR).exists()
 
 
 def _require_administrator(by) -> None:
@@ -165,7 +274,10 @@ def membership_grant_problems(
         problems.append(_("無効なアカウントには役割を付与できません。"))
     if not organization.is_active:
         problems.append(_("有効でない機関・団体の役割は付与できません。"))
-    active = Membership.objects.filter(user=user, is_active=True)
+    # Held now or starting later, and not yet ended.
+    active = Membership.objects.filter(user=user, is_active=True).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gt=timezone.localdate())
+    )
     if active.filter(organization=organization, role=role).exists():
         problems.append(_("この利用者はすでにこの機関・団体でこの役割を持っています。"))
     # Administrators administer and never read: the administrator role is held alone.
@@ -191,7 +303,7 @@ def _grant_log_reason(grant: MembershipGrant) -> str:
 
 @transaction.atomic
 def membership_grant_request(
-    *, user, organization: Organization, role: str, reason: str, by, title: str = ""
+    *, user, organization: Organization, role: str, reason: str, by, title: str = "", starts_on=None
 ) -> MembershipGrant:
     """Ask for a role for a user; a second administrator approves it (place staff: given at once).
 
@@ -203,11 +315,19 @@ def membership_grant_request(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("申請理由を入力してください。")})
+    if starts_on is not None and starts_on < timezone.localdate():
+        raise ValidationError({"starts_on": _("開始日に過去の日付は指定できません。")})
     problems = membership_grant_problems(user=user, organization=organization, role=role)
     if problems:
         raise ValidationError(problems)
     grant = MembershipGrant.objects.create(
-        user=user, organization=organization, role=role, title=title, reason=reason, requested_by=by
+        user=user,
+        organization=organization,
+        role=role,
+        title=title,
+        reason=reason,
+        requested_by=by,
+        starts_on=starts_on,
     )
     audit.log_access(
         actor=by,
@@ -217,7 +337,9 @@ def membership_grant_request(
         reason=_grant_log_reason(grant),
     )
     if not Role(role).needs_second_administrator and user.pk != by.pk:
-        grant.membership = membership_add(user=user, organization=organization, role=role, title=title, by=by)
+        grant.membership = membership_add(
+            user=user, organization=organization, role=role, title=title, by=by, starts_on=starts_on, reason=reason
+        )
         grant.status = MembershipGrant.Status.APPLIED
         grant.decided_at = timezone.now()
         grant.save(update_fields=["membership", "status", "decided_at"])
@@ -263,7 +385,7 @@ def _log_refused_decision(grant: MembershipGrant, by, message: str) -> None:
 
 
 def membership_grant_approve(*, grant: MembershipGrant, by, note: str = "") -> Membership:
-    """Approve another administrator's request: the membership starts now, and the log records both persons."""
+    """Approve another administrator's request: the membership starts (now or on its start date); both persons logged."""
     _require_administrator(by)
     if grant.requested_by_id == by.pk:
         _log_refused_decision(
@@ -278,8 +400,16 @@ def membership_grant_approve(*, grant: MembershipGrant, by, note: str = "") -> M
         )
         if problems:
             raise ValidationError(problems)
+        # A start date already passed while the request waited: the role starts on approval.
+        starts_on = max(locked.starts_on or timezone.localdate(), timezone.localdate())
         membership = membership_add(
-            user=locked.user, organization=locked.organization, role=locked.role, title=locked.title, by=by
+            user=locked.user,
+            organization=locked.organization,
+            role=locked.role,
+            title=locked.title,
+            by=by,
+            starts_on=starts_on,
+            reason=locked.reason,
         )
         locked.membership = membership
         _record_decision(locked, by=by, note=note, status=MembershipGrant.Status.APPROVED, extra_fields=["membership"])

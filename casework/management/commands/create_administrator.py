@@ -60,9 +60,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write("最初のログインで二要素認証（認証アプリ）の登録を求められます。")
-        administrators = Membership.objects.filter(
-            role=Role.ADMINISTRATOR, is_active=True, user__is_active=True, organization__is_active=True
-        ).count()
+        administrators = Membership.objects.active().filter(role=Role.ADMINISTRATOR, user__is_active=True).count()
         if administrators < 2:
             self.stdout.write(
                 self.style.WARNING(
