@@ -35,7 +35,7 @@ from casework.models import (
     Organization,
     Person,
 )
-from casework.viewers import Viewer
+from casework.viewers import Viewer, viewer_of
 from core.japanese import format_wareki
 
 # Only these roles work cases; an administrator or auditor membership grants no case content.
@@ -89,7 +89,8 @@ CaseAccess = Basis
 
 
 def _viewer(user_or_viewer):
-    return user_or_viewer if isinstance(user_or_viewer, Viewer) else Viewer(user_or_viewer)
+    # A user signed in on this request acts in the hat chosen in the header (viewer_of).
+    return user_or_viewer if isinstance(user_or_viewer, Viewer) else viewer_of(user_or_viewer)
 
 
 def case_groups(viewer) -> dict[int, tuple[str, int]]:

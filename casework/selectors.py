@@ -211,7 +211,14 @@ def home_panels(request, viewer: Viewer) -> list:
     """Return the casework kernel's panels for the viewer's home page."""
     from django.utils.translation import gettext as _
 
-    panels = [Panel(_("所属"), "casework/panels/memberships.html", {"memberships": viewer.memberships}, order=90)]
+    panels = [
+        Panel(
+            _("所属"),
+            "casework/panels/memberships.html",
+            {"memberships": viewer.all_memberships, "active": viewer.active_membership},
+            order=90,
+        )
+    ]
     if viewer.is_administrator:
         pending = MembershipGrant.objects.filter(status=MembershipGrant.Status.PENDING).count()
         panels.append(

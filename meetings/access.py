@@ -11,6 +11,7 @@ from casework.access import deny, get_case_for_user, object_pk
 from casework.choices import Role
 from casework.disclosure import Basis, MeetingBasis
 from casework.models import AccessLog, Case, Membership
+from casework.viewers import viewer_of
 from meetings.models import ActionItem, AgendaItem, CaseProposal, Decision, Meeting, MeetingKind, MeetingParticipant
 
 
@@ -44,10 +45,12 @@ def active_participations():
 HEADER_RELATED = ("meeting__convened_by", "meeting__chair", "meeting__secretary")
 
 
-def participant_for(user, meeting_id, *, header: bool = False) -> MeetingParticipant | None:
+def participant_for(user, meeting_id, *, header: bool = False, viewer=None) -> MeetingParticipant | None:
     """Return the user's active participation in the meeting, or None (checked afresh on every call).
 
     header: also read what the meeting's header shows (convening organization, chair, secretary).
+    The user takes part for an organization: only while they act in that organization (the hat chosen
+    in the header; `viewer` when the caller has it, as the live socket does from its session).
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
@@ -55,10 +58,11 @@ def participant_for(user, meeting_id, *, header: bool = False) -> MeetingPartici
     meeting_id = object_pk(meeting_id)
     if meeting_id is None:
         return None
+    acting = (viewer or viewer_of(user)).organization_ids(*PARTICIPANT_ROLES)
     return (
         active_participations()
         .select_related("meeting", "organization", *HEADER_RELATED if header else ())
-        .filter(meeting_id=meeting_id, user=user)
+        .filter(meeting_id=meeting_id, user=user, organization_id__in=acting)
         .first()
     )
 
@@ -284,11 +288,7 @@ def action_basis(user, action: ActionItem, *, org_ids=None, cache: dict | None =
     if cache[key]:
         return basis
     if org_ids is None:
-        org_ids = set(
-            Membership.objects.active()
-            .filter(user=user, role__in=ACTION_ROLES)
-            .values_list("organization_id", flat=True)
-        )
+        org_ids = viewer_of(user).organization_ids(*ACTION_ROLES)
     if action.organization_id not in org_ids:
         return None
     key = ("orgs", meeting.pk)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from casework.accounts.second_factor import second_factor_satisfied
 from casework.live import meeting_group, user_group
+from casework.viewers import Viewer
 from meetings.access import may_open_material, participant_for
 from meetings.models import Meeting
 from meetings.services import presence_join, presence_leave, presence_touch
@@ -159,7 +162,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             _verify_second_factor(self.scope, user)
         if not second_factor_satisfied(user):
             return False
-        self.participant = participant_for(user, self.meeting_id)
+        # The hat chosen in the header, read afresh from the session: switching applies to the socket too.
+        session = self.scope.get("session")
+        store = None
+        if session is not None and session.session_key:
+            store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session.session_key)
+        self.participant = participant_for(user, self.meeting_id, viewer=Viewer(user, store))
         return may_open_material(self.participant)
 
     @database_sync_to_async

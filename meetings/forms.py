@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import Organization, membership_active_q
+from casework.models import Membership, Organization, membership_active_q
 from core.forms import CleanTextMixin, WarekiDateField
 from meetings.models import AgendaPurpose, Decision, MeetingKind, MeetingParticipant
 
@@ -67,6 +67,13 @@ class MeetingForm(CleanTextMixin, forms.Form):
 class ParticipantAddForm(CleanTextMixin, forms.Form):
     """Add a participant: only staff who are not taking part already are offered."""
 
+    organization = forms.ModelChoiceField(
+        label=_("参加する機関"),
+        queryset=Organization.objects.none(),
+        required=False,
+        help_text=_("複数の機関に所属する職員のときだけ選びます。"),
+    )
+
     user = UserChoiceField(
         label=_("参加者"),
         queryset=User.objects.none(),
@@ -80,6 +87,9 @@ class ParticipantAddForm(CleanTextMixin, forms.Form):
             taking_part = MeetingParticipant.objects.filter(meeting=meeting, removed_at__isnull=True)
             users = users.exclude(pk__in=taking_part.values("user_id"))
         self.fields["user"].queryset = users
+        self.fields["organization"].queryset = Organization.objects.filter(
+            pk__in=Membership.objects.active().filter(role__in=["caseworker", "supervisor"]).values("organization_id")
+        ).order_by("kind", "name")
 
 
 class AgendaAddForm(CleanTextMixin, forms.Form):

@@ -13,6 +13,7 @@ from casework import audit, disclosure
 from casework.choices import Role
 from casework.models import AccessLog, Case, Organization, SupportPlan
 from casework.selectors import OPEN_STATES
+from casework.viewers import viewer_of
 from core.japanese import format_wareki
 from core.panels import Panel
 from meetings.access import (
@@ -47,9 +48,15 @@ PRESENCE_STALE = timedelta(minutes=2)
 
 
 def meetings_for_user(user) -> QuerySet[Meeting]:
-    """Return the meetings the user actively takes part in (with an active case-role membership), newest first."""
+    """Return the meetings the user takes part in for the organization they act in now, newest first.
+
+    The participation must be backed by a case-role membership that holds today, in the hat the user
+    chose in the header (viewer_of): a meeting attended for the other hat is not listed.
+    """
+    acting = viewer_of(user).organization_ids(Role.CASEWORKER, Role.SUPERVISOR)
+    participations = active_participations().filter(user=user, organization_id__in=acting)
     return (
-        Meeting.objects.filter(pk__in=active_participations().filter(user=user).values("meeting_id"))
+        Meeting.objects.filter(pk__in=participations.values("meeting_id"))
         .select_related("convened_by", "chair")
         .order_by("-starts_at", "-id")
     )

@@ -28,6 +28,7 @@ from casework.notifications.services import notify
 from casework.services.cases import case_transition
 from casework.services.common import InvalidTransition
 from casework.services.plans import plan_approve, plan_set_next_review
+from casework.viewers import viewer_of
 from core.japanese import format_wareki
 from meetings.access import action_actor_organization, item_basis, layered_consents, lead_participates
 from meetings.models import (
@@ -170,14 +171,33 @@ def _clean_text(value: str, field: str) -> str:
     return value
 
 
-def _membership_org(user, organization: Organization | None = None) -> Organization:
-    memberships = Membership.objects.active().filter(user=user).select_related("organization")
+def _membership_org(user, organization: Organization | None = None, *, prefer: Organization | None = None):
+    """Return the organization the user takes part for: the one named, else the only one, else the hat in use.
+
+    Never "the first membership": a user with several organizations is asked which one (the signed-in
+    user acts in the hat chosen in the header; a meeting's chair or secretary for the convening
+    organization when they belong to it).
+    """
+    memberships = Membership.objects.active().filter(user=user).select_related("organization").order_by("id")
+    name = user.get_full_name() or user
     if organization is not None:
-        memberships = memberships.filter(organization=organization)
-    membership = memberships.order_by("id").first()
-    if membership is None:
-        raise ValidationError(_("%(name)s はその機関に所属していません。") % {"name": user.get_full_name() or user})
-    return membership.organization
+        membership = memberships.filter(organization=organization).first()
+        if membership is None:
+            raise ValidationError(_("%(name)s はその機関に所属していません。") % {"name": name})
+        return membership.organization
+    organizations = list(dict.fromkeys(m.organization for m in memberships))
+    if not organizations:
+        raise ValidationError(_("%(name)s はその機関に所属していません。") % {"name": name})
+    if len(organizations) == 1:
+        return organizations[0]
+    viewer = viewer_of(user)
+    if viewer.session is not None and viewer.memberships:
+        return viewer.memberships[0].organization
+    if prefer is not None and prefer in organizations:
+        return prefer
+    raise ValidationError(
+        _("%(name)s は複数の機関に所属しています。どの機関として参加するかを選んでください。") % {"name": name}
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -215,7 +235,7 @@ def meeting_create(
     meeting.full_clean(exclude=["status", "current_item"])
     meeting.save()
     for user in dict.fromkeys(u for u in (chair, secretary) if u is not None):
-        _participant_add(meeting, user, _membership_org(user), by)
+        _participant_add(meeting, user, _membership_org(user, prefer=convened_by), by)
     _log(by, meeting, action=AccessLog.Action.CREATE, obj=meeting, basis=AccessLog.Basis.OWN_ORGANIZATION)
     return meeting
 

@@ -199,7 +199,12 @@ def meeting_participants(request, pk):
         try:
             if action == "add":
                 if form.is_valid():
-                    services.meeting_participant_add(meeting=meeting, user=form.cleaned_data["user"], by=request.user)
+                    services.meeting_participant_add(
+                        meeting=meeting,
+                        user=form.cleaned_data["user"],
+                        organization=form.cleaned_data.get("organization"),
+                        by=request.user,
+                    )
                     messages.success(request, _("参加者を追加しました。"))
                     return redirect("meetings:participants", meeting.pk)
             else:

@@ -12,7 +12,7 @@ from casework.access import CASE_ROLES, deny, object_pk
 from casework.choices import Role
 from casework.disclosure import Basis
 from casework.models import AccessLog, ConsentPurpose, Organization
-from casework.viewers import Viewer, viewer_for
+from casework.viewers import Viewer, viewer_for, viewer_of
 from referrals.models import LegalBasis, Referral, ReferralGroupObjectPermission, ReferralKind, ReferralState
 
 VIEW_REFERRAL = "view_referral"
@@ -39,7 +39,7 @@ class ReferralAccess:
 
 
 def _viewer(user_or_viewer) -> Viewer:
-    return user_or_viewer if isinstance(user_or_viewer, Viewer) else Viewer(user_or_viewer)
+    return user_or_viewer if isinstance(user_or_viewer, Viewer) else viewer_of(user_or_viewer)
 
 
 def roles_for(organization: Organization) -> tuple[str, ...]:

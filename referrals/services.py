@@ -19,7 +19,7 @@ from casework.models import AccessLog, Case, Consent, IntakeRoute, NotificationK
 from casework.notifications.services import notify
 from casework.services.cases import case_open, case_team_add, case_team_remove
 from casework.services.persons import household_add_member, household_create, person_create
-from casework.viewers import Viewer
+from casework.viewers import viewer_of
 from core.japanese import format_wareki, with_honorific
 from referrals import integration
 from referrals.access import (
@@ -420,8 +420,8 @@ def referral_create(
 
 
 def _viewer(by):
-
-    return Viewer(by)
+    """The hat `by` acts in: the one chosen in the header when `by` is the signed-in user."""
+    return viewer_of(by)
 
 
 @transaction.atomic

@@ -46,3 +46,35 @@ def second_factor_verified(*, user) -> None:
         auth_strength=AccessLog.AuthStrength.SECOND_FACTOR,
         reason="second factor verified",
     )
+
+
+def active_membership_switch(*, viewer, membership_id, by):
+    """Make another of the user's own memberships the one they act in (kept in the session), and log it.
+
+    Only a membership that holds today and belongs to the user; the row names the new organization
+    and role, and the one left behind.
+    """
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    from casework.viewers import ACTIVE_MEMBERSHIP_KEY
+
+    target = next((m for m in viewer.all_memberships if str(m.pk) == str(membership_id)), None)
+    if target is None or viewer.session is None:
+        raise ValidationError(_("その所属・役割には切り替えられません。"))
+    previous = viewer.active_membership
+    with transaction.atomic():
+        log_access(
+            actor=by,
+            action=AccessLog.Action.MEMBERSHIP_SWITCH,
+            object_type="membership",
+            object_id=target.pk,
+            organization_id=target.organization_id,
+            role=target.role,
+            reason=f"from=membership:{previous.pk if previous else ''}",
+        )
+    viewer.session[ACTIVE_MEMBERSHIP_KEY] = target.pk
+    # The request's cached answers now speak of the new hat.
+    for name in ("active_membership", "memberships", "roles"):
+        viewer.__dict__.pop(name, None)
+    return target

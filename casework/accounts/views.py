@@ -104,3 +104,27 @@ def second_factor_setup(request):
             "replacing": has_device,
         },
     )
+
+
+@require_http_methods(["POST"])
+def active_membership_switch(request):
+    """Switch the organization and role the user acts in (the header's 作業する所属), then go home."""
+    from django.core.exceptions import ValidationError
+
+    from casework.viewers import viewer_for
+
+    viewer = viewer_for(request)
+    try:
+        membership = services.active_membership_switch(
+            viewer=viewer, membership_id=request.POST.get("membership", ""), by=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(org)s の%(role)sとして作業します。")
+            % {"org": membership.organization.name, "role": membership.get_role_display()},
+        )
+    # Home, not the page it came from: that page may belong to the other hat.
+    return redirect("home")

@@ -116,9 +116,13 @@ def describe_actor(user, *, auth_strength: str | None = None) -> Actor:
     if user is None or not getattr(user, "is_authenticated", False):
         # No account: an API token (its organization passed by the caller) or nobody.
         return Actor(None, None, "", auth_strength or AccessLog.AuthStrength.NONE)
+    from casework.viewers import viewer_of  # viewers imports the audit context: no module-level cycle
+
     context = current_request_context()
-    viewer = getattr(context.request, "_viewer", None) if context else None
-    if viewer is not None and viewer.user.pk == user.pk:
+    request = context.request if context else None
+    if request is not None and getattr(request, "user", None) is not None and request.user.pk == user.pk:
+        # The hat the user chose in the header: every row names the organization and role acted in.
+        viewer = viewer_of(user)
         membership = viewer.memberships[0] if viewer.memberships else None
     else:
         membership = (

@@ -31,6 +31,7 @@ class AccessLog(models.Model):
         GRANT_REJECT = "grant_reject", _("権限付与の却下・取下げ")
         MEMBERSHIP_GRANT = "membership_grant", _("所属・役割の付与")
         MEMBERSHIP_END = "membership_end", _("所属・役割の終了")
+        MEMBERSHIP_SWITCH = "membership_switch", _("作業する所属・役割の切替")
         ACCOUNT_DEACTIVATE = "account_deactivate", _("アカウントの無効化")
         DENIED = "denied", _("拒否")
 

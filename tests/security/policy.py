@@ -206,6 +206,8 @@ POLICY: dict[str, Rule] = {
     ),
     # Replacing an enrolled authenticator needs a verified session first.
     "second_factor_setup": only(OK, *SIGNED_IN, also={HALF_AUDITOR: TO_CODE, HALF_CW: OK}),
+    # The header's 作業する所属: POST only; a switch to a membership not one's own changes nothing.
+    "active_membership_switch": only(NOT_ALLOWED, *SIGNED_IN),
     # --- the auditor's screens ------------------------------------------------------------------
     "audit:log": only(OK, AUDITOR),
     "audit:export": only(OK, AUDITOR, query=lambda s: {"format": "csv"}),
