@@ -318,3 +318,15 @@ def log_disclosure_candidates(request, person_ids: list[int]) -> None:
         basis=AccessLog.Basis.AUDIT,
         reason="開示請求の本人確認",
     )
+
+
+def log_handover_list(request, *, organization, leaving, groups) -> None:
+    """The 人事異動 screen listing a worker's open items writes one row: case and item ids, no names."""
+    case_ids = sorted({item.case_id for _source, items in groups for item in items if item.case_id})
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.LIST,
+        object_type="handover",
+        object_id=leaving.pk,
+        reason=f"organization={organization.pk} cases={','.join(map(str, case_ids))}"[:500],
+    )

@@ -13,6 +13,7 @@ class CaseworkConfig(AppConfig):
         from casework.accounts import sessions  # noqa: F401 - signal handlers
         from casework.audit import roles as audit_roles
         from casework.selectors import home_panels
+        from casework.services import handover  # noqa: F401 - registers the cases as a hand-over source
         from casework.services.cases import case_team_end_lapsed
         from core.panels import register_home_panel
 

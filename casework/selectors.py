@@ -146,6 +146,11 @@ def case_detail_context(case: Case, *, show_secret_addresses: bool) -> dict:
         "lead_changes": list(
             case.lead_changes.select_related("from_organization", "to_organization", "from_worker", "to_worker", "by")
         ),
+        "worker_handovers": list(
+            case.worker_handovers.select_related("handover", "handover__by", "from_worker", "to_worker").order_by(
+                "handover__at", "id"
+            )
+        ),
         "team": list(case.team_rows.select_related("organization").order_by("ended_at", "added_at")),
         "today": today,
     }

@@ -36,6 +36,23 @@ class MeetingsConfig(AppConfig):
         from meetings.services import case_closure_actions
 
         register_closure_items(case_closure_actions)
+        # 人事異動: the hand-over screen (casework) moves a leaving worker's action items and meeting seats.
+        from casework.services.handover import HandoverSource, register_handover_source
+        from meetings.services import (
+            handover_action_items,
+            handover_action_reassign,
+            handover_meeting_reassign,
+            handover_meeting_seats,
+        )
+
+        register_handover_source(
+            HandoverSource("action", _("対応事項（担当者）"), handover_action_items, handover_action_reassign, order=30)
+        )
+        register_handover_source(
+            HandoverSource(
+                "meeting", _("会議（議長・書記・参加者）"), handover_meeting_seats, handover_meeting_reassign, order=40
+            )
+        )
         # The disclosure module asks meetings about recorded decisions (casework never imports meetings).
         if decision_basis not in disclosure.MEETING_DECISION_BASES:
             disclosure.MEETING_DECISION_BASES.append(decision_basis)

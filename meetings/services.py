@@ -979,3 +979,94 @@ def presence_leave(*, meeting_id: int, channel_name: str) -> bool:
     if removed:
         _broadcast_presence(meeting_id)
     return removed
+
+
+# ---------------------------------------------------------------------------
+# 人事異動: open action items and meeting seats of a leaving worker (casework's hand-over screen)
+# ---------------------------------------------------------------------------
+
+
+def handover_action_items(organization, worker):
+    """The open action items assigned to the worker for the organization (meeting, case number, due date)."""
+    from casework.services.handover import HandoverItem
+
+    actions = (
+        ActionItem.objects.filter(organization=organization, assignee=worker, done=False)
+        .select_related("item__meeting", "item__case")
+        .order_by("due_on", "id")
+    )
+    items = []
+    for action in actions:
+        due = _("期限 %(d)s") % {"d": action.due_on.isoformat()} if action.due_on else _("期限なし")
+        items.append(
+            HandoverItem(
+                "action",
+                action.pk,
+                action.item.case_id,
+                _("対応事項 #%(id)s") % {"id": action.pk},
+                f"{action.item.meeting.title}・{action.item.case.number}・{due}",
+            )
+        )
+    return items
+
+
+def handover_action_reassign(item, *, organization, leaving, to, by) -> None:
+    action = ActionItem.objects.select_for_update().select_related("item__meeting").get(pk=item.object_id)
+    if action.assignee_id != leaving.pk or action.organization_id != organization.pk or action.done:
+        raise ValidationError(_("%(label)s の担当者はすでに変わっています。") % {"label": item.label})
+    action.assignee = to
+    action.save(update_fields=["assignee"])
+    _broadcast(action.item.meeting, "actions")
+
+
+def handover_meeting_seats(organization, worker):
+    """The meetings not yet closed where the worker takes part for the organization (chair, secretary or member)."""
+    from casework.services.handover import HandoverItem
+
+    seats = (
+        MeetingParticipant.objects.filter(user=worker, organization=organization, removed_at__isnull=True)
+        .exclude(meeting__status=MeetingStatus.MINUTES_LOCKED)
+        .select_related("meeting")
+        .order_by("meeting__starts_at", "id")
+    )
+    items = []
+    for seat in seats:
+        meeting = seat.meeting
+        part = (
+            _("議長")
+            if meeting.chair_id == worker.pk
+            else _("書記")
+            if meeting.secretary_id == worker.pk
+            else _("参加者")
+        )
+        items.append(
+            HandoverItem(
+                "meeting",
+                seat.pk,
+                None,
+                meeting.title,
+                f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}・{part}・{meeting.get_status_display()}",
+            )
+        )
+    return items
+
+
+def handover_meeting_reassign(item, *, organization, leaving, to, by) -> None:
+    """Give the leaving worker's seat (and chair or secretary) to `to`; the newcomer records their own pledge."""
+    seat = MeetingParticipant.objects.select_related("meeting").get(pk=item.object_id)
+    meeting = _lock(seat.meeting)
+    seat = MeetingParticipant.objects.select_for_update().get(pk=seat.pk)
+    if seat.user_id != leaving.pk or seat.organization_id != organization.pk or seat.removed_at is not None:
+        raise ValidationError(_("%(label)s の参加者はすでに変わっています。") % {"label": item.label})
+    MeetingParticipant.objects.filter(pk=seat.pk).update(removed_at=timezone.now())
+    MeetingPresence.objects.filter(meeting=meeting, user_id=leaving.pk).delete()
+    _participant_add(meeting, to, organization, by)
+    fields = []
+    if meeting.chair_id == leaving.pk:
+        meeting.chair = to
+        fields.append("chair")
+    if meeting.secretary_id == leaving.pk:
+        meeting.secretary = None if meeting.chair_id == to.pk else to
+        fields.append("secretary")
+    _bump(meeting, "participants", *fields)
+    send_event_on_commit(meeting_group(meeting.pk), {"type": live.MEETING_PARTICIPANT_REMOVED, "user_id": leaving.pk})

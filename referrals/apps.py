@@ -36,6 +36,13 @@ class ReferralsConfig(AppConfig):
         register_ecomap_source(ecomap_places)
         # Closing a case lists its open referrals and lets the lead withdraw or complete them.
         register_closure_items(case_closure_referrals)
+        # 人事異動: the hand-over screen (casework) moves the open referrals a leaving worker sent.
+        from casework.services.handover import HandoverSource, register_handover_source
+        from referrals.services import handover_items, handover_reassign
+
+        register_handover_source(
+            HandoverSource("referral", _("紹介（紹介元の担当者）"), handover_items, handover_reassign, order=20)
+        )
         # The places attendance screen asks referrals who its "referral:N" participants are (while the card's basis holds).
         register_participant_source("referral", place_participants)
         # Withdrawing or narrowing a consent withdraws the referrals resting on it, in the same transaction.

@@ -1002,3 +1002,56 @@ def case_closure_referrals(case: Case, by) -> list:
             )
         )
     return things
+
+
+# ---------------------------------------------------------------------------
+# 人事異動: the referrals a leaving worker sent and that are still open (casework's hand-over screen)
+# ---------------------------------------------------------------------------
+
+HANDOVER_STATES = (
+    ReferralState.DRAFT,
+    ReferralState.REQUESTED,
+    ReferralState.RETURNED,
+    ReferralState.ACCEPTED,
+    ReferralState.IN_PROGRESS,
+    ReferralState.ON_HOLD,
+)
+
+
+def handover_items(organization, worker):
+    """The open referrals the worker sent for the organization (numbers, states and receivers; no names)."""
+    from casework.services.handover import HandoverItem
+
+    referrals = (
+        Referral.objects.filter(sender_organization=organization, sender_user=worker, state__in=HANDOVER_STATES)
+        .select_related("case", "receiver_organization", "place")
+        .order_by("id")
+    )
+    items = []
+    for referral in referrals:
+        to = referral.place.name if referral.place_id else str(referral.receiver_organization or "")
+        case = f"{referral.case.number}・" if referral.case_id else ""
+        items.append(
+            HandoverItem(
+                "referral",
+                referral.pk,
+                referral.case_id,
+                _("紹介 #%(id)s") % {"id": referral.pk},
+                f"{case}{to}・{referral.get_state_display()}",
+            )
+        )
+    return items
+
+
+def handover_reassign(item, *, organization, leaving, to, by) -> None:
+    """Make `to` the referral's sending worker (the leaving worker's referral, still open)."""
+    referral = Referral.objects.select_for_update().get(pk=item.object_id)
+    if (
+        referral.sender_user_id != leaving.pk
+        or referral.sender_organization_id != organization.pk
+        or referral.state not in HANDOVER_STATES
+    ):
+        raise ValidationError(_("%(label)s の担当者はすでに変わっています。") % {"label": item.label})
+    referral.sender_user = to
+    referral.version += 1
+    referral.save(update_fields=["sender_user", "version"])

@@ -21,6 +21,8 @@ from casework.models.cases import (  # noqa: F401
     CaseUserObjectPermission,
     ConsultationCategory,
     IntakeRoute,
+    WorkerHandover,
+    WorkerHandoverItem,
 )
 from casework.models.disclosure_requests import (  # noqa: F401
     DisclosureRedaction,

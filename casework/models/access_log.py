@@ -32,6 +32,7 @@ class AccessLog(models.Model):
         MEMBERSHIP_GRANT = "membership_grant", _("所属・役割の付与")
         MEMBERSHIP_END = "membership_end", _("所属・役割の終了")
         MEMBERSHIP_SWITCH = "membership_switch", _("作業する所属・役割の切替")
+        HANDOVER = "handover", _("担当の引継ぎ（人事異動）")
         ACCOUNT_DEACTIVATE = "account_deactivate", _("アカウントの無効化")
         DENIED = "denied", _("拒否")
 

@@ -400,3 +400,57 @@ class BreakGlassAccess(models.Model):
     @property
     def is_active(self) -> bool:
         return self.started_at <= timezone.now() < self.expires_at
+
+
+class WorkerHandover(models.Model):
+    """One 人事異動 hand-over: everything a leaving worker carried for an organization, moved in one step."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("機関"))
+    leaving = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("異動・退職する職員")
+    )
+    note = models.TextField(_("引継ぎメモ"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("実施者")
+    )
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("担当の引継ぎ（人事異動）")
+        verbose_name_plural = _("担当の引継ぎ（人事異動）")
+        ordering = ["-at", "-id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(note=""), name="worker_handover_has_note")]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.leaving} ({self.at:%Y-%m-%d})"
+
+
+class WorkerHandoverItem(models.Model):
+    """One thing moved in a hand-over (a case, referral, action item or meeting seat), from whom to whom.
+
+    Kept on the case it belongs to, so the case's history shows who carried it and since when.
+    """
+
+    handover = models.ForeignKey(WorkerHandover, on_delete=models.PROTECT, related_name="items")
+    kind = models.CharField(_("種類"), max_length=20)
+    object_id = models.PositiveBigIntegerField(_("対象ID"))
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="worker_handovers", verbose_name=_("ケース")
+    )
+    from_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("前の担当者")
+    )
+    to_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("新しい担当者")
+    )
+
+    class Meta:
+        verbose_name = _("引継ぎの項目")
+        verbose_name_plural = _("引継ぎの項目")
+        ordering = ["handover_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(from_worker=models.F("to_worker")), name="handover_item_moves")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id} {self.from_worker_id}→{self.to_worker_id}"

@@ -223,6 +223,8 @@ POLICY: dict[str, Rule] = {
     "casework:notification_read_all": only(NOT_ALLOWED, *SIGNED_IN),
     "casework:notification_open": only(NOT_ALLOWED, *SIGNED_IN, args=lambda side: {"pk": 2**31 - 1}),
     "casework:case_list": only(OK, *CASE_STAFF),
+    # 人事異動: supervisors of their organization and administrators (numbers and states only, no names).
+    "casework:handover": only(OK, SV_OWN, SV_OTHER, ADMIN),
     "casework:case_mine": only(OK, *CASE_STAFF),
     "casework:case_intake": only(OK, *CASE_STAFF),
     "casework:break_glass": only(OK, *CASE_STAFF),
