@@ -109,6 +109,9 @@ class MembershipEventInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = _("履歴")
 
+    def has_view_permission(self, request, obj=None):
+        return _is_administrator(request)
+
     def has_add_permission(self, request, obj=None):
         return False
 

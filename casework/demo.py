@@ -1,15 +1,18 @@
 """The demo municipality's organizations and users (idempotent)."""
 
+from datetime import date
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from casework.assessment import SCHEMAS
 from casework.choices import Domain, Role
-from casework.models import Case, Consent, Household, Organization, Relative
+from casework.models import Case, Consent, Household, Membership, Organization, Relative
 from casework.services.cases import case_change_lead, case_open, case_team_add, case_transition
 from casework.services.consent import consent_record
 from casework.services.family import relative_add, support_tie_add
-from casework.services.memberships import membership_add
+from casework.services.memberships import membership_add, membership_end
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.services.plans import (
     assessment_record,
@@ -39,6 +42,8 @@ USERS = [
     # (username, last name, first name, organization key, role, title)
     ("houkatsu_sato", "佐藤", "美咲", "houkatsu", Role.CASEWORKER, "社会福祉士"),
     ("houkatsu_boss", "髙橋", "健一", "houkatsu", Role.SUPERVISOR, "センター長"),
+    # Arrives on 4月1日 to take over 佐藤's cases (人事異動: the hand-over screen).
+    ("houkatsu_ogawa", "小川", "春子", "houkatsu", Role.CASEWORKER, "社会福祉士"),
     ("shougai_suzuki", "鈴木", "大輔", "shougai", Role.CASEWORKER, "相談支援専門員"),
     ("kodomo_tanaka", "田中", "由美", "kodomo", Role.CASEWORKER, "保健師"),
     ("jiritsu_ito", "伊藤", "翔", "jiritsu", Role.CASEWORKER, "主任相談支援員"),
@@ -51,6 +56,8 @@ USERS = [
     ("cafe_kato", "加藤", "さくら", "npo_cafe", Role.PLACE_STAFF, "カフェ代表"),
     ("shokudo_yoshida", "吉田", "直樹", "npo_shokudo", Role.PLACE_STAFF, "食堂運営"),
     ("salon_yamada", "山田", "和子", "salon", Role.PLACE_STAFF, "サロン世話人"),
+    # Two hats: the 社協 coordinator also runs the サロン; she switches in the header.
+    ("shakyo_watanabe", "渡邊", "恵子", "salon", Role.PLACE_STAFF, "サロン世話人（兼務）"),
 ]
 
 
@@ -136,6 +143,11 @@ def _seed_organizations_and_users() -> dict:
             user.save()
         membership_add(user=user, organization=orgs[org_key], role=role, title=title)
         users[username] = user
+    # 人事異動: 佐藤 moves to another section on 4月1日 next fiscal year (the end date takes effect by itself).
+    sato = Membership.objects.get(user=users["houkatsu_sato"], organization=orgs["houkatsu"], role=Role.CASEWORKER)
+    if sato.is_active and sato.ends_on is None:
+        next_april = date(timezone.localdate().year + (1 if timezone.localdate().month >= 4 else 0), 4, 1)
+        membership_end(membership=sato, on=next_april, reason="人事異動（福祉総務課へ）")
     return {"organizations": orgs, "users": users}
 
 

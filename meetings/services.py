@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from casework import audit, disclosure, live
+from casework.choices import Role
 from casework.live import meeting_group, send_event_on_commit
 from casework.models import (
     AccessLog,
@@ -178,7 +179,13 @@ def _membership_org(user, organization: Organization | None = None, *, prefer: O
     user acts in the hat chosen in the header; a meeting's chair or secretary for the convening
     organization when they belong to it).
     """
-    memberships = Membership.objects.active().filter(user=user).select_related("organization").order_by("id")
+    # Only a case-working membership backs a seat (meetings.access.active_participations).
+    memberships = (
+        Membership.objects.active()
+        .filter(user=user, role__in=(Role.CASEWORKER, Role.SUPERVISOR))
+        .select_related("organization")
+        .order_by("id")
+    )
     name = user.get_full_name() or user
     if organization is not None:
         membership = memberships.filter(organization=organization).first()
@@ -191,7 +198,7 @@ def _membership_org(user, organization: Organization | None = None, *, prefer: O
     if len(organizations) == 1:
         return organizations[0]
     viewer = viewer_of(user)
-    if viewer.session is not None and viewer.memberships:
+    if viewer.session is not None and viewer.memberships and viewer.memberships[0].organization in organizations:
         return viewer.memberships[0].organization
     if prefer is not None and prefer in organizations:
         return prefer
@@ -997,7 +1004,7 @@ def handover_action_items(organization, worker):
     )
     items = []
     for action in actions:
-        due = _("期限 %(d)s") % {"d": action.due_on.isoformat()} if action.due_on else _("期限なし")
+        due = _("期限 %(d)s") % {"d": format_wareki(action.due_on)} if action.due_on else _("期限なし")
         items.append(
             HandoverItem(
                 "action",
@@ -1045,7 +1052,8 @@ def handover_meeting_seats(organization, worker):
                 seat.pk,
                 None,
                 meeting.title,
-                f"{timezone.localtime(meeting.starts_at):%Y-%m-%d %H:%M}・{part}・{meeting.get_status_display()}",
+                f"{format_wareki(timezone.localtime(meeting.starts_at).date())} "
+                f"{timezone.localtime(meeting.starts_at):%H:%M}・{part}・{meeting.get_status_display()}",
             )
         )
     return items

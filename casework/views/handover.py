@@ -26,7 +26,9 @@ from core.forms import CleanTextForm
 
 
 def _person_label(user) -> str:
-    return user.get_full_name() or user.username
+    """Family name first, as Japanese staff lists read."""
+    name = f"{user.last_name} {user.first_name}".strip()
+    return name or user.username
 
 
 def _pick(queryset, raw):

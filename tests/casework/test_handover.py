@@ -67,6 +67,7 @@ def test_everything_moves_at_once_with_history_and_log(personas, world):
 
 def test_one_refusal_moves_nothing(personas, world, monkeypatch):
     colleague = world["colleague"]
+
     def fail(*args, **kwargs):
         raise ValidationError("対応事項の引継ぎに失敗しました。")
 
