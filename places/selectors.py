@@ -181,7 +181,8 @@ def home_panels(request, viewer: Viewer) -> list[Panel]:
     """Return the places app's panels: place staff see their places and where to record attendance."""
     panels = []
     if viewer.is_place_staff:
-        places = list(places_for_operator_user(viewer.user))
+        # The operator of the hat worn now only (a user may be staff of two operators).
+        places = list(places_for_operator_user(viewer.user).filter(operator_id__in=operator_ids(viewer)))
         panels.append(Panel(_("運営している居場所"), "places/panels/my_places.html", {"places": places}, order=15))
     if viewer.works_cases:
         panels.append(Panel(_("居場所をさがす"), "places/panels/find.html", {}, order=40))
