@@ -48,7 +48,9 @@ class SecondFactorMiddleware:
     def __call__(self, request):
         user = request.user
         # The request's Viewer caches the memberships, so navigation and this check share one query.
-        if user.is_authenticated and not second_factor_satisfied(user, roles=viewer_for(request).roles):
+        # Every hat counts, not only the one worn now: an auditor who also works cases always needs the code.
+        roles = {m.role for m in viewer_for(request).all_memberships} if user.is_authenticated else set()
+        if user.is_authenticated and not second_factor_satisfied(user, roles=roles):
             open_paths = {reverse(name) for name in self.OPEN_URL_NAMES}
             if request.path not in open_paths and not request.path.startswith(settings.STATIC_URL):
                 target = "second_factor_verify" if user_has_device(user, confirmed=True) else "second_factor_setup"

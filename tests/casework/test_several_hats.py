@@ -129,3 +129,11 @@ def test_outside_a_request_the_first_hat_is_the_active_one(personas, two_hats, c
     assert disclosure.case_organization_ids(personas.caseworker_a) == {personas.window_a.pk}
     assert disclosure.case_basis(personas.caseworker_a, case_b) is None
     assert disclosure.case_basis(personas.caseworker_a, case_a) is not None
+
+
+@pytest.mark.django_db
+def test_an_auditor_hat_needs_the_second_factor_even_while_another_hat_is_worn(personas, login):
+    MembershipFactory(user=personas.caseworker_a, organization=personas.municipal, role=Role.AUDITOR)
+    client = login(personas.caseworker_a, second_factor=False)
+    response = client.get("/cases/")
+    assert response.status_code == 302 and "/2fa/" in response["Location"]
