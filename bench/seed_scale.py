@@ -926,13 +926,13 @@ def seed(
                 for org in info["team"]:
                     cases_of_org.setdefault(org.id, []).append(cid)
             log_ids = iter(ids.take(AccessLog._meta.db_table, n_log))
-            columns = ["id", "prev_hash", "hash", *audit.HASHED_FIELDS]
+            columns = ["id", "stream", "prev_hash", "hash", *audit.HASHED_FIELDS]
             column_sql = ", ".join(f'"{c}"' for c in columns)
             written = 0
             per_day = [n_log // days + (1 if d < n_log % days else 0) for d in range(days)]
             for d, n_day in enumerate(per_day):
                 day = first_day + timedelta(days=d)
-                head = AccessLog.objects.filter(day=day).order_by("-seq").values("seq", "hash").first()
+                head = AccessLog.objects.filter(day=day, stream=0).order_by("-seq").values("seq", "hash").first()
                 seq, prev = (head["seq"], head["hash"]) if head else (0, audit.GENESIS)
                 # Office hours with a long tail; sorted so seq follows time.
                 seconds = sorted(
@@ -945,6 +945,7 @@ def seed(
                         secs, us = divmod(micros, 1_000_000)
                         row = SimpleNamespace()
                         row.day = day
+                        row.stream = 0  # the generator writes each day as one chain, stream 0
                         row.seq = seq
                         row.at = jst(day, secs // 3600, secs // 60 % 60, secs % 60, us)
                         row.request_id = ""
@@ -1022,6 +1023,7 @@ def seed(
                         copy.write_row(
                             [
                                 next(log_ids),
+                                row.stream,
                                 prev,
                                 digest,
                                 *(

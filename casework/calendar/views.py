@@ -58,10 +58,13 @@ def todo(request):
 
 
 def _parse_day(value: str, today: date) -> date:
+    """Read ?date=; a bad date, or one so far off that a month or week around it leaves the calendar, is today."""
     try:
-        return date.fromisoformat(value) if value else today
+        day = date.fromisoformat(value) if value else today
     except ValueError:
         return today
+    # Years 1 and 9999 would overflow when the month grid or the week is built around them.
+    return day if abs(day.year - today.year) <= 100 else today
 
 
 @require_GET

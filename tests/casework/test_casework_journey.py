@@ -83,6 +83,8 @@ def test_a_case_from_intake_to_closure_through_the_screens(personas, login):
     )
     assert ContactRecord.objects.filter(case=case, is_outreach=True).count() == 2
     case.refresh_from_db()
+    # Closing lists what is still open: the approved plan stays as the record, the review date is cleared.
+    approved = SupportPlan.objects.get(case=case, status="approved")
     post(
         "transition",
         {
@@ -90,6 +92,8 @@ def test_a_case_from_intake_to_closure_through_the_screens(personas, login):
             "reason": "目標を達成し地域の見守りへ移行",
             "decided_by_label": "重層的支援会議",
             "expected_version": case.version,
+            f"open-plan-{approved.pk}": "keep",
+            "open-review": "clear",
         },
     )
     case.refresh_from_db()

@@ -71,6 +71,13 @@ def test_a_bad_date_falls_back_to_today(personas, login):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("view", ["month", "week", "list"])
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_the_first_and_last_dates_python_knows_answer_a_page_not_a_500(personas, login, view, day):
+    response = login(personas.caseworker_a).get(reverse("casework:calendar"), {"date": day, "view": view})
+    assert response.status_code == 200
+
+
 def test_a_referral_to_answer_is_the_receivers_todo_and_the_senders_calendar(personas, login, case_a):
     due = timezone.localdate() + timedelta(days=5)
     referral = make_referral(

