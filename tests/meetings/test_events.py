@@ -20,10 +20,10 @@ from tests.factories import give_layered_consent, make_meeting_case
 # Public functions of meetings.services that read only or write nothing a meeting page shows.
 NOT_MEETING_WRITES = {"agenda_gate", "agenda_next_item", "cases_due_for_review", "case_proposal_withdraw"}
 NOT_MEETING_WRITES |= {"presence_touch", "case_closure_actions"}  # closing a case: its choices call the services above
-# 人事異動 (casework's hand-over screen): two reads, and two writes whose events this module does not check yet
-# (tests/casework/test_handover.py checks what they change; their events are the ones checked below).
+# 人事異動 (casework's hand-over screen): two reads; its two writes are checked in their own test below.
 NOT_MEETING_WRITES |= {"handover_action_items", "handover_meeting_seats"}
-NOT_MEETING_WRITES |= {"handover_action_reassign", "handover_meeting_reassign"}
+HANDOVER_WRITES = {"handover_action_reassign", "handover_meeting_reassign"}
+NOT_MEETING_WRITES |= HANDOVER_WRITES
 # Run below, in this order, with the events each one must send.
 SERVICES = """meeting_create meeting_participant_add pledge_record agenda_item_edit agenda_reorder agenda_move
 meeting_start agenda_set_current agenda_item_note meeting_decide action_item_mark_done action_item_reopen case_propose
@@ -194,6 +194,34 @@ def test_every_meetings_service_sends_its_events_after_commit(personas, layered,
     _, events = expect_events("minutes_approve", lambda: ms.minutes_approve(meeting=m, by=chair))
     assert events == [_changed(m, "status")]
     assert set(SERVICES) <= COVERED
+
+
+def test_a_hand_over_tells_the_meeting_after_commit(personas, layered, expect_events):
+    from casework.services.handover import HandoverItem
+    from meetings.models import ActionItem
+
+    m, leaving, to = layered, personas.caseworker_a, personas.supervisor_a
+    action = ActionItem.objects.create(
+        item=m.items.get(), organization=personas.window_a, assignee=leaving, text="家計相談の予約"
+    )
+    item = HandoverItem("action", action.pk, None, "行動 1")
+    _, events = expect_events(
+        "handover_action_reassign",
+        lambda: ms.handover_action_reassign(item, organization=personas.window_a, leaving=leaving, to=to, by=to),
+    )
+    assert events == [_changed(m, "actions")]
+    action.refresh_from_db()
+    assert action.assignee == to
+
+    seat = m.participants.get(user=leaving)
+    item = HandoverItem("meeting", seat.pk, None, m.title)
+    _, events = expect_events(
+        "handover_meeting_reassign",
+        lambda: ms.handover_meeting_reassign(item, organization=seat.organization, leaving=leaving, to=to, by=to),
+    )
+    assert events[0] == _changed(m, "participants")
+    assert events[1:] == [(live.meeting_group(m.pk), {"type": live.MEETING_PARTICIPANT_REMOVED, "user_id": leaving.pk})]
+    assert HANDOVER_WRITES <= COVERED
 
 
 def test_ending_a_users_sessions_tells_their_sockets_after_commit(personas, expect_events):
