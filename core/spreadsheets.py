@@ -1,6 +1,6 @@
 """CSV and XLSX helpers that behave well with Excel on Japanese Windows.
 
-Pure Python (openpyxl is imported only inside build_xlsx) so that it imports without
+Pure Python (openpyxl is imported only inside build_xlsx and read_xlsx_rows) so that it imports without
 Django settings configured. Error messages are Japanese because they reach users as they are.
 """
 
@@ -331,3 +331,38 @@ def build_xlsx(sheets: list[tuple[str, list[str], Iterable[Sequence[Any]]]]) -> 
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+class SheetProblem(ValueError):
+    """An upload that cannot be read as a workbook; the Japanese message names no cell content."""
+
+
+def xlsx_cell_text(value: Any) -> str:
+    """An XLSX cell as the text a person would have typed."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_xlsx_rows(data: bytes, *, max_columns: int) -> list[list[str]]:
+    """Read the first sheet's rows as typed text; raise SheetProblem for a non-workbook or a far too wide sheet."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        raise SheetProblem("Excelファイル（.xlsx）として読めません") from None
+    try:
+        sheet = workbook.worksheets[0]
+        # Refuse a sheet far too wide before reading its cells (the header checks are per column).
+        if (sheet.max_column or 0) > max_columns * 4:
+            raise SheetProblem(f"列が多すぎます（{sheet.max_column}列）。{max_columns}列までにしてください")
+        return [[xlsx_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()

@@ -7,7 +7,6 @@ import io
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 import tablib
@@ -15,7 +14,14 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from core.spreadsheets import DecodeError, decode_csv_bytes, unneutralise_formula
+from core.spreadsheets import (
+    DecodeError,
+    SheetProblem,
+    decode_csv_bytes,
+    read_xlsx_rows,
+    unneutralise_formula,
+    xlsx_cell_text,
+)
 from places.models import PlaceImportJob
 from places.resources import HEADERS, REQUIRED_HEADERS, PlaceResource, error_messages
 
@@ -41,19 +47,6 @@ class ParsedFile:
     encoding: str = ""
 
 
-def _cell(value) -> str:
-    """An XLSX cell as the text a person would have typed."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _records_from_csv(data: bytes, encoding: str) -> tuple[list[list[str]], str]:
     try:
         text, used = decode_csv_bytes(data, encoding)
@@ -71,20 +64,10 @@ MAX_COLUMNS = 200
 
 
 def _records_from_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise FileProblem("Excelファイル（.xlsx）として読めません") from None
-    try:
-        sheet = workbook.worksheets[0]
-        # Refuse a sheet too wide to be a places list before reading its cells.
-        if (sheet.max_column or 0) > MAX_COLUMNS * 4:
-            raise FileProblem(f"列が多すぎます（{sheet.max_column}列）。{MAX_COLUMNS}列までにしてください")
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+        return read_xlsx_rows(data, max_columns=MAX_COLUMNS)
+    except SheetProblem as problem:
+        raise FileProblem(str(problem)) from None
 
 
 def parse_places_file(data: bytes, *, file_format: str, encoding: str = "auto", forced_operator=None) -> ParsedFile:
@@ -125,7 +108,7 @@ def parse_places_file(data: bytes, *, file_format: str, encoding: str = "auto", 
     numbers: list[int] = []
     for number, record in enumerate(records[1:], start=2):
         # What our own export added against formula injection is taken off again (exactly that "'").
-        cells = [unneutralise_formula(c if isinstance(c, str) else _cell(c)) for c in record]
+        cells = [unneutralise_formula(c if isinstance(c, str) else xlsx_cell_text(c)) for c in record]
         if not any(c.strip() for c in cells):
             continue  # blank lines and rows of bare commas carry nothing
         if any(c.strip() for c in cells[len(header) :]):

@@ -50,7 +50,7 @@ from casework.models import (
 from casework.services.cases import _allocate_case_number, _grant
 from core.forms import has_bad_text
 from core.japanese import parse_date
-from core.spreadsheets import DecodeError, decode_csv_bytes
+from core.spreadsheets import DecodeError, SheetProblem, decode_csv_bytes, read_xlsx_rows
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -163,32 +163,11 @@ class SourceFile:
     encoding: str = ""
 
 
-def _xlsx_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time.min else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _records_from_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise FileProblem("Excelファイル（.xlsx）として読めません") from None
-    try:
-        sheet = workbook.worksheets[0]
-        if (sheet.max_column or 0) > MAX_COLUMNS * 4:
-            raise FileProblem(f"列が多すぎます（{sheet.max_column}列）。{MAX_COLUMNS}列までにしてください")
-        return [[_xlsx_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+        return read_xlsx_rows(data, max_columns=MAX_COLUMNS)
+    except SheetProblem as problem:
+        raise FileProblem(str(problem)) from None
 
 
 def read_source_file(data: bytes, *, file_format: str) -> SourceFile:
