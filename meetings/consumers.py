@@ -147,7 +147,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # -- helpers --------------------------------------------------------
 
     async def _send(self, payload: dict) -> None:
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+        try:
+            await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+        except RuntimeError:
+            # The socket closed while an event was on its way (daphne: "Attempt to send on a closed protocol").
+            # Leave now: raising here would end the consumer before the queued disconnect removes the presence row.
+            await self._leave()
 
     async def _error(self, code: str, message: str) -> None:
         await self._send({"type": "error", "code": code, "message": message})
