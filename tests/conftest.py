@@ -325,3 +325,18 @@ def pytest_testnodedown(node, error):
     for label, number in output.get("security_counts", {}).items():
         record_count(node.config, label, number)
     OUTCOMES.extend(output.get("fault_outcomes", []))
+
+
+@pytest.fixture(autouse=True)
+def _close_browser_pages(request):
+    """After a browser test, close the pages it opened before its database is flushed.
+
+    Contexts made with browser.new_context() live as long as the session's browser: an open meeting page keeps
+    its socket reconnecting and writing presence rows into the next tests (and deadlocked a flush).
+    """
+    wanted = request.node.get_closest_marker("browser") is not None and "browser" in request.fixturenames
+    browser = request.getfixturevalue("browser") if wanted else None
+    yield
+    if browser is not None:
+        for context in list(browser.contexts):
+            context.close()
