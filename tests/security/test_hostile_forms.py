@@ -825,6 +825,29 @@ def disclosure_decide(w) -> Target:
     return Target(req.get_absolute_url(), w.login(w.p.auditor), data, DisclosureDecideForm())
 
 
+def handover(w) -> Target:
+    from casework.choices import Role
+    from casework.services.handover import handover_items, handover_receivers
+    from casework.views.handover import HandoverForm
+    from tests.factories import MembershipFactory, UserFactory, make_case
+
+    org, leaving = w.p.window_a, w.p.caseworker_a
+    MembershipFactory(user=UserFactory(username="cw_a_next"), organization=org, role=Role.CASEWORKER)
+    make_case(lead_organization=org, by=leaving)
+    groups = handover_items(org, leaving)
+    receivers = list(handover_receivers(org, leaving))
+    shown = ",".join(item.key for _source, items in groups for item in items)
+    data = {
+        "organization": org.pk,
+        "worker": leaving.pk,
+        "note": "4月1日付の人事異動",
+        "all_to": receivers[0].pk,
+        "shown": shown,
+    }
+    form = HandoverForm(receivers=receivers, groups=groups)
+    return Target(reverse("casework:handover"), w.login(w.p.supervisor_a), data, form)
+
+
 SECRET = {"token": "a one-time code: never stored"}
 
 SCENARIOS = [
@@ -870,6 +893,13 @@ SCENARIOS = [
     Scenario("casework:team", "TeamAddForm", team),
     Scenario("casework:transition", "TransitionForm", transition),
     Scenario("casework:break_glass", "BreakGlassForm", break_glass, lookup_only=("number",), also_status=(404,)),
+    Scenario(
+        "casework:handover",
+        "HandoverForm",
+        handover,
+        skip={"all_to": "a choice among colleagues"},
+        lookup_only=("shown",),
+    ),
     Scenario("casework:disclosure_request#extend", "DisclosureExtendForm", disclosure_extend),
     Scenario(
         "casework:disclosure_request#decide",
@@ -1210,8 +1240,6 @@ NOT_A_FORM = {
     "casework:notification_count": "fragment",
     "casework:notification_read_all": "POST without fields",
     "casework:notification_open": "redirect to the notification's target",
-    # Its note goes through CleanTextForm's clean-text rule; a corpus scenario is still to be written.
-    "casework:handover": "POST of choices among colleagues and a note (tests/casework/test_handover.py)",
 }
 
 # Form classes with no typed text to attack in a POST, and why.
