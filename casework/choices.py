@@ -22,6 +22,8 @@ class Role(models.TextChoices):
     PLACE_STAFF = "place_staff", _("居場所スタッフ")
     AUDITOR = "auditor", _("監査担当")
     ADMINISTRATOR = "administrator", _("システム管理者")
+    # An organization's own administrator: accounts and memberships of that one organization only.
+    ORG_ADMIN = "org_admin", _("組織管理者（職員・所属の管理）")
 
     @property
     def works_cases(self) -> bool:
@@ -31,3 +33,8 @@ class Role(models.TextChoices):
     def needs_second_administrator(self) -> bool:
         """Whether granting this role takes a second administrator's approval (it opens personal data or the admin)."""
         return self != Role.PLACE_STAFF
+
+    @property
+    def is_city_wide(self) -> bool:
+        """Whether the role reaches beyond one organization (the log, every account); never an org administrator's to give."""
+        return self in {Role.AUDITOR, Role.ADMINISTRATOR}

@@ -44,6 +44,8 @@ USERS = [
     ("houkatsu_boss", "髙橋", "健一", "houkatsu", Role.SUPERVISOR, "センター長"),
     # Arrives on 4月1日 to take over 佐藤's cases (人事異動: the hand-over screen).
     ("houkatsu_ogawa", "小川", "春子", "houkatsu", Role.CASEWORKER, "社会福祉士"),
+    # The center's own administrator (組織管理者): its accounts and memberships only.
+    ("houkatsu_jimu", "森", "由紀", "houkatsu", Role.ORG_ADMIN, "事務長"),
     ("shougai_suzuki", "鈴木", "大輔", "shougai", Role.CASEWORKER, "相談支援専門員"),
     ("kodomo_tanaka", "田中", "由美", "kodomo", Role.CASEWORKER, "保健師"),
     ("jiritsu_ito", "伊藤", "翔", "jiritsu", Role.CASEWORKER, "主任相談支援員"),

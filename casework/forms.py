@@ -660,3 +660,111 @@ class ContactPeriodForm(CleanTextForm):
         """Return (start, end): the typed dates, else from default_start (the case's intake) to today."""
         data = getattr(self, "cleaned_data", None) or {}
         return data.get("start") or default_start, data.get("end") or timezone.localdate()
+
+
+# Full-width ASCII typed with the IME on (ｓａｔｏ＿ｍ) becomes the half-width login id it means.
+_FULL_WIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+class OrgAdminRoleMixin:
+    """The role choices an organization's own administrator may request (never a city-wide role)."""
+
+    def _limit_roles(self, roles) -> None:
+        from casework.choices import Role
+
+        self.fields["role"].choices = [("", _("選んでください"))] + [(r.value, r.label) for r in map(Role, roles)]
+
+
+class OrgAccountForm(OrgAdminRoleMixin, CleanTextForm):
+    """A new staff account of the organization and the role asked for it (two persons for case roles)."""
+
+    username = forms.CharField(
+        label=_("ログインID"),
+        max_length=150,
+        help_text=_("半角英数字（例: sato_misaki）。全角で入力しても半角になります。"),
+    )
+    last_name = forms.CharField(label=_("姓"), max_length=150)
+    first_name = forms.CharField(label=_("名"), max_length=150, required=False)
+    email = forms.EmailField(label=_("メールアドレス"), required=False)
+    password1 = forms.CharField(
+        label=_("初期パスワード"),
+        widget=forms.PasswordInput(render_value=False),
+        max_length=128,
+        help_text=_("12文字以上。本人に安全な方法で伝え、最初のサインイン後に変更してもらいます。"),
+    )
+    password2 = forms.CharField(
+        label=_("初期パスワード（確認）"), widget=forms.PasswordInput(render_value=False), max_length=128
+    )
+    role = forms.ChoiceField(label=_("役割"))
+    title = forms.CharField(label=_("職名"), max_length=100, required=False, help_text=_("例: 主任相談支援員"))
+    starts_on = WarekiDateField(
+        label=_("開始日"), required=False, help_text=_("空欄なら付与と同時に有効。4月1日付の着任なら 4月1日。")
+    )
+    reason = forms.CharField(
+        label=_("申請理由"),
+        max_length=300,
+        help_text=_("承認する人が確認できるよう書いてください（例: 4月1日付 着任）"),
+    )
+
+    def __init__(self, *args, roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._limit_roles(roles)
+
+    def clean_username(self):
+        return (self.cleaned_data.get("username") or "").translate(_FULL_WIDTH_ASCII).strip()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", _("確認のパスワードが一致しません。"))
+        starts_on = data.get("starts_on")
+        if starts_on is not None and starts_on < timezone.localdate():
+            self.add_error("starts_on", _("開始日に過去の日付は指定できません。"))
+        return data
+
+
+class OrgGrantForm(OrgAdminRoleMixin, CleanTextForm):
+    """Ask for a role in the organization for one of its accounts."""
+
+    user = forms.ChoiceField(label=_("職員"))
+    role = forms.ChoiceField(label=_("役割"))
+    title = forms.CharField(label=_("職名"), max_length=100, required=False)
+    starts_on = WarekiDateField(label=_("開始日"), required=False, help_text=_("空欄なら承認と同時に有効。"))
+    reason = forms.CharField(label=_("申請理由"), max_length=300)
+
+    def __init__(self, *args, roles=(), accounts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._limit_roles(roles)
+        self.accounts = {str(u.pk): u for u in accounts}
+        self.fields["user"].choices = [("", _("選んでください"))] + [
+            (str(u.pk), f"{staff_name(u)}（{u.username}）") for u in accounts
+        ]
+
+    def clean_user(self):
+        return self.accounts[self.cleaned_data["user"]]
+
+    def clean(self):
+        data = super().clean()
+        starts_on = data.get("starts_on")
+        if starts_on is not None and starts_on < timezone.localdate():
+            self.add_error("starts_on", _("開始日に過去の日付は指定できません。"))
+        return data
+
+
+class OrgGrantDecideForm(CleanTextForm):
+    decision = forms.ChoiceField(
+        label=_("判断"), choices=[("approve", _("承認する")), ("reject", _("却下する（取り下げる）"))]
+    )
+    note = forms.CharField(label=_("メモ"), max_length=300, required=False)
+
+
+class OrgMembershipEndForm(CleanTextForm):
+    ends_on = WarekiDateField(
+        label=_("終了日（この日から無効）"),
+        help_text=_("例: 令和9年4月1日（4月1日付の異動なら4月1日）。今日の日付なら直ちに終了します。"),
+    )
+    reason = forms.CharField(label=_("終了の理由"), max_length=300, help_text=_("例: 人事異動（福祉課へ）、退職"))
+
+
+class OrgMembershipEndCancelForm(CleanTextForm):
+    reason = forms.CharField(label=_("取消しの理由"), max_length=300)

@@ -261,3 +261,58 @@ def home_panels(request, viewer: Viewer) -> list:
     if viewer.is_auditor:
         panels.extend(audit_home_panels(request, viewer))
     return panels
+
+
+# ---------------------------------------------------------------------------
+# An organization's own administrator (組織管理者): its staff, memberships and requests
+# ---------------------------------------------------------------------------
+
+
+def org_admin_accounts(organization: Organization):
+    """The accounts of the organization: anyone who holds, held or was asked a role in it.
+
+    Superusers and system administrators are never among them: an organization's administrator
+    cannot touch the accounts that administer the whole system.
+    """
+    from django.contrib.auth import get_user_model
+
+    admins = Membership.objects.filter(role=Role.ADMINISTRATOR, is_active=True).values("user_id")
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(memberships__organization=organization) | Q(membership_grants__organization=organization),
+            is_superuser=False,
+        )
+        .exclude(pk__in=admins)
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+def org_admin_memberships(organization: Organization) -> list[Membership]:
+    """The organization's memberships, current first, with their history (names are shown family first)."""
+    return list(
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .prefetch_related("events")
+        .order_by("-is_active", "user__last_name", "user__first_name", "role", "id")
+    )
+
+
+def org_admin_pending_grants(organization: Organization) -> list[MembershipGrant]:
+    """The organization's requests waiting for a second person, oldest first."""
+    return list(
+        MembershipGrant.objects.filter(organization=organization, status=MembershipGrant.Status.PENDING)
+        .select_related("user", "requested_by")
+        .order_by("requested_at", "id")
+    )
+
+
+def org_admin_decided_grants(organization: Organization, *, limit: int = 20) -> list[MembershipGrant]:
+    """The organization's latest decided requests: who asked, who approved or rejected, when."""
+    return list(
+        MembershipGrant.objects.filter(organization=organization)
+        .exclude(status=MembershipGrant.Status.PENDING)
+        .select_related("user", "requested_by", "decided_by")
+        .order_by("-decided_at", "-id")[:limit]
+    )

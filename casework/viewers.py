@@ -79,6 +79,11 @@ class Viewer:
         return self.has_role(Role.ADMINISTRATOR)
 
     @property
+    def is_org_admin(self) -> bool:
+        """An organization's own administrator (組織管理者) in the hat worn now."""
+        return self.has_role(Role.ORG_ADMIN)
+
+    @property
     def is_place_staff(self) -> bool:
         return self.has_role(Role.PLACE_STAFF)
 

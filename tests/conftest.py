@@ -134,6 +134,8 @@ class Personas:
     auditor: object
     administrator: object
     deactivated: object
+    # Window A's own administrator (組織管理者): accounts and memberships of window A only.
+    org_admin: object = None
 
 
 @pytest.fixture
@@ -176,6 +178,7 @@ def build_personas() -> Personas:
         auditor=member("auditor", municipal, Role.AUDITOR, last_name="山本", first_name="七海"),
         administrator=member("admin", municipal, Role.ADMINISTRATOR, last_name="中村", first_name="八郎"),
         deactivated=deactivated,
+        org_admin=member("org_admin_a", window_a, Role.ORG_ADMIN, last_name="小川", first_name="九美"),
     )
 
 

@@ -9,8 +9,8 @@ from casework.choices import Role
 from casework.models import Membership
 from casework.viewers import viewer_for
 
-# Roles whose accounts can see the whole log or manage every account: always a second factor.
-ROLES_REQUIRING_SECOND_FACTOR = {Role.AUDITOR, Role.ADMINISTRATOR}
+# Roles whose accounts can see the whole log or manage accounts (every one, or an organization's): always a second factor.
+ROLES_REQUIRING_SECOND_FACTOR = {Role.AUDITOR, Role.ADMINISTRATOR, Role.ORG_ADMIN}
 
 
 def second_factor_required(user, *, roles: set[str] | None = None) -> bool:

@@ -34,6 +34,7 @@ class AccessLog(models.Model):
         MEMBERSHIP_SWITCH = "membership_switch", _("作業する所属・役割の切替")
         HANDOVER = "handover", _("担当の引継ぎ（人事異動）")
         ACCOUNT_DEACTIVATE = "account_deactivate", _("アカウントの無効化")
+        ACCOUNT_CREATE = "account_create", _("アカウントの作成")
         DENIED = "denied", _("拒否")
 
     class Basis(models.TextChoices):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +21,7 @@ from casework.models import (
     MembershipGrant,
     Organization,
 )
+from casework.viewers import viewer_of
 
 User = get_user_model()
 
@@ -170,7 +172,7 @@ def membership_end(*, membership: Membership, by=None, on=None, reason: str = ""
 @transaction.atomic
 def membership_end_cancel(*, membership: Membership, by, reason: str = "") -> None:
     """Withdraw a scheduled end date that has not come yet (a transfer called off)."""
-    _require_administrator(by)
+    _require_manager(by, organization_id=membership.organization_id, role=membership.role)
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if not locked.is_active or locked.ends_on is None or locked.ends_on <= timezone.localdate():
         raise ValidationError(_("取り消せる終了予定がありません。"))
@@ -190,8 +192,8 @@ def membership_end_cancel(*, membership: Membership, by, reason: str = "") -> No
 
 
 def membership_schedule_end(*, membership: Membership, on, reason: str, by) -> None:
-    """An administrator sets a membership's end date (today or later) with a reason."""
-    _require_administrator(by)
+    """An administrator (or the organization's own, for the roles it gives) sets a membership's end date with a reason."""
+    _require_manager(by, organization_id=membership.organization_id, role=membership.role)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("終了の理由を入力してください。")})
@@ -262,6 +264,67 @@ def _require_administrator(by) -> None:
         raise PermissionDenied(_("システム管理者だけが行えます。"))
 
 
+# What an organization's own administrator (組織管理者) may give within its organization. The city-wide
+# roles (監査担当, システム管理者) and the 組織管理者 role itself are the system administrators' to give.
+ORG_ADMIN_GRANTABLE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.PLACE_STAFF)
+
+
+def org_admin_organization_ids(user) -> set[int]:
+    """The organization the user administers in the hat worn now (empty unless that hat is 組織管理者)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    return viewer_of(user).organization_ids(Role.ORG_ADMIN)
+
+
+def may_manage(by, *, organization_id: int, role: str) -> bool:
+    """Say whether `by` may grant, approve, end or re-date this role in this organization.
+
+    System administrators manage every organization; an organization's own administrator manages
+    only its organization, only the roles of ORG_ADMIN_GRANTABLE_ROLES, and never the staff flags.
+    """
+    if is_active_administrator(by):
+        return True
+    return role in ORG_ADMIN_GRANTABLE_ROLES and organization_id in org_admin_organization_ids(by)
+
+
+def _require_manager(by, *, organization_id: int, role: str) -> None:
+    if not may_manage(by, organization_id=organization_id, role=role):
+        raise PermissionDenied(_("この機関・団体のこの役割を管理する権限がありません。"))
+
+
+def _within_reach(by, user, organization: Organization) -> bool:
+    """Whether the account is one the manager may give a role to in this organization.
+
+    System administrators reach every account. An organization's own administrator reaches only the
+    accounts of its organization (holding, having held or having been asked a role there), never a
+    superuser, a staff account or a system administrator.
+    """
+    if is_active_administrator(by):
+        return True
+    if user is None or getattr(user, "pk", None) is None or user.is_superuser or user.is_staff:
+        return False
+    if Membership.objects.filter(user=user, role=Role.ADMINISTRATOR, is_active=True).exists():
+        return False
+    return (
+        Membership.objects.filter(user=user, organization=organization).exists()
+        or MembershipGrant.objects.filter(user=user, organization=organization).exists()
+    )
+
+
+def _refuse_manager(by, *, action: str, object_type: str, object_id, reason: str) -> None:
+    """Log an attempt beyond one's reach (in its own transaction, so it is kept) and refuse it."""
+    with transaction.atomic():
+        audit.log_access(
+            actor=by,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            reason=reason,
+            outcome=AccessLog.Outcome.DENIED,
+        )
+    raise PermissionDenied(_("この機関・団体のこの役割を管理する権限がありません。"))
+
+
 def membership_grant_problems(
     *, user, organization: Organization, role: str, deciding: MembershipGrant | None = None
 ) -> list[str]:
@@ -301,17 +364,34 @@ def _grant_log_reason(grant: MembershipGrant) -> str:
     )
 
 
-@transaction.atomic
 def membership_grant_request(
     *, user, organization: Organization, role: str, reason: str, by, title: str = "", starts_on=None
 ) -> MembershipGrant:
     """Ask for a role for a user; a second administrator approves it (place staff: given at once).
 
-    A request for oneself always waits for another administrator, whatever the role.
+    A request for oneself always waits for another administrator, whatever the role. An
+    organization's own administrator may ask only for its organization and ORG_ADMIN_GRANTABLE_ROLES;
+    anything else is refused and the attempt logged.
     """
-    _require_administrator(by)
     if role not in Role.values:
         raise ValidationError({"role": _("役割を選んでください。")})
+    if not may_manage(by, organization_id=organization.pk, role=role) or not _within_reach(by, user, organization):
+        _refuse_manager(
+            by,
+            action=AccessLog.Action.GRANT_REQUEST,
+            object_type="user",
+            object_id=getattr(user, "pk", None),
+            reason=_membership_log_reason(getattr(user, "pk", None), organization.pk, role),
+        )
+    with transaction.atomic():
+        return _membership_grant_request(
+            user=user, organization=organization, role=role, reason=reason, by=by, title=title, starts_on=starts_on
+        )
+
+
+def _membership_grant_request(
+    *, user, organization: Organization, role: str, reason: str, by, title: str, starts_on
+) -> MembershipGrant:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("申請理由を入力してください。")})
@@ -386,7 +466,14 @@ def _log_refused_decision(grant: MembershipGrant, by, message: str) -> None:
 
 def membership_grant_approve(*, grant: MembershipGrant, by, note: str = "") -> Membership:
     """Approve another administrator's request: the membership starts (now or on its start date); both persons logged."""
-    _require_administrator(by)
+    if not may_manage(by, organization_id=grant.organization_id, role=grant.role):
+        _refuse_manager(
+            by,
+            action=AccessLog.Action.GRANT_APPROVE,
+            object_type="membershipgrant",
+            object_id=grant.pk,
+            reason=_grant_log_reason(grant),
+        )
     if grant.requested_by_id == by.pk:
         _log_refused_decision(
             grant, by, _("自分が申請した権限付与は承認できません。別のシステム管理者が承認してください。")
@@ -420,7 +507,99 @@ def membership_grant_approve(*, grant: MembershipGrant, by, note: str = "") -> M
 @transaction.atomic
 def membership_grant_reject(*, grant: MembershipGrant, by, note: str = "") -> None:
     """Reject a pending request (or withdraw one's own); nothing is granted."""
-    _require_administrator(by)
+    _require_manager(by, organization_id=grant.organization_id, role=grant.role)
     locked = _pending_grant_for_decision(grant)
     _record_decision(locked, by=by, note=note, status=MembershipGrant.Status.REJECTED)
     grant.refresh_from_db()
+
+
+# ---------------------------------------------------------------------------
+# An organization's own administrator (組織管理者): accounts for its organization
+# ---------------------------------------------------------------------------
+
+
+def account_create(
+    *,
+    username: str,
+    last_name: str,
+    first_name: str = "",
+    email: str = "",
+    password: str,
+    organization: Organization,
+    role: str,
+    title: str = "",
+    reason: str,
+    starts_on=None,
+    by,
+) -> MembershipGrant:
+    """Create a staff account and ask for its first role in the organization, in one transaction.
+
+    The account has no access until the role is granted: place staff at once, case roles after a
+    second person approves (the two-person rule of membership_grant_request). The account is never
+    staff or superuser; an organization's own administrator may create accounts for its own
+    organization and ORG_ADMIN_GRANTABLE_ROLES only.
+    """
+    if role not in Role.values:
+        raise ValidationError({"role": _("役割を選んでください。")})
+    if not may_manage(by, organization_id=organization.pk, role=role):
+        _refuse_manager(
+            by,
+            action=AccessLog.Action.ACCOUNT_CREATE,
+            object_type="organization",
+            object_id=organization.pk,
+            reason=f"organization={organization.pk} role={role}",
+        )
+    username = (username or "").strip()
+    last_name, first_name = (last_name or "").strip(), (first_name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors.setdefault("username", []).append(_("ログインIDを入力してください。"))
+    else:
+        try:
+            User.username_validator(username)
+        except ValidationError:
+            errors.setdefault("username", []).append(
+                _("ログインIDには半角の英数字と @ . + - _ だけが使えます（150文字まで）。")
+            )
+        if len(username) > 150:
+            errors.setdefault("username", []).append(_("ログインIDは150文字までです。"))
+        if User.objects.filter(username__iexact=username).exists():
+            errors.setdefault("username", []).append(_("このログインIDはすでに使われています。"))
+    if not last_name:
+        errors.setdefault("last_name", []).append(_("姓を入力してください。"))
+    if not (reason or "").strip():
+        errors.setdefault("reason", []).append(_("申請理由を入力してください。"))
+    candidate = User(username=username, last_name=last_name, first_name=first_name, email=email)
+    try:
+        validate_password(password or "", candidate)
+    except ValidationError as error:
+        errors.setdefault("password", []).extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username,
+            email=email or "",
+            password=password,
+            last_name=last_name,
+            first_name=first_name,
+            is_staff=False,
+            is_superuser=False,
+        )
+        audit.log_access(
+            actor=by,
+            action=AccessLog.Action.ACCOUNT_CREATE,
+            object_type="user",
+            object_id=user.pk,
+            reason=f"organization={organization.pk} role={role}",
+        )
+        # The account is new and of this organization: the scope was checked above.
+        return _membership_grant_request(
+            user=user,
+            organization=organization,
+            role=role,
+            reason=reason,
+            by=by,
+            title=title,
+            starts_on=starts_on,
+        )

@@ -79,6 +79,8 @@ PLACE_CLOSED = Subject("place staff, closed referral, own place", "personas.plac
 PLACE_OTHER = Subject("place staff on another operator's place and referral", "personas.place_staff", "other")
 AUDITOR = Subject("auditor", "personas.auditor")
 ADMIN = Subject("administrator", "personas.administrator")
+ORG_ADMIN_OWN = Subject("window A's own administrator on A's staff", "personas.org_admin")
+ORG_ADMIN_OTHER = Subject("window A's own administrator on B's staff", "personas.org_admin", "other")
 DEACTIVATED = Subject("deactivated user", "personas.deactivated")
 HALF_AUDITOR = Subject("auditor, enrolled, code pending", "personas.auditor", second_factor=False)
 HALF_CW = Subject(
@@ -103,6 +105,8 @@ SUBJECTS = (
     PLACE_OTHER,
     AUDITOR,
     ADMIN,
+    ORG_ADMIN_OWN,
+    ORG_ADMIN_OTHER,
     DEACTIVATED,
     HALF_AUDITOR,
     HALF_CW,
@@ -118,7 +122,8 @@ CONVENERS = (COORD_OWN, COORD_OTHER, CHAIR_OWN, CHAIR_OTHER)  # municipal and co
 PLACE_STAFF = (PLACE_ACTIVE, PLACE_CLOSED, PLACE_OTHER)
 PLACE_OWN = (PLACE_ACTIVE, PLACE_CLOSED)  # both point at the persona operator's own place
 MEETING_A = (CW_OWN, COORD_OWN, CHAIR_OWN)  # participants of A's meeting
-SIGNED_IN = CASE_STAFF + PLACE_STAFF + (AUDITOR, ADMIN)
+ORG_ADMINS = (ORG_ADMIN_OWN, ORG_ADMIN_OTHER)
+SIGNED_IN = CASE_STAFF + PLACE_STAFF + (AUDITOR, ADMIN) + ORG_ADMINS
 DIRECTORY = CASE_STAFF + PLACE_STAFF + (ADMIN,)
 REFERRAL_ACTORS = CASE_STAFF + PLACE_STAFF
 
@@ -178,6 +183,10 @@ def _pk(attr):
     return lambda side: {"pk": getattr(side, attr).pk}
 
 
+def _organization(side):
+    return {"organization": side.membership.organization_id}
+
+
 def _move(side):
     return {"pk": side.referral.pk, "move": "cancel"}
 
@@ -202,7 +211,9 @@ POLICY: dict[str, Rule] = {
     "password_change_done": only(OK, *SIGNED_IN),
     # Without a device the code page sends everyone to enrolment; verified auditors see the code form.
     "second_factor_verify": only(
-        TO_SETUP, *SIGNED_IN, also={AUDITOR: OK, ADMIN: OK, HALF_AUDITOR: OK, HALF_CW: TO_SETUP}
+        TO_SETUP,
+        *SIGNED_IN,
+        also={AUDITOR: OK, ADMIN: OK, ORG_ADMIN_OWN: OK, ORG_ADMIN_OTHER: OK, HALF_AUDITOR: OK, HALF_CW: TO_SETUP},
     ),
     # Replacing an enrolled authenticator needs a verified session first.
     "second_factor_setup": only(OK, *SIGNED_IN, also={HALF_AUDITOR: TO_CODE, HALF_CW: OK}),
@@ -225,6 +236,24 @@ POLICY: dict[str, Rule] = {
     "casework:case_list": only(OK, *CASE_STAFF),
     # 人事異動: supervisors of their organization and administrators (numbers and states only, no names).
     "casework:handover": only(OK, SV_OWN, SV_OTHER, ADMIN),
+    # 組織管理者: window A's own administrator on window A's staff only (B's membership and request: 404);
+    # system administrators for any organization they name.
+    "casework:org_admin": only(OK, *ORG_ADMINS, ADMIN, query=_organization),
+    "casework:org_admin_account_new": only(OK, *ORG_ADMINS, ADMIN, query=_organization),
+    "casework:org_admin_grant_new": only(OK, *ORG_ADMINS, ADMIN, query=_organization),
+    "casework:org_admin_membership": only(
+        OK,
+        ORG_ADMIN_OWN,
+        ADMIN,
+        args=_pk("membership"),
+        post=post(ORG_ADMIN_OWN, ADMIN, data=lambda side: {"action": "end", "ends_on": "2099-04-01", "reason": "異動"}),
+    ),
+    "casework:org_admin_grant_decide": only(
+        NOT_ALLOWED,
+        *SIGNED_IN,
+        args=_pk("pending_grant"),
+        post=post(ORG_ADMIN_OWN, ADMIN, data=lambda side: {"decision": "approve"}),
+    ),
     "casework:case_mine": only(OK, *CASE_STAFF),
     "casework:case_intake": only(OK, *CASE_STAFF),
     "casework:break_glass": only(OK, *CASE_STAFF),

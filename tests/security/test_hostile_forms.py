@@ -848,6 +848,85 @@ def handover(w) -> Target:
     return Target(reverse("casework:handover"), w.login(w.p.supervisor_a), data, form)
 
 
+def _org_account_username(value: str) -> list[str]:
+    from casework.forms import _FULL_WIDTH_ASCII
+
+    return [value.translate(_FULL_WIDTH_ASCII).strip()]
+
+
+def org_admin_account_new(w) -> Target:
+    from casework.forms import OrgAccountForm
+
+    secret = "kari-pass-2026-haru"
+    data = {
+        "username": "tanaka_hanako",
+        "last_name": "田中",
+        "first_name": "花子",
+        "email": "",
+        "password1": secret,
+        "password2": secret,
+        "role": "caseworker",
+        "title": "相談支援員",
+        "starts_on": "",
+        "reason": "4月1日付 着任",
+    }
+    url = reverse("casework:org_admin_account_new")
+    return Target(url, w.login(w.p.org_admin), data, OrgAccountForm(), shows=[reverse("casework:org_admin")])
+
+
+def org_admin_grant_new(w) -> Target:
+    from casework.forms import OrgGrantForm
+
+    data = {"user": w.p.caseworker_a.pk, "role": "supervisor", "title": "主任", "starts_on": "", "reason": "昇任"}
+    url = reverse("casework:org_admin_grant_new")
+    return Target(url, w.login(w.p.org_admin), data, OrgGrantForm(), shows=[reverse("casework:org_admin")])
+
+
+def _membership_a(w):
+    from casework.models import Membership
+
+    return Membership.objects.get(user=w.p.caseworker_a, organization=w.p.window_a)
+
+
+def org_admin_membership_end(w) -> Target:
+    from casework.forms import OrgMembershipEndForm
+
+    membership = _membership_a(w)
+    url = reverse("casework:org_admin_membership", args=[membership.pk])
+    ends_on = (timezone.localdate() + timedelta(days=30)).isoformat()
+    data = {"action": "end", "ends_on": ends_on, "reason": "人事異動（福祉課へ）"}
+    return Target(url, w.login(w.p.org_admin), data, OrgMembershipEndForm(), shows=[url])
+
+
+def org_admin_membership_cancel(w) -> Target:
+    from casework.forms import OrgMembershipEndCancelForm
+    from casework.services.memberships import membership_schedule_end
+
+    membership = _membership_a(w)
+    on = timezone.localdate() + timedelta(days=30)
+    membership_schedule_end(membership=membership, on=on, reason="異動", by=w.p.administrator)
+    url = reverse("casework:org_admin_membership", args=[membership.pk])
+    data = {"action": "cancel", "reason": "異動の取消し"}
+    return Target(url, w.login(w.p.org_admin), data, OrgMembershipEndCancelForm(), shows=[url])
+
+
+def org_admin_grant_decide(w) -> Target:
+    from casework.forms import OrgGrantDecideForm
+    from casework.services.memberships import membership_grant_request
+    from tests.factories import UserFactory
+
+    grant = membership_grant_request(
+        user=UserFactory(username="newcomer_x"),
+        organization=w.p.window_a,
+        role="caseworker",
+        reason="着任",
+        by=w.p.administrator,
+    )
+    url = reverse("casework:org_admin_grant_decide", args=[grant.pk])
+    data = {"decision": "reject", "note": "別の部署に配属"}
+    return Target(url, w.login(w.p.org_admin), data, OrgGrantDecideForm(), shows=[reverse("casework:org_admin")])
+
+
 SECRET = {"token": "a one-time code: never stored"}
 
 SCENARIOS = [
@@ -912,6 +991,28 @@ SCENARIOS = [
         "ApiTokenForm",
         api_token_form,
         skip={"organization": "a choice among organizations", "scopes": "fixed choices"},
+    ),
+    Scenario(
+        "casework:org_admin_account_new",
+        "OrgAccountForm",
+        org_admin_account_new,
+        skip={"role": "fixed choices"},
+        lookup_only=("password1", "password2"),
+        transform={"username": _org_account_username},
+    ),
+    Scenario(
+        "casework:org_admin_grant_new",
+        "OrgGrantForm",
+        org_admin_grant_new,
+        skip={"user": "a choice among the organization's accounts", "role": "fixed choices"},
+    ),
+    Scenario("casework:org_admin_membership", "OrgMembershipEndForm", org_admin_membership_end),
+    Scenario("casework:org_admin_membership#cancel", "OrgMembershipEndCancelForm", org_admin_membership_cancel),
+    Scenario(
+        "casework:org_admin_grant_decide",
+        "OrgGrantDecideForm",
+        org_admin_grant_decide,
+        skip={"decision": "fixed choices"},
     ),
     Scenario("places:create", "PlaceForm", place_create, transform={"activities_text": _tags}),
     Scenario("places:edit", "PlaceForm", place_edit, transform={"activities_text": _tags}),
@@ -981,6 +1082,10 @@ def _text_columns():
             texts = [f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)]
             lists = [f.name for f in model._meta.concrete_fields if isinstance(f, models.JSONField)]
             result.append((model, texts, lists))
+    # Staff accounts (組織管理者's account form): names and login id, never the password hash.
+    from django.contrib.auth import get_user_model
+
+    result.append((get_user_model(), ["username", "last_name", "first_name", "email"], []))
     return result
 
 
@@ -1240,6 +1345,7 @@ NOT_A_FORM = {
     "casework:notification_count": "fragment",
     "casework:notification_read_all": "POST without fields",
     "casework:notification_open": "redirect to the notification's target",
+    "casework:org_admin": "page",
 }
 
 # Form classes with no typed text to attack in a POST, and why.

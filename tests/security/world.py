@@ -15,12 +15,13 @@ from django.utils import timezone
 
 from casework.assessment import SCHEMAS
 from casework.choices import Role
-from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Organization
+from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Membership, Organization
 from casework.samples.make_case_sample import build_sample
 from casework.services.api_tokens import api_token_issue
 from casework.services.cases import case_open, case_team_add, case_transition
 from casework.services.consent import consent_record
 from casework.services.disclosure_requests import disclosure_request_open
+from casework.services.memberships import membership_grant_request
 from casework.services.migration import migration_run_start
 from casework.services.persons import household_add_member, household_create, person_create
 from casework.services.plans import assessment_record, plan_create
@@ -74,6 +75,9 @@ class Side:
     api_token: object = None
     # A 開示請求 about the side's person (privacy officers, i.e. the auditor role, handle it).
     disclosure_request: object = None
+    # A membership of the side's window and a role request waiting for a second person (組織管理者).
+    membership: object = None
+    pending_grant: object = None
 
 
 @dataclass
@@ -295,8 +299,36 @@ def build_world() -> World:
     today = timezone.localdate()
     request_a = disclosure_request_open(person=person_a, received_on=today, requester="self", by=p.auditor)
     request_b = disclosure_request_open(person=person_b, received_on=today, requester="self", by=p.auditor)
-    own = replace(own, migration_run=run, api_token=token_a, disclosure_request=request_a)
-    other = replace(other, migration_run=run, api_token=token_b, disclosure_request=request_b)
+    grant_a = membership_grant_request(
+        user=UserFactory(username="newcomer_a", last_name="新人", first_name="甲"),
+        organization=p.window_a,
+        role=Role.CASEWORKER,
+        reason="4月1日付 着任",
+        by=p.administrator,
+    )
+    grant_b = membership_grant_request(
+        user=UserFactory(username="newcomer_b", last_name="新人", first_name="乙"),
+        organization=p.window_b,
+        role=Role.CASEWORKER,
+        reason="4月1日付 着任",
+        by=p.administrator,
+    )
+    own = replace(
+        own,
+        migration_run=run,
+        api_token=token_a,
+        disclosure_request=request_a,
+        membership=Membership.objects.get(user=p.caseworker_a, organization=p.window_a),
+        pending_grant=grant_a,
+    )
+    other = replace(
+        other,
+        migration_run=run,
+        api_token=token_b,
+        disclosure_request=request_b,
+        membership=Membership.objects.get(user=caseworker_b, organization=p.window_b),
+        pending_grant=grant_b,
+    )
     return World(
         personas=p,
         caseworker_b=caseworker_b,
