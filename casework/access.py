@@ -330,3 +330,111 @@ def log_handover_list(request, *, organization, leaving, groups) -> None:
         object_id=leaving.pk,
         reason=f"organization={organization.pk} cases={','.join(map(str, case_ids))}"[:500],
     )
+
+
+# ---------------------------------------------------------------------------
+# 名寄せ (links and merges of two records of the same person)
+# ---------------------------------------------------------------------------
+
+
+def get_case_person_for_user(request, pk, person_pk, *, action: str = AccessLog.Action.VIEW) -> tuple[Case, Person]:
+    """Return (case, person) for a person the case shows, logging it; a record merged away answers with its survivor.
+
+    The survivor is returned (with `redirected_from` set) only when the case shows it and the
+    viewer may open the case; anything else is logged as denied and answered 404.
+    """
+    from casework.services.person_matches import merged_survivor_id
+
+    case = _authorized_case(request, pk)
+    person_id = object_pk(person_pk)
+    shown = set(person_ids_for_case(case))
+    redirected_from = None
+    if person_id is not None and person_id not in shown:
+        survivor = merged_survivor_id(person_id)
+        if survivor in shown:
+            redirected_from, person_id = person_id, survivor
+    if person_id not in shown:
+        deny(request, object_type="person", object_id=person_pk)
+    person = Person.objects.get(pk=person_id)
+    person.redirected_from = redirected_from
+    log_case_access(
+        request, case, case.access, action=action, object_type="person", object_id=person.pk, person_ids=[person.pk]
+    )
+    return case, person
+
+
+def get_person_in_reach_for_user(request, person_pk) -> Person:
+    """Return a person shown by a case the viewer may open now (disclosure.person_basis); else log and 404. Logs nothing allowed."""
+    from casework.disclosure import person_basis
+
+    person_id = object_pk(person_pk)
+    person = Person.objects.filter(pk=person_id).first() if person_id is not None else None
+    if person is None or person_basis(viewer_for(request), person.pk) is None:
+        deny(request, object_type="person", object_id=person_pk)
+    return person
+
+
+def log_match_candidates(request, case: Case, person: Person, candidates) -> None:
+    """Log the 名寄せ candidates a person's page showed: the person and every candidate, on the case's basis."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.SEARCH,
+        object_type="person_match_candidates",
+        object_id=person.pk,
+        person_ids=sorted({person.pk, *(c.person.pk for c in candidates)}),
+        basis=case.access.basis,
+        basis_ref=case.access.basis_ref,
+        organization_id=case.access.organization_id,
+        auth_strength=case.access.auth_strength,
+    )
+
+
+def get_person_match_for_user(request, pk, *, action: str = AccessLog.Action.VIEW):
+    """Return a link or merge to a member of an organization asked to agree who may see its records now; else log and 404.
+
+    Both records must be within the viewer's reach (for a merge carried out, the survivor: the
+    other record has no case left). The row logs both records' ids on the viewer's basis.
+    """
+    from casework.disclosure import case_organization_ids, person_basis
+    from casework.models import PersonMatch
+
+    viewer = viewer_for(request)
+    match_id = object_pk(pk)
+    match = (
+        PersonMatch.objects.select_related("survivor", "merged", "requested_organization", "requested_by")
+        .filter(pk=match_id)
+        .first()
+        if match_id is not None and viewer.works_cases
+        else None
+    )
+    basis = None
+    if match is not None and match.required_organizations.filter(pk__in=case_organization_ids(viewer)).exists():
+        merged_away = match.kind == PersonMatch.Kind.MERGE and match.state == PersonMatch.State.DONE
+        needed = [match.survivor_id] if merged_away else [match.survivor_id, match.merged_id]
+        bases = [person_basis(viewer, pid) for pid in needed]
+        basis = bases[0] if all(b is not None for b in bases) else None
+    if basis is None:
+        deny(request, object_type="personmatch", object_id=pk)
+    audit.log_access(
+        actor=request.user,
+        action=action,
+        object_type="personmatch",
+        object_id=match.pk,
+        person_ids=sorted({match.survivor_id, match.merged_id}),
+        basis=basis.basis,
+        basis_ref=basis.basis_ref,
+        organization_id=basis.organization_id,
+        auth_strength=basis.auth_strength,
+    )
+    return match
+
+
+def log_match_list(request, matches) -> None:
+    """Log the 名寄せ requests a list showed (both records of each)."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.LIST,
+        object_type="personmatch",
+        person_ids=sorted({pid for m in matches for pid in (m.survivor_id, m.merged_id)}),
+        basis=AccessLog.Basis.OWN_ORGANIZATION,
+    )

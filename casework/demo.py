@@ -69,7 +69,71 @@ def seed(stdout) -> dict:
     base = _seed_organizations_and_users()
     base["cases"] = seed_cases(stdout, base)
     seed_family(base)
+    seed_duplicate(stdout, base)
     return base
+
+
+DUPLICATE_HOUSEHOLD = "山田一郎さん世帯（障害・デモ）"
+
+
+def seed_duplicate(stdout, base) -> None:
+    """Enter the 8050 son a second time from the disability window, as two windows do without a resident register.
+
+    The disability window typed his furigana in hiragana and his address and phone with the IME;
+    each window has the other on its case team (on the son's consent), so a caseworker of either
+    finds the other record among the 名寄せ candidates and asks to link them; the other agrees.
+    """
+    from datetime import timedelta
+
+    cases, orgs, users = base["cases"], base["organizations"], base["users"]
+    case_8050 = cases.get("8050")
+    if case_8050 is None or Household.objects.filter(name=DUPLICATE_HOUSEHOLD).exists():
+        return
+    suzuki, sato = users["shougai_suzuki"], users["houkatsu_sato"]
+    today = timezone.localdate()
+    h = household_create(name=DUPLICATE_HOUSEHOLD, tags=["hikikomori"], by=suzuki)
+    son = _person(
+        suzuki,
+        family_name="山田",
+        given_name="一郎",
+        family_name_kana="やまだ",
+        given_name_kana="いちろう",
+        birth_date=date(1972, 1, 20),
+        gender="male",
+        postal_code="123-4567",
+        prefecture="東京都",
+        city="みどり市",
+        street="南町２丁目３番４号",
+        phone="０３－１２３４－５６７８",
+    )
+    household_add_member(household=h, person=son, relationship="self", by=suzuki)
+    case = case_open(
+        household=h,
+        subjects=[son],
+        domains=["disability"],
+        categories=["disability_services"],
+        main_category="disability_services",
+        intake_route="self",
+        lead_organization=orgs["shougai"],
+        lead_worker=suzuki,
+        opened_on=today - timedelta(days=20),
+        summary="本人から電話。障害者手帳の取得と日中の居場所について相談したいとのこと。",
+        by=suzuki,
+    )
+    consent_record(
+        person=son,
+        case=case,
+        given_on=case.opened_on,
+        method=Consent.Method.WRITTEN,
+        explained_by=suzuki,
+        document_version="令和7年度版",
+        scope_kind=Consent.ScopeKind.CASE_TEAM,
+        purposes=["share_with_agencies"],
+        by=suzuki,
+    )
+    case_team_add(case=case, organization=orgs["houkatsu"], note="母の介護（8050）", by=suzuki)
+    case_team_add(case=case_8050, organization=orgs["shougai"], note="本人の障害福祉サービス", by=sato)
+    stdout.write(f"  デモケース {case.number}（{h.name}・名寄せの候補）")
 
 
 def seed_family(base) -> None:

@@ -32,6 +32,7 @@ from casework.models import (
     CaseTeamMembership,
     Consent,
     ConsentPurpose,
+    HouseholdMember,
     Organization,
     Person,
 )
@@ -467,6 +468,74 @@ def case_organization_ids(user_or_viewer) -> set[int]:
 def is_lead_member(user_or_viewer, case: Case) -> bool:
     """Whether the viewer is a caseworker or supervisor of the case's lead organization."""
     return case.lead_organization_id in _viewer(user_or_viewer).organization_ids(*CASE_ROLES)
+
+
+# ---------------------------------------------------------------------------
+# Persons: a person's data is reached only through the cases that show it (名寄せ)
+# ---------------------------------------------------------------------------
+
+
+def person_case_ids(person_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Return {person id: the cases that show the person}: as a subject, or as a member of the case's household.
+
+    The same persons a case screen shows (access.person_ids_for_case), read from the person's side.
+    """
+    found: dict[int, set[int]] = {pid: set() for pid in person_ids}
+    for pid, case_id in CaseSubject.objects.filter(person_id__in=list(found)).values_list("person_id", "case_id"):
+        found[pid].add(case_id)
+    rows = (
+        HouseholdMember.objects.filter(person_id__in=list(found), household__cases__isnull=False)
+        .values_list("person_id", "household__cases")
+        .distinct()
+    )
+    for pid, case_id in rows:
+        found[pid].add(case_id)
+    return found
+
+
+def person_basis(user_or_viewer, person_id: int, purpose: str = Purpose.VIEW_CASE) -> Basis | None:
+    """Return the viewer's basis for one case that shows the person (their lead cases first), or None.
+
+    Break-glass does not count: it opens one case to read, not the person across cases.
+    """
+    viewer = _viewer(user_or_viewer)
+    case_ids = person_case_ids([person_id])[person_id]
+    if not case_ids:
+        return None
+    cases = cases_for_user(viewer).filter(pk__in=case_ids).select_related("lead_organization")
+    leads = case_organization_ids(viewer)
+    for case in sorted(cases, key=lambda c: (c.lead_organization_id not in leads, c.pk)):
+        basis = case_basis(viewer, case, purpose)
+        if basis is not None and basis.kind != AccessLog.Basis.BREAK_GLASS:
+            return basis
+    return None
+
+
+def persons_within_reach(user_or_viewer) -> QuerySet[Person]:
+    """Return the persons shown by the cases of the viewer's caseload, a first filter for searches.
+
+    A team grant whose basis lapsed without an event still lists here (as in cases_for_user):
+    callers confirm each person they show with person_basis.
+    """
+    cases = cases_for_user(user_or_viewer)
+    subjects = CaseSubject.objects.filter(case__in=cases).values("person_id")
+    members = HouseholdMember.objects.filter(household__cases__in=cases).values("person_id")
+    return Person.objects.filter(models.Q(pk__in=Subquery(subjects)) | models.Q(pk__in=Subquery(members)))
+
+
+def person_lead_organization_ids(person_ids: Iterable[int]) -> set[int]:
+    """Return the lead organizations of every case that shows any of the persons."""
+    case_ids = set().union(*person_case_ids(person_ids).values())
+    return set(Case.objects.filter(pk__in=case_ids).values_list("lead_organization_id", flat=True))
+
+
+def organization_reaches_person(organization_id: int, person_id: int, *, on: date | None = None) -> bool:
+    """Whether the organization holds a current basis (lead or team grant) for a case that shows the person."""
+    case_ids = person_case_ids([person_id])[person_id]
+    for case in Case.objects.filter(pk__in=case_ids):
+        if team_grant_basis(case, organization_id, on=on) is not None:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------

@@ -768,3 +768,28 @@ class OrgMembershipEndForm(CleanTextForm):
 
 class OrgMembershipEndCancelForm(CleanTextForm):
     reason = forms.CharField(label=_("取消しの理由"), max_length=300)
+
+
+# ---------------------------------------------------------------------------
+# 名寄せ
+# ---------------------------------------------------------------------------
+
+
+class PersonMatchRequestForm(CleanTextForm):
+    """Link this record with a candidate, or merge one into the other; a reason is always needed."""
+
+    KEEP_CHOICES = [("this", _("この記録を残す")), ("other", _("候補の記録を残す"))]
+
+    other = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    kind = forms.ChoiceField(
+        label=_("名寄せの種別"),
+        choices=[("link", _("同一人物として紐付け（両方の記録を残す）")), ("merge", _("統合（一方に寄せる）"))],
+    )
+    keep = forms.ChoiceField(label=_("統合で残す記録"), choices=KEEP_CHOICES, initial="this", required=False)
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
+
+
+class PersonMatchReasonForm(CleanTextForm):
+    """A reason for withdrawing a request or undoing a link or merge."""
+
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500)

@@ -27,6 +27,7 @@ from casework.models import (
     MembershipGrant,
     Organization,
     Person,
+    PersonMatch,
     SupportPlan,
     membership_active_q,
 )
@@ -316,3 +317,175 @@ def org_admin_decided_grants(organization: Organization, *, limit: int = 20) -> 
         .select_related("user", "requested_by", "decided_by")
         .order_by("-decided_at", "-id")[:limit]
     )
+
+
+# 名寄せ: candidate duplicates within the viewer's reach, and the links and merges a viewer may see
+# ---------------------------------------------------------------------------
+
+# Addresses this similar (pg_trgm's measure, on folded addresses) count as "似ている".
+ADDRESS_SIMILAR = 0.5
+# Looser bound for the database's first pass: the final score is computed on folded addresses.
+ADDRESS_PREFILTER = 0.3
+CANDIDATES_MAX = 30
+
+
+class MatchCandidate:
+    """A person who may be the same as another, with the reasons in Japanese and the cases the viewer may open."""
+
+    def __init__(self, person, reasons: list[str], score: int, case_numbers: list[str]):
+        self.person = person
+        self.reasons = reasons
+        self.score = score
+        self.case_numbers = case_numbers
+
+
+def _person_address(p) -> str:
+    return p.prefecture + p.city + p.street
+
+
+def _match_reasons(person, other) -> tuple[list[str], int]:
+    """Compare two records on folded kana, birth date, phone and address; return (reasons, score)."""
+    from core.japanese import address_key, phone_key, trigram_similarity
+
+    reasons, score = [], 0
+    if person.kana_key and person.kana_key == other.kana_key:
+        reasons.append("フリガナが一致")
+        score += 3
+    if person.birth_date and person.birth_date == other.birth_date:
+        reasons.append("生年月日が一致")
+        score += 3
+    phones = {phone_key(x) for x in (person.phone, person.phone_alt)} - {""}
+    if phones & ({phone_key(x) for x in (other.phone, other.phone_alt)} - {""}):
+        reasons.append("電話番号が一致")
+        score += 2
+    mine, theirs = _person_address(person), _person_address(other)
+    if mine and theirs and not person.address_secret and not other.address_secret:
+        similarity = trigram_similarity(address_key(mine), address_key(theirs))
+        if similarity >= ADDRESS_SIMILAR:
+            reasons.append(f"住所が似ている（類似度 {similarity:.2f}）")
+            score += 2 if similarity < 0.9 else 3
+    return reasons, score
+
+
+def person_match_candidates(viewer: Viewer, person: Person) -> list[MatchCandidate]:
+    """Return records within the viewer's reach that may be the same person, best first.
+
+    Only persons shown by a case the viewer may open now (the disclosure module's person_basis) are
+    looked at, so a record outside the reach is never named, counted or hinted at. A candidate needs
+    two signals (score 5): folded kana with birth date, phone or address; or birth date with phone
+    or address. On PostgreSQL, pg_trgm's similarity finds similar addresses in the database; on
+    SQLite the same measure is computed in Python over the reach.
+    """
+    from django.contrib.postgres.search import TrigramSimilarity
+    from django.db.models.functions import Concat
+
+    from casework import disclosure
+    from core.japanese import phone_key
+
+    reach = disclosure.persons_within_reach(viewer).exclude(pk=person.pk)
+    already = PersonMatch.objects.filter(
+        Q(survivor=person) | Q(merged=person), state__in=[PersonMatch.State.REQUESTED, PersonMatch.State.DONE]
+    )
+    reach = reach.exclude(pk__in=already.values("survivor_id")).exclude(pk__in=already.values("merged_id"))
+    signals = Q()
+    if person.birth_date:
+        signals |= Q(birth_date=person.birth_date)
+    if person.kana_key:
+        signals |= Q(search_key__contains=person.kana_key)
+    for phone in {phone_key(x) for x in (person.phone, person.phone_alt)} - {""}:
+        if len(phone) >= 4:
+            signals |= Q(phone__endswith=phone[-4:]) | Q(phone_alt__endswith=phone[-4:])
+    address = _person_address(person)
+    if address and not person.address_secret:
+        if connection.vendor == "postgresql":
+            similar = reach.annotate(
+                nayose_sim=TrigramSimilarity(Concat("prefecture", "city", "street"), address)
+            ).filter(nayose_sim__gte=ADDRESS_PREFILTER)
+            signals |= Q(pk__in=similar.values("pk"))
+        else:
+            signals |= Q(city=person.city) if person.city else Q()
+    if not signals:
+        return []
+    found = []
+    for other in reach.filter(signals).distinct()[:500]:
+        reasons, score = _match_reasons(person, other)
+        if score >= 5:
+            found.append((other, reasons, score))
+    found.sort(key=lambda row: (-row[2], row[0].pk))
+    result = []
+    for other, reasons, score in found:
+        if len(result) >= CANDIDATES_MAX:
+            break
+        # Confirmed one by one: a caseload row whose basis lapsed (an expired consent) shows nothing.
+        if disclosure.person_basis(viewer, other.pk) is None:
+            continue
+        result.append(MatchCandidate(other, reasons, score, _visible_case_numbers(viewer, other.pk)))
+    return result
+
+
+def _visible_case_numbers(viewer: Viewer, person_id: int) -> list[str]:
+    """Return the numbers of the cases showing the person that the viewer may open now."""
+    from casework import disclosure
+
+    case_ids = disclosure.person_case_ids([person_id])[person_id]
+    cases = cases_for_user(viewer).filter(pk__in=case_ids).select_related("lead_organization").order_by("number")
+    return [c.number for c in cases if disclosure.case_basis(viewer, c) is not None]
+
+
+def person_matches_of(viewer: Viewer, person: Person) -> list[PersonMatch]:
+    """Return the links and merges naming the person whose other record the viewer may see too."""
+    from casework import disclosure
+
+    rows = (
+        PersonMatch.objects.filter(Q(survivor=person) | Q(merged=person))
+        .select_related("survivor", "merged", "requested_organization")
+        .order_by("-requested_at", "-id")
+    )
+    shown = []
+    for match in rows:
+        other = match.merged if match.survivor_id == person.pk else match.survivor
+        merged_away = match.kind == PersonMatch.Kind.MERGE and match.state == PersonMatch.State.DONE
+        # A record merged into this one has no case of its own left: it is this person now.
+        if merged_away and other.pk == match.merged_id or disclosure.person_basis(viewer, other.pk) is not None:
+            match.other = other
+            shown.append(match)
+    return shown
+
+
+def person_matches_waiting(viewer: Viewer) -> list[PersonMatch]:
+    """Return the requests waiting for the agreement of the viewer's organization, both records within reach."""
+    from casework import disclosure
+
+    orgs = disclosure.case_organization_ids(viewer)
+    if not orgs:
+        return []
+    rows = (
+        PersonMatch.objects.filter(state=PersonMatch.State.REQUESTED, required_organizations__in=orgs)
+        .exclude(agreements__organization_id__in=orgs)
+        .select_related("survivor", "merged", "requested_organization")
+        .distinct()
+        .order_by("requested_at", "id")[:100]
+    )
+    return [
+        m
+        for m in rows
+        if disclosure.person_basis(viewer, m.survivor_id) is not None
+        and disclosure.person_basis(viewer, m.merged_id) is not None
+    ]
+
+
+def case_organization_ids_of(viewer: Viewer) -> set[int]:
+    """Return the organizations the viewer works cases for now (the active hat)."""
+    from casework import disclosure
+
+    return disclosure.case_organization_ids(viewer)
+
+
+def person_match_records(viewer: Viewer, match: PersonMatch) -> list[dict]:
+    """Return both records of a link or merge for its screen, each with the case numbers the viewer may open."""
+    rows = []
+    for person, label in ((match.survivor, "残す記録"), (match.merged, "統合される記録")):
+        if match.kind == PersonMatch.Kind.LINK:
+            label = "記録"
+        rows.append({"person": person, "label": label, "case_numbers": _visible_case_numbers(viewer, person.pk)})
+    return rows

@@ -13,6 +13,7 @@ from casework.views import (
     migration,
     org_admin,
     paper,
+    person_matches,
     persons,
     plans,
 )
@@ -42,6 +43,17 @@ urlpatterns = [
     path("cases/<int:pk>/edit/", cases.case_edit, name="case_edit"),
     path("cases/<int:pk>/lead/", cases.case_change_lead_view, name="case_change_lead"),
     path("cases/<int:pk>/persons/<int:person_pk>/edit/", persons.person_edit, name="person_edit"),
+    path("cases/<int:pk>/persons/<int:person_pk>/matches/", person_matches.person_matches, name="person_matches"),
+    path(
+        "cases/<int:pk>/persons/<int:person_pk>/matches/new/",
+        person_matches.person_match_new,
+        name="person_match_new",
+    ),
+    path("person-matches/", person_matches.person_match_list, name="person_match_list"),
+    path("person-matches/<int:pk>/", person_matches.person_match, name="person_match"),
+    path("person-matches/<int:pk>/agree/", person_matches.person_match_agree_view, name="person_match_agree"),
+    path("person-matches/<int:pk>/withdraw/", person_matches.person_match_withdraw_view, name="person_match_withdraw"),
+    path("person-matches/<int:pk>/undo/", person_matches.person_match_undo_view, name="person_match_undo"),
     path("cases/<int:pk>/household/edit/", persons.household_edit, name="household_edit"),
     path(
         "cases/<int:pk>/household/members/<int:member_pk>/edit/",

@@ -15,6 +15,7 @@ from datetime import date
 __all__ = [
     "ERAS",
     "Era",
+    "address_key",
     "age_band",
     "age_on",
     "era_short_prefix",
@@ -27,9 +28,11 @@ __all__ = [
     "is_katakana_reading",
     "normalize_case_number",
     "parse_date",
+    "phone_key",
     "search_key",
     "staff_name",
     "to_katakana_reading",
+    "trigram_similarity",
     "with_honorific",
     "wareki_year",
 ]
@@ -420,3 +423,39 @@ def age_band(age: int) -> str:
     if age >= 90:
         return "90歳以上"
     return f"{age // 10 * 10}代"
+
+
+# ---------------------------------------------------------------------------
+# Comparing records (名寄せ): keys only, never stored as the record's value
+# ---------------------------------------------------------------------------
+
+
+def phone_key(text: str) -> str:
+    """Return the ASCII digits of a phone number typed any way (０３－１２３４, 03(1234)), for comparison only."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text or "") if "0" <= c <= "9")
+
+
+def address_key(text: str) -> str:
+    """Return an address folded for comparison: search_key, with 丁目・番地・番・号 written as hyphens."""
+    key = search_key(text or "")
+    key = re.sub(r"(\d)(?:丁目|番地|番|の)(?=\d)", r"\1-", key)
+    key = re.sub(r"(\d)(?:号|番地|番)$", r"\1", key)
+    # A long-vowel mark or a minus typed between digits is a hyphen (2ー3ー4 typed with the IME).
+    return re.sub(r"(?<=\d)[ー−‐―](?=\d)", "-", key)
+
+
+def _trigrams(text: str) -> set[str]:
+    # pg_trgm's rule: each run of letters and digits is padded with two spaces before and one after.
+    grams: set[str] = set()
+    for word in re.findall(r"\w+", text):
+        padded = f"  {word} "
+        grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def trigram_similarity(a: str, b: str) -> float:
+    """Return pg_trgm's similarity of two strings (shared trigrams / all trigrams), computed in Python."""
+    left, right = _trigrams(a), _trigrams(b)
+    if not left or not right:
+        return 0.0
+    return len(left & right) / len(left | right)

@@ -48,6 +48,10 @@ from casework.models.organizations import (  # noqa: F401
     Organization,
     membership_active_q,
 )
+from casework.models.person_matches import (  # noqa: F401
+    PersonMatch,
+    PersonMatchAgreement,
+)
 from casework.models.persons import (  # noqa: F401
     Household,
     HouseholdMember,

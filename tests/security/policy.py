@@ -281,6 +281,24 @@ POLICY: dict[str, Rule] = {
         args=lambda s: {"pk": s.case.pk, "person_pk": s.person.pk},
         post=post(*WINDOW_A, data=lambda s: {"family_name": "改ざん", "given_name": "太郎"}),
     ),
+    # 名寄せ: any case worker who may open the case sees the person's candidates (within their own reach);
+    # the link, merge, agreement and undo are the lead organizations' (the services refuse the rest).
+    "casework:person_matches": only(OK, *CASE_STAFF_OWN, args=lambda s: {"pk": s.case.pk, "person_pk": s.person.pk}),
+    "casework:person_match_new": only(
+        NOT_ALLOWED,
+        *CASE_STAFF,
+        args=lambda s: {"pk": s.case.pk, "person_pk": s.person.pk},
+        post=post(*CASE_STAFF_OWN, data=lambda s: {"other": s.person.pk, "kind": "merge", "reason": "権限のない統合"}),
+    ),
+    "casework:person_match_list": only(OK, *CASE_STAFF),
+    "casework:person_match": only(OK, *WINDOW_A, args=_pk("person_match")),
+    "casework:person_match_agree": only(NOT_ALLOWED, *CASE_STAFF, args=_pk("person_match"), post=post(*WINDOW_A)),
+    "casework:person_match_withdraw": only(
+        NOT_ALLOWED, *CASE_STAFF, args=_pk("person_match"), post=post(*WINDOW_A, data=lambda s: {"reason": "取下げ"})
+    ),
+    "casework:person_match_undo": only(
+        NOT_ALLOWED, *CASE_STAFF, args=_pk("person_match"), post=post(*WINDOW_A, data=lambda s: {"reason": "取消し"})
+    ),
     "casework:household_edit": only(
         OK,
         *WINDOW_A,

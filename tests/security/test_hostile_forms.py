@@ -927,6 +927,65 @@ def org_admin_grant_decide(w) -> Target:
     return Target(url, w.login(w.p.org_admin), data, OrgGrantDecideForm(), shows=[reverse("casework:org_admin")])
 
 
+def _match_pair(w):
+    from tests.factories import PersonFactory, make_case
+
+    a = PersonFactory(family_name="森", given_name="一郎", family_name_kana="モリ", given_name_kana="イチロウ")
+    b = PersonFactory(family_name="森", given_name="一郎", family_name_kana="もり", given_name_kana="いちろう")
+    case_a = make_case(lead_organization=w.p.window_a, by=w.p.caseworker_a, persons=[a])
+    make_case(lead_organization=w.p.window_a, by=w.p.caseworker_a, persons=[b])
+    return case_a, a, b
+
+
+def person_match_new(w) -> Target:
+    from casework.forms import PersonMatchRequestForm
+
+    case_a, a, b = _match_pair(w)
+    page = reverse("casework:person_matches", args=[case_a.pk, a.pk])
+    return Target(
+        reverse("casework:person_match_new", args=[case_a.pk, a.pk]),
+        w.login(w.p.caseworker_a),
+        {"other": b.pk, "kind": "link", "keep": "this", "reason": "生年月日と電話が一致"},
+        PersonMatchRequestForm(),
+        shows=[page],
+    )
+
+
+def _person_match(w, state):
+    from casework.models import PersonMatch
+
+    case_a, a, b = _match_pair(w)
+    match = PersonMatch.objects.create(
+        kind="link",
+        state=state,
+        survivor=a,
+        merged=b,
+        reason="同じ方",
+        requested_by=w.p.caseworker_a,
+        requested_organization=w.p.window_a,
+    )
+    match.required_organizations.set([w.p.window_a, w.p.window_b])
+    return match
+
+
+def person_match_withdraw(w) -> Target:
+    from casework.forms import PersonMatchReasonForm
+
+    match = _person_match(w, "requested")
+    page = reverse("casework:person_match", args=[match.pk])
+    url = reverse("casework:person_match_withdraw", args=[match.pk])
+    return Target(url, w.login(w.p.caseworker_a), {"reason": "別人と判明"}, PersonMatchReasonForm(), shows=[page])
+
+
+def person_match_undo(w) -> Target:
+    from casework.forms import PersonMatchReasonForm
+
+    match = _person_match(w, "done")
+    page = reverse("casework:person_match", args=[match.pk])
+    url = reverse("casework:person_match_undo", args=[match.pk])
+    return Target(url, w.login(w.p.caseworker_a), {"reason": "別人と判明"}, PersonMatchReasonForm(), shows=[page])
+
+
 SECRET = {"token": "a one-time code: never stored"}
 
 SCENARIOS = [
@@ -980,6 +1039,18 @@ SCENARIOS = [
         lookup_only=("shown",),
     ),
     Scenario("casework:disclosure_request#extend", "DisclosureExtendForm", disclosure_extend),
+    Scenario(
+        "casework:person_match_new",
+        "PersonMatchRequestForm",
+        person_match_new,
+        skip={
+            "other": "a record id (hostile ids: tests/casework/test_person_matches.py)",
+            "kind": "fixed choices",
+            "keep": "fixed choices",
+        },
+    ),
+    Scenario("casework:person_match_withdraw", "PersonMatchReasonForm", person_match_withdraw),
+    Scenario("casework:person_match_undo", "PersonMatchReasonForm", person_match_undo),
     Scenario(
         "casework:disclosure_request#decide",
         "DisclosureDecideForm",
@@ -1346,6 +1417,10 @@ NOT_A_FORM = {
     "casework:notification_read_all": "POST without fields",
     "casework:notification_open": "redirect to the notification's target",
     "casework:org_admin": "page",
+    "casework:person_matches": "page",
+    "casework:person_match_list": "page",
+    "casework:person_match": "page",
+    "casework:person_match_agree": "POST without fields",
 }
 
 # Form classes with no typed text to attack in a POST, and why.

@@ -15,7 +15,16 @@ from django.utils import timezone
 
 from casework.assessment import SCHEMAS
 from casework.choices import Role
-from casework.models import Case, Consent, ConsentPurpose, HouseholdMember, Membership, Organization
+from casework.models import (
+    Case,
+    Consent,
+    ConsentPurpose,
+    HouseholdMember,
+    Membership,
+    Organization,
+    Person,
+    PersonMatch,
+)
 from casework.samples.make_case_sample import build_sample
 from casework.services.api_tokens import api_token_issue
 from casework.services.cases import case_open, case_team_add, case_transition
@@ -78,6 +87,8 @@ class Side:
     # A membership of the side's window and a role request waiting for a second person (組織管理者).
     membership: object = None
     pending_grant: object = None
+    # A 名寄せ: an earlier record of the side's person merged into it by the side's window (no case left).
+    person_match: object = None
 
 
 @dataclass
@@ -126,6 +137,23 @@ def _case(*, organization, worker, family_name, given_name, kana, birth_date, te
     for team_org in team:
         case_team_add(case=case, organization=team_org, by=worker)
     return case, person
+
+
+def _merged_record(person, organization, worker):
+    """Record that an earlier record of the person (with no case of its own) was merged into it by the lead window."""
+    earlier = Person.objects.create(family_name="旧記録", given_name="名寄せ済", family_name_kana="キュウキロク")
+    match = PersonMatch.objects.create(
+        kind=PersonMatch.Kind.MERGE,
+        state=PersonMatch.State.DONE,
+        survivor=person,
+        merged=earlier,
+        reason="同じ方の二重登録",
+        requested_by=worker,
+        requested_organization=organization,
+        done_at=timezone.now(),
+    )
+    match.required_organizations.set([organization])
+    return match
 
 
 def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, participants) -> Side:
@@ -320,6 +348,7 @@ def build_world() -> World:
         disclosure_request=request_a,
         membership=Membership.objects.get(user=p.caseworker_a, organization=p.window_a),
         pending_grant=grant_a,
+        person_match=_merged_record(person_a, p.window_a, p.caseworker_a),
     )
     other = replace(
         other,
@@ -328,6 +357,7 @@ def build_world() -> World:
         disclosure_request=request_b,
         membership=Membership.objects.get(user=caseworker_b, organization=p.window_b),
         pending_grant=grant_b,
+        person_match=_merged_record(person_b, p.window_b, caseworker_b),
     )
     return World(
         personas=p,
