@@ -780,7 +780,7 @@ class PersonMatchRequestForm(CleanTextForm):
 
     KEEP_CHOICES = [("this", _("この記録を残す")), ("other", _("候補の記録を残す"))]
 
-    other = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    other = forms.IntegerField(label=_("候補の記録"), widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
     kind = forms.ChoiceField(
         label=_("名寄せの種別"),
         choices=[("link", _("同一人物として紐付け（両方の記録を残す）")), ("merge", _("統合（一方に寄せる）"))],
