@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("casework", "0019_worker_handover"),
+        ("casework", "0020_org_admin_role"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
