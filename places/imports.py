@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
+from casework import jobs
 from core.spreadsheets import (
     DecodeError,
     SheetProblem,
@@ -216,6 +217,7 @@ def _progress_callback(job: PlaceImportJob, writer: _ProgressWriter):
     def progress(index: int) -> None:
         if index % PROGRESS_EVERY == 0:
             writer.write(job.pk, index)
+            jobs.still_working()  # a long import keeps its worker's heartbeat fresh
 
     return progress
 
