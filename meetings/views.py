@@ -19,6 +19,7 @@ from casework.access import get_case_for_user
 from casework.models import AccessLog
 from casework.paper import imprint_for, render_document
 from casework.viewers import viewer_for
+from core.refusals import refuse, refused_form
 from meetings import selectors, services
 from meetings.access import (
     PledgeRequired,
@@ -139,16 +140,23 @@ def _live_context(request, meeting) -> dict:
     log_material_open(request, meeting, selectors.item_bases(items))
     selectors.mark_action_permissions(items, request.user, viewer_for(request))
     current = next((i for i in items if i.pk == meeting.current_item_id), None)
+    blank = DecisionForm()
+    for item in items:
+        # A refused decision comes back into its own item's form, as typed, with its errors.
+        item.decision_form = refused_form(request, _decision_key(item), DecisionForm) or blank
     return {
         "meeting": meeting,
         "items": items,
         "current": current,
         "next_item": services.agenda_next_item(meeting, items),
         "connected": selectors.connected_users(meeting.pk),
-        "decision_form": DecisionForm(),
         "editable": meeting.status in {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION},
         "can_decide": meeting.status != MeetingStatus.MINUTES_LOCKED and (meeting.is_chair or meeting.is_secretary),
     }
+
+
+def _decision_key(item) -> str:
+    return f"meeting:{item.meeting_id}:decide:{item.pk}"
 
 
 @require_GET
@@ -486,16 +494,16 @@ def item_decide(request, pk, item_pk):
                 by=request.user,
             )
         except ValidationError as exc:
-            messages.error(request, _messages(exc))
-        else:
-            messages.success(
-                request, _("決定を記録しました。") + (f" {decision.result_note}" if decision.result_note else "")
-            )
-    else:
-        for field, errors in form.errors.items():
-            for error in errors:
-                messages.error(request, f"{form.fields[field].label if field in form.fields else ''} {error}".strip())
-    return redirect(meeting)
+            return refuse(request, form, key=_decision_key(item), to=_item_anchor(meeting, item), errors=exc.messages)
+        messages.success(
+            request, _("決定を記録しました。") + (f" {decision.result_note}" if decision.result_note else "")
+        )
+        return redirect(meeting)
+    return refuse(request, form, key=_decision_key(item), to=_item_anchor(meeting, item))
+
+
+def _item_anchor(meeting, item) -> str:
+    return f"{meeting.get_absolute_url()}#decide-box-{item.pk}"
 
 
 @require_GET

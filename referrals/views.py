@@ -16,6 +16,7 @@ from casework.access import get_case_for_user, person_ids_for_case
 from casework.models import AccessLog, Organization, Person
 from casework.paper import imprint_for, render_document
 from casework.viewers import viewer_for
+from core.refusals import refuse, refused_form
 from core.spreadsheets import encode_csv
 from referrals import integration, selectors, services
 from referrals.access import (
@@ -273,19 +274,50 @@ def referral_edit(request, pk: int):
 # ---------------------------------------------------------------------------
 
 
-def _detail(request, referral, *, status: int = 200, error: str = "", **forms):
+def _refused_key(referral, form_name: str) -> str:
+    return f"referral:{referral.pk}:{form_name}"
+
+
+def _refuse(request, referral, form, form_name: str, errors=None):
+    """Send a refused detail-page form back to the detail page with what was typed and its errors."""
+    return refuse(request, form, key=_refused_key(referral, form_name), to=referral, errors=errors)
+
+
+def _detail(request, referral):
     access = referral.access
     consent_answer, decisions = None, []
     if access.is_sender and referral.state in {ReferralState.DRAFT, ReferralState.RETURNED}:
         consent_answer = services.send_check(referral)
         decisions = services.support_meeting_choices(referral)
+    status_choices = integration.attendance_status_choices()
+    forms = {
+        "send_form": refused_form(request, _refused_key(referral, "send"), SendForm, decisions=decisions),
+        "stage_form": refused_form(request, _refused_key(referral, "stage"), StageForm),
+        "attendance_form": refused_form(
+            request, _refused_key(referral, "attendance"), AttendanceForm, status_choices=status_choices
+        ),
+        "note_form": refused_form(request, _refused_key(referral, "note"), NoteForm),
+    }
+    moves = services.available_moves(referral, access)
+    refused_move, move_form, page_errors = "", None, []
+    for name in services.MOVES:
+        refused = refused_form(request, _refused_key(referral, f"move:{name}"), MoveForm)
+        if refused is None:
+            continue
+        if any(m.name == name for m in moves):
+            refused_move, move_form = name, refused
+        else:
+            # The move is no longer offered (someone else moved the referral first): say why at the top.
+            page_errors += [e for errors in refused.errors.values() for e in errors]
     is_place_side = (
         access.is_receiver and referral.receiver_organization.kind == Organization.Kind.PLACE_OPERATOR
     ) or (access.is_sender and referral.sender_organization.kind == Organization.Kind.PLACE_OPERATOR)
     context = {
         "referral": referral,
         "access": access,
-        "moves": services.available_moves(referral, access),
+        "moves": moves,
+        "refused_move": refused_move,
+        "page_errors": page_errors,
         "transitions": list(referral.transitions.select_related("by", "organization")),
         "stages": list(referral.stages.select_related("recorded_by")),
         "notes": list(referral.notes.select_related("by", "organization")),
@@ -294,12 +326,11 @@ def _detail(request, referral, *, status: int = 200, error: str = "", **forms):
         else [],
         "consent_answer": consent_answer,
         "is_place_side": is_place_side,
-        "error": error,
-        "move_form": forms.get("move_form") or MoveForm(initial={"version": referral.version}),
+        "move_form": move_form or MoveForm(initial={"version": referral.version}),
         "send_form": forms.get("send_form") or SendForm(initial={"version": referral.version}, decisions=decisions),
         "stage_form": forms.get("stage_form") or StageForm(initial={"on": timezone.localdate()}),
         "attendance_form": forms.get("attendance_form")
-        or AttendanceForm(initial={"on": timezone.localdate()}, status_choices=integration.attendance_status_choices()),
+        or AttendanceForm(initial={"on": timezone.localdate()}, status_choices=status_choices),
         "note_form": forms.get("note_form") or NoteForm(),
         "can_record": referral.kind == ReferralKind.PARTICIPATION
         and referral.state in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS},
@@ -308,7 +339,7 @@ def _detail(request, referral, *, status: int = 200, error: str = "", **forms):
         and not referral.linked_case_id
         and referral.state in {ReferralState.ACCEPTED, ReferralState.IN_PROGRESS},
     }
-    return render(request, "referrals/detail.html", context, status=status)
+    return render(request, "referrals/detail.html", context)
 
 
 @referral_view
@@ -325,7 +356,7 @@ def referral_send(request, pk: int):
     referral = get_referral_for_user(request, pk, side=SENDER)
     form = SendForm(request.POST, decisions=services.support_meeting_choices(referral))
     if not form.is_valid():
-        return _detail(request, referral, status=400, send_form=form)
+        return _refuse(request, referral, form, "send")
     try:
         services.referral_send(
             referral=referral,
@@ -334,12 +365,8 @@ def referral_send(request, pk: int):
             support_meeting_ref=form.cleaned_data["support_meeting_ref"],
             tsunagi_basis=form.cleaned_data["tsunagi_basis"],
         )
-    except services.ReferralChanged as exc:
-        referral = get_referral_for_user(request, pk)
-        return _detail(request, referral, status=409, error=str(exc))
-    except (services.ReferralBlocked, services.InvalidMove) as exc:
-        form.add_error(None, str(exc))
-        return _detail(request, referral, status=400, send_form=form)
+    except (services.ReferralChanged, services.ReferralBlocked, services.InvalidMove) as exc:
+        return _refuse(request, referral, form, "send", errors=[str(exc)])
     messages.success(request, _("紹介を送付しました。"))
     return redirect(referral)
 
@@ -353,7 +380,7 @@ def referral_move(request, pk: int, move: str):
     referral = get_referral_for_user(request, pk)
     form = MoveForm(request.POST)
     if not form.is_valid():
-        return _detail(request, referral, status=400, move_form=form)
+        return _refuse(request, referral, form, f"move:{move}")
     try:
         services.referral_move(
             referral=referral,
@@ -363,11 +390,8 @@ def referral_move(request, pk: int, move: str):
             outcome=form.cleaned_data["outcome"],
             expected_version=form.cleaned_data["version"],
         )
-    except services.ReferralChanged as exc:
-        return _detail(request, get_referral_for_user(request, pk), status=409, error=str(exc))
-    except services.InvalidMove as exc:
-        form.add_error(None, str(exc))
-        return _detail(request, referral, status=400, move_form=form)
+    except (services.ReferralChanged, services.InvalidMove) as exc:
+        return _refuse(request, referral, form, f"move:{move}", errors=[str(exc)])
     messages.success(request, _(services.MOVE_DONE[move]))
     if may_still_see_referral(request, pk):
         return redirect(referral)
@@ -376,7 +400,7 @@ def referral_move(request, pk: int, move: str):
 
 
 def _record_on_referral(request, referral, form, *, record, done: str, form_name: str):
-    """Run one recording service from a detail-page form; redisplay the page with errors on failure."""
+    """Run one recording service from a detail-page form; a refusal goes back to the page with its errors."""
     if form.is_valid():
         try:
             record(form.cleaned_data)
@@ -387,7 +411,7 @@ def _record_on_referral(request, referral, form, *, record, done: str, form_name
         else:
             messages.success(request, done)
             return redirect(referral)
-    return _detail(request, referral, status=400, **{form_name: form})
+    return _refuse(request, referral, form, form_name)
 
 
 @referral_view
@@ -401,7 +425,7 @@ def referral_stage(request, pk: int):
         StageForm(request.POST),
         record=lambda data: services.participation_stage_record(referral=referral, by=request.user, **data),
         done=_("段階を記録しました。"),
-        form_name="stage_form",
+        form_name="stage",
     )
 
 
@@ -416,7 +440,7 @@ def referral_attendance(request, pk: int):
         AttendanceForm(request.POST, status_choices=integration.attendance_status_choices()),
         record=lambda data: services.referral_attendance_record(referral=referral, by=request.user, **data),
         done=_("出欠を記録しました。"),
-        form_name="attendance_form",
+        form_name="attendance",
     )
 
 
@@ -431,7 +455,7 @@ def referral_note(request, pk: int):
         NoteForm(request.POST),
         record=lambda data: services.referral_note_add(referral=referral, by=request.user, text=data["text"]),
         done=_("ひとことを記録しました。"),
-        form_name="note_form",
+        form_name="note",
     )
 
 

@@ -87,7 +87,7 @@
       for (const form of root.querySelectorAll("form[id]")) {
         form.reset();
         form.removeAttribute("data-refused");
-        form.querySelectorAll(".errorlist, .form-error").forEach((node) => node.remove());
+        form.querySelectorAll(".errorlist, .form-error, .errors").forEach((node) => node.remove());
       }
       if (document.activeElement && root.contains(document.activeElement)) document.activeElement.blur();
       pendingSwap = null;

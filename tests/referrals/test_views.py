@@ -12,6 +12,7 @@ from referrals import services
 from referrals.models import ReferralState
 from tests.factories import make_consent, make_referral
 from tests.fake_decisions import record_decision
+from tests.refusals import refused_page
 
 
 @pytest.fixture
@@ -92,10 +93,11 @@ def test_only_the_viewers_moves_are_offered(personas, participation, login):
 
 
 def test_a_move_from_the_wrong_side_changes_nothing(personas, participation, login):
-    response = login(personas.caseworker_a).post(
+    client = login(personas.caseworker_a)
+    response = client.post(
         reverse("referrals:move", args=[participation.pk, "accept"]), {"version": participation.version}
     )
-    assert response.status_code == 400
+    refused_page(client, response, reverse("referrals:detail", args=[participation.pk]))
     participation.refresh_from_db()
     assert participation.state == ReferralState.REQUESTED
 
@@ -107,17 +109,18 @@ def test_a_stale_page_gets_409_not_500(personas, participation, login):
     response = client.post(
         reverse("referrals:move", args=[participation.pk, "reject"]), {"version": participation.version, "reason": "x"}
     )
-    assert response.status_code == 409
-    assert "他の職員により更新されました" in response.content.decode()
+    html = refused_page(client, response, reverse("referrals:detail", args=[participation.pk]))
+    assert html.count("他の職員により更新されました") == 1
 
 
 def test_bad_characters_get_a_message(personas, participation, login):
-    response = login(personas.place_staff).post(
+    client = login(personas.place_staff)
+    response = client.post(
         reverse("referrals:move", args=[participation.pk, "reject"]),
         {"version": participation.version, "reason": "理由\x00"},
     )
-    assert response.status_code == 400
-    assert "使用できない文字" in response.content.decode()
+    html = refused_page(client, response, reverse("referrals:detail", args=[participation.pk]))
+    assert html.count("使用できない文字") == 1
 
 
 def test_send_form_blocks_without_consent_and_explains(personas, case_a, login, monkeypatch):
@@ -126,8 +129,8 @@ def test_send_form_blocks_without_consent_and_explains(personas, case_a, login, 
     )
     client = login(personas.caseworker_a)
     response = client.post(reverse("referrals:send", args=[draft.pk]), {"version": draft.version})
-    assert response.status_code == 400
-    assert "同意の記録がありません" in response.content.decode()
+    html = refused_page(client, response, reverse("referrals:detail", args=[draft.pk]))
+    assert html.count("同意の記録がありません") == 1
     decision = record_decision(monkeypatch, case_a, personas.window_b)
     page = client.get(reverse("referrals:detail", args=[draft.pk])).content.decode()
     assert f'<option value="{decision.ref}">' in page

@@ -1210,9 +1210,14 @@ def _plan(fields) -> list[tuple[str, forms.Field, list[Hostile]]]:
     ]
 
 
-def _refusal_text(response) -> str:
-    """The Japanese messages a refused submission showed (form errors or error messages)."""
+def _refusal_text(response, client=None) -> str:
+    """The Japanese messages a refused submission showed (form errors or error messages).
+
+    A form posted to an action URL goes back to its page (core.refusals): the page it redirects to shows them.
+    """
     texts = [m.message for m in get_messages(response.wsgi_request) if m.level >= message_levels.WARNING]
+    if response.status_code == 302 and client is not None:
+        response = client.get(response["Location"])
     if response.get("Content-Type", "").startswith("text/html"):
         texts += ALERT.findall(response.content.decode())
     return " ".join(str(t) for t in texts if JAPANESE.search(str(t)))
@@ -1269,7 +1274,7 @@ def _attack(w: World, scenario: Scenario) -> dict:
                     outcome["refused"] += 1
                     # A by-design 404 (an unknown case number) confirms nothing, so it carries no message.
                     if response.status_code not in scenario.also_status:
-                        assert _refusal_text(response), f"{where}: nothing saved and no Japanese message"
+                        assert _refusal_text(response, client), f"{where}: nothing saved and no Japanese message"
                 transaction.set_rollback(True)
     return outcome
 
