@@ -111,6 +111,9 @@ class Figure:
     note: str = ""
     # A figure without months (e.g. places accepting referrals now) shows its total only.
     monthly: bool = True
+    # The key of the figure this one is a part of (its rows and their siblings add up to it), so publication
+    # suppression protects the cells of both (indicators.suppression).
+    adds_up_to: str = ""
     precomputed: Counts | None = field(default=None, repr=False)
 
     def counts(self) -> Counts:
@@ -149,11 +152,13 @@ def scoped_cases(scope: Scope) -> QuerySet[Case]:
     return Case.objects.filter(Q(lead_organization=scope.organization) | Q(pk__in=team))
 
 
-def _case_figure(key, label, period: Period, scope: Scope, *, extra: Q | None = None, count="pk", note="") -> Figure:
+def _case_figure(
+    key, label, period: Period, scope: Scope, *, extra: Q | None = None, count="pk", note="", adds_up_to=""
+) -> Figure:
     qs = scoped_cases(scope).filter(period.filter(Case, "opened_on"))
     if extra is not None:
         qs = qs.filter(extra)
-    return Figure(key, label, qs, "opened_on", count=count, note=note)
+    return Figure(key, label, qs, "opened_on", count=count, note=note, adds_up_to=adds_up_to)
 
 
 def _households_with_tag(tag: str) -> Q:
@@ -236,7 +241,15 @@ def household_tag_figures(period: Period, scope: Scope) -> list[Figure]:
 def intake_route_figures(period: Period, scope: Scope) -> list[Figure]:
     """Cases opened in the period by 相談経路."""
     return [
-        _case_figure(f"casework.route.{code}", label, period, scope, extra=Q(intake_route=code))
+        # Each case has one route: the routes add up to the new cases (fewer if a route was left out).
+        _case_figure(
+            f"casework.route.{code}",
+            label,
+            period,
+            scope,
+            extra=Q(intake_route=code),
+            adds_up_to="casework.new_cases",
+        )
         for code, label in IntakeRoute.choices
     ]
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from casework import indicators as casework
 from casework.indicators import FISCAL_MONTHS, Counts, Figure, Period, Scope
 from core.japanese import fiscal_year_label
+from indicators import suppression
 from meetings import indicators as meetings
 from places import indicators as places
 from referrals import indicators as referrals
@@ -160,24 +161,20 @@ def find_figure(key: str, fiscal_year: int, scope: Scope) -> Figure | None:
 # ---------------------------------------------------------------------------
 
 
-def shown(value: int, threshold: int | None, marker: str = SUPPRESSED):
-    """Return the value, or the dash when suppression is on and 0 < value < threshold."""
-    if threshold and 0 < value < threshold:
-        return marker
-    return value
+def published(report: Report, threshold: int | None, marker: str = SUPPRESSED) -> dict[str, tuple[object, list]]:
+    """Return every figure's (total, months) for publication, keyed by figure.
 
-
-def shown_row(total: int, months: list, threshold: int | None, marker: str = SUPPRESSED) -> tuple:
-    """Return a row's (total, months) for publication, so no suppressed month can be worked back.
-
-    A small count hidden among months would come straight back as the total minus the months shown
-    (the zeros included), and two hidden months with their total give each other away. So a row
-    with any month suppressed has its total suppressed too (secondary suppression of the total).
+    Primary cells (0 < n < threshold) and the complementary cells that keep them from being worked back from
+    a row's 年度計, its zeros, or rows that add up to another row are replaced by the marker.
     """
-    shown_months = [m if m == "" else shown(m, threshold, marker) for m in months]
-    if any(m == marker for m in shown_months):
-        return marker, shown_months
-    return shown(total, threshold, marker), shown_months
+    rows, parts = {}, {}
+    for business in report.businesses:
+        for group in business.groups:
+            for row in group.rows:
+                rows[row.key] = (row.counts.total, list(row.counts.months))
+                if row.figure.adds_up_to:
+                    parts.setdefault(row.figure.adds_up_to, []).append(row.key)
+    return suppression.apply(rows, threshold, marker, parts)
 
 
 def month_headers() -> list[str]:
@@ -188,14 +185,13 @@ def sheet_header() -> list[str]:
     return [_("区分"), _("項目"), _("年度計"), *month_headers()]
 
 
-def business_rows(business: Business, threshold: int | None) -> list[list]:
+def business_rows(business: Business, shown: dict[str, tuple[object, list]]) -> list[list]:
     """Return one business's export rows: group, figure label, year total and 4月…3月."""
     rows = []
     for group in business.groups:
         for row in group.rows:
-            months = row.counts.months or [""] * 12
-            total, shown_months = shown_row(row.counts.total, months, threshold, SUPPRESSED_IN_EXPORT)
-            rows.append([group.title, str(row.figure.label), total, *shown_months])
+            total, months = shown[row.key]
+            rows.append([group.title, str(row.figure.label), total, *(months or [""] * 12)])
     return rows
 
 
@@ -211,8 +207,9 @@ def _extra_rows(report: Report, business_key: str) -> list[list]:
 def export_sheets(report: Report, threshold: int | None) -> list[tuple[str, list[str], list[list]]]:
     """Return the workbook: one sheet per business, the title row first."""
     sheets = []
+    shown = published(report, threshold, SUPPRESSED_IN_EXPORT)
     for business in report.businesses:
-        rows = business_rows(business, threshold) + _extra_rows(report, business.key)
+        rows = business_rows(business, shown) + _extra_rows(report, business.key)
         sheets.append((business.title, sheet_header(), rows))
     return sheets
 
