@@ -205,7 +205,7 @@ def export_record(row: AccessLog) -> list:
         row.get_auth_strength_display(),
         row.ip or "",
         row.get_action_display(),
-        row.object_type,
+        object_type_label(row.object_type),
         row.object_id,
         " ".join(str(pid) for pid in row.person_ids or []),
         row.get_basis_display(),

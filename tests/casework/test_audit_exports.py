@@ -106,3 +106,36 @@ def test_an_export_over_the_limit_is_refused_with_a_message(personas, login, row
     assert response.status_code == 400
     assert "絞り込んでください" in response.content.decode()
     assert not AccessLog.objects.filter(actor=personas.auditor).exists()
+
+
+@pytest.mark.django_db
+def test_exports_name_the_object_type_in_japanese(personas, login, rows):
+    """Issue 16: 対象種別 reads ケース in the CSV and the XLSX, not the code "case"."""
+    client = login(personas.auditor)
+    text = export(client, format="csv", actor="cw_a").content.decode("utf-8-sig")
+    header, first = text.splitlines()[:2]
+    column = header.split(",").index("対象種別")
+    assert first.split(",")[column] == "ケース"
+    sheet = openpyxl.load_workbook(io.BytesIO(export(client, format="xlsx").content)).active
+    names = [cell.value for cell in sheet[1]]
+    types = {row[names.index("対象種別")].value for row in sheet.iter_rows(min_row=2)}
+    assert "ケース" in types and "case" not in types
+
+
+def test_every_object_type_the_code_writes_has_a_japanese_label():
+    """A literal object_type= anywhere in the apps must be in the labels table (else exports show その他)."""
+    import re
+    from pathlib import Path
+
+    from casework.audit.labels import OBJECT_TYPE_LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    literal = re.compile(r'(?:object_type|document)="([a-z_.:]+)"')
+    missing = set()
+    for app in ["casework", "places", "referrals", "meetings", "indicators", "config"]:
+        for path in (root / app).rglob("*.py"):
+            missing |= {code for code in literal.findall(path.read_text(encoding="utf-8"))} - set(OBJECT_TYPE_LABELS)
+    from casework.indicators import CASES, MEETINGS, PLACES, REFERRALS
+
+    missing |= {f"indicator:{d}" for d in (CASES, REFERRALS, MEETINGS, PLACES)} - set(OBJECT_TYPE_LABELS)
+    assert not missing
