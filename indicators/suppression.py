@@ -43,6 +43,21 @@ def _value(rows, cell: Cell) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _pinned(rows, equation: list[Cell], hidden: set[Cell], primary: set[Cell], threshold: int) -> bool:
+    """Whether the hidden parts of a shown sum can only be one set of values.
+
+    Every primary cell is known to be 1 … threshold-1; parts hiding only primaries whose sum (the shown sum minus
+    the shown parts) is the least or the most they could add up to give each value away.
+    """
+    if equation[0] in hidden:
+        return False
+    parts = [cell for cell in equation[1:] if cell in hidden]
+    if len(parts) < 2 or not all(cell in primary for cell in parts):
+        return False
+    rest = _value(rows, equation[0]) - sum(_value(rows, c) for c in equation[1:] if c not in hidden)
+    return rest in {len(parts), len(parts) * (threshold - 1)}
+
+
 def suppressed_cells(
     rows: Mapping[str, tuple[int, Sequence]],
     threshold: int | None,
@@ -56,12 +71,21 @@ def suppressed_cells(
         for column, value in [(TOTAL, total), *enumerate(months)]:
             if isinstance(value, int) and 0 < value < threshold:
                 hidden.add((key, column))
+    primary = set(hidden)
     tied = equations(rows, parts)
     changed = True
     while changed:
         changed = False
+        for key, (_total, months) in rows.items():
+            # A row with a hidden month hides its 年度計: two small months and their total pin each other down
+            # (a total of 2 over two hidden months is 1 and 1).
+            if (key, TOTAL) not in hidden and any((key, m) in hidden for m in range(len(months))):
+                hidden.add((key, TOTAL))
+                changed = True
         for equation in tied:
-            if sum(cell in hidden for cell in equation) != 1:
+            if not (
+                sum(cell in hidden for cell in equation) == 1 or _pinned(rows, equation, hidden, primary, threshold)
+            ):
                 continue
             # The complement: a row's total first (the months stay readable), else the smallest count
             # shown; a zero only when nothing else is left, since hiding a zero hides nothing.

@@ -47,11 +47,24 @@ def test_no_hidden_cell_is_one_subtraction_away_from_the_cells_shown(table):
         # The equation holds on the data, so with one hidden cell it would be that cell = sum - the others.
         assert _value(rows, equation[0]) == sum(_value(rows, c) for c in equation[1:])
         assert sum(cell in hidden for cell in equation) != 1, equation
+        # Nor pinned by the range a small count must be in (1 … THRESHOLD-1): parts hiding only small counts
+        # whose sum is their least or their most give each one away.
+        parts = [c for c in equation[1:] if c in hidden]
+        small = all(0 < _value(rows, c) < THRESHOLD for c in parts)
+        if equation[0] not in hidden and len(parts) >= 2 and small:
+            rest = sum(_value(rows, c) for c in parts)
+            assert rest not in {len(parts), len(parts) * (THRESHOLD - 1)}, equation
 
 
 def test_a_small_month_hides_the_total_and_not_the_zeros():
     rows = {"a": (5, [0, 0, 1, 4, 0, 0, 0, 0, 0, 0, 0, 0])}
     assert suppressed_cells(rows, THRESHOLD) == {("a", 2), ("a", TOTAL)}
+
+
+def test_two_small_months_hide_their_total_too():
+    """A 年度計 of 2 over two hidden months would say each is 1."""
+    rows = {"a": (2, [1, 1] + [0] * 10)}
+    assert suppressed_cells(rows, THRESHOLD) == {("a", 0), ("a", 1), ("a", TOTAL)}
 
 
 def test_rows_that_add_up_to_another_row_hide_a_second_part():
