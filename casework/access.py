@@ -438,3 +438,39 @@ def log_match_list(request, matches) -> None:
         person_ids=sorted({pid for m in matches for pid in (m.survivor_id, m.merged_id)}),
         basis=AccessLog.Basis.OWN_ORGANIZATION,
     )
+
+
+def get_approval_for_supervisor(request, pk, approval_pk, *, action: str = AccessLog.Action.VIEW):
+    """Return (case, approval) when the user is a supervisor of the case's lead organization (in that hat).
+
+    The 決裁 screen shows the request's reason and the closure choices (case content), so it opens only to
+    the lead organization's supervisors; everyone else, the requesting caseworker included, gets 404.
+    """
+    from casework.choices import Role
+    from casework.models import ApprovalRequest
+
+    case = _authorized_case(request, pk, purpose=Purpose.LEAD_CHANGE)
+    approval_id = object_pk(approval_pk)
+    approval = (
+        ApprovalRequest.objects.select_related("requested_by", "decided_by", "plan", "organization")
+        .filter(pk=approval_id, case=case)
+        .first()
+        if approval_id is not None
+        else None
+    )
+    if approval is None or case.lead_organization_id not in viewer_for(request).organization_ids(Role.SUPERVISOR):
+        deny(request, object_type="approvalrequest", object_id=approval_pk)
+    log_case_access(request, case, case.access, action=action, object_type="approvalrequest", object_id=approval.pk)
+    return case, approval
+
+
+def log_approval_list(request, rows) -> None:
+    """The 決裁 list shows case numbers, kinds and staff names, no person: one row naming the requests."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.LIST,
+        object_type="approvalrequest",
+        person_ids=[],
+        basis=AccessLog.Basis.OWN_ORGANIZATION,
+        reason=("ids=" + ",".join(str(row.pk) for row in rows))[:500],
+    )

@@ -19,9 +19,10 @@ class CaseworkConfig(AppConfig):
 
         register_home_panel(home_panels)
         from casework.calendar import register_dated_source
-        from casework.calendar.sources import casework_items
+        from casework.calendar.sources import approval_items, casework_items
 
         register_dated_source(casework_items)
+        register_dated_source(approval_items)
         from casework import daily
         from casework.scheduling import register_daily_job
 

@@ -70,6 +70,7 @@ def seed(stdout) -> dict:
     base["cases"] = seed_cases(stdout, base)
     seed_family(base)
     seed_duplicate(stdout, base)
+    seed_approvals(stdout, base)
     return base
 
 
@@ -134,6 +135,81 @@ def seed_duplicate(stdout, base) -> None:
     case_team_add(case=case, organization=orgs["houkatsu"], note="母の介護（8050）", by=suzuki)
     case_team_add(case=case_8050, organization=orgs["shougai"], note="本人の障害福祉サービス", by=sato)
     stdout.write(f"  デモケース {case.number}（{h.name}・名寄せの候補）")
+
+
+# The household of the 決裁 demo: a case whose closure houkatsu_sato asked for, waiting for houkatsu_boss.
+APPROVAL_DEMO_HOUSEHOLD = "中村さん世帯（デモ）"
+
+
+def seed_approvals(stdout, base) -> None:
+    """A 包括 case in support with a closure request by houkatsu_sato waiting on houkatsu_boss's やること."""
+    from datetime import timedelta
+
+    from casework.services.approvals import approval_request_closing
+    from casework.services.cases import case_open_things
+
+    if Household.objects.filter(name=APPROVAL_DEMO_HOUSEHOLD).exists():
+        return
+    orgs, users = base["organizations"], base["users"]
+    sato = users["houkatsu_sato"]
+    today = timezone.localdate()
+    h = household_create(name=APPROVAL_DEMO_HOUSEHOLD, tags=["isolation"], by=sato)
+    person = _person(
+        sato,
+        family_name="中村",
+        given_name="トメ",
+        family_name_kana="ナカムラ",
+        given_name_kana="トメ",
+        birth_date=date(1938, 4, 3),
+        gender="female",
+        postal_code="123-4568",
+        prefecture="東京都",
+        city="みどり市",
+        street="北町5-6-7",
+    )
+    household_add_member(household=h, person=person, relationship="self", is_key_person=True, by=sato)
+    case = case_open(
+        household=h,
+        subjects=[person],
+        domains=["elderly"],
+        categories=["care", "isolation"],
+        main_category="care",
+        intake_route="self",
+        lead_organization=orgs["houkatsu"],
+        lead_worker=sato,
+        opened_on=today - timedelta(days=200),
+        summary="一人暮らしで外出が減り、買い物に困っているとの本人からの相談。",
+        by=sato,
+    )
+    case_transition(case=case, to_state="assessment", by=sato)
+    case = case_transition(case=case, to_state="planning", by=sato)
+    plan = plan_create(
+        case=case,
+        goals="介護保険の訪問介護と配食を使い、週1回はサロンに出かける。",
+        period_start=today - timedelta(days=170),
+        period_end=today + timedelta(days=10),
+        next_review_on=today + timedelta(days=10),
+        by=sato,
+    )
+    plan_approve(plan=plan, by=sato, decided_by_label="地域ケア会議（デモ）")
+    case.refresh_from_db()
+    contact_record_create(
+        case=case,
+        occurred_at=timezone.now() - timedelta(days=3),
+        kind="visit",
+        person=person,
+        summary="自宅訪問。サービスが定着し、サロンにも通えている。本人も終結に同意。",
+        by=sato,
+    )
+    choices = {thing.key: thing.choices[0][0] for thing in case_open_things(case, sato)}
+    approval = approval_request_closing(
+        case=case,
+        to_state="closed",
+        by=sato,
+        reason="訪問介護と配食が定着し、サロンにも週1回通えている。本人も終結に同意したため。",
+        choices=choices,
+    )
+    stdout.write(f"  決裁待ち: ケース {case.number} の終結（申請 houkatsu_sato → 決裁 houkatsu_boss）#{approval.pk}")
 
 
 def seed_family(base) -> None:

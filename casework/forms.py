@@ -286,6 +286,27 @@ class PlanApproveForm(CleanTextForm):
     )
 
 
+class ApprovalDecisionForm(CleanTextForm):
+    """A supervisor's 決裁: approve, or send back (差戻し) with a comment saying why."""
+
+    decision = forms.ChoiceField(
+        label=_("決裁"), choices=[("approve", _("承認する")), ("return", _("差し戻す"))], widget=forms.HiddenInput
+    )
+    comment = forms.CharField(
+        label=_("コメント"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+        help_text=_("差し戻すときは理由を必ず書いてください（申請者に伝わります）。"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "return" and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("差し戻す理由をコメントに入力してください。"))
+        return data
+
+
 class ContactForm(CleanTextForm):
     occurred_on = WarekiDateField(label=_("日付"))
     occurred_time = forms.TimeField(label=_("時刻"), widget=forms.TimeInput(attrs={"type": "time"}))

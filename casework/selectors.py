@@ -143,7 +143,10 @@ def case_detail_context(case: Case, *, show_secret_addresses: bool) -> dict:
         "contacts": list(
             ContactRecord.objects.filter(case=case).select_related("person", "recorded_by", "organization")[:50]
         ),
-        "transitions": list(case.transitions.select_related("by")),
+        "transitions": list(case.transitions.select_related("by", "approval__requested_by")),
+        "approvals": list(
+            case.approval_requests.select_related("requested_by", "decided_by", "plan").order_by("requested_at", "id")
+        ),
         "lead_changes": list(
             case.lead_changes.select_related("from_organization", "to_organization", "from_worker", "to_worker", "by")
         ),

@@ -4,6 +4,7 @@ from casework.calendar import views as calendar
 from casework.notifications import views as notifications
 from casework.views import (
     api_tokens,
+    approvals,
     break_glass,
     cases,
     consent,
@@ -35,12 +36,14 @@ urlpatterns = [
     path("org-admin/grants/new/", org_admin.org_admin_grant_new, name="org_admin_grant_new"),
     path("org-admin/grants/<int:pk>/decide/", org_admin.org_admin_grant_decide, name="org_admin_grant_decide"),
     path("org-admin/memberships/<int:pk>/", org_admin.org_admin_membership, name="org_admin_membership"),
+    path("approvals/", approvals.approval_list, name="approvals"),
     path("cases/mine/", cases.case_list, {"mine": True}, name="case_mine"),
     path("cases/new/", intake.case_intake, name="case_intake"),
     path("cases/emergency/", break_glass.break_glass, name="break_glass"),
     path("cases/<int:pk>/", cases.case_detail, name="case_detail"),
     path("cases/<int:pk>/transition/", cases.transition, name="transition"),
     path("cases/<int:pk>/edit/", cases.case_edit, name="case_edit"),
+    path("cases/<int:pk>/approvals/<int:approval_pk>/", approvals.approval_detail, name="approval_detail"),
     path("cases/<int:pk>/lead/", cases.case_change_lead_view, name="case_change_lead"),
     path("cases/<int:pk>/persons/<int:person_pk>/edit/", persons.person_edit, name="person_edit"),
     path("cases/<int:pk>/persons/<int:person_pk>/matches/", person_matches.person_matches, name="person_matches"),

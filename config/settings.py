@@ -44,6 +44,12 @@ ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 5 * 365, minimu
 SECOND_FACTOR_FOR_ALL = env_bool("SECOND_FACTOR_FOR_ALL", HTTPS)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "重層的支援ケース管理")
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 120, minimum=1, maximum=24 * 60)
+# 決裁: which changes wait for a supervisor of the lead organization (off: the change applies at once, as before).
+# Closure and plans are on by default (the cities' rule); suspension too, since it ends the support exactly
+# as a closure does (the same open things are withdrawn or ended).
+APPROVAL_CLOSURE = env_bool("APPROVAL_CLOSURE", True)
+APPROVAL_SUSPENSION = env_bool("APPROVAL_SUSPENSION", True)
+APPROVAL_PLAN = env_bool("APPROVAL_PLAN", True)
 
 INSTALLED_APPS = [
     "daphne",

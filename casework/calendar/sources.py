@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from casework import disclosure
 from casework.calendar import DatedItem
 from casework.models import Consent, SupportPlan
+from core.japanese import format_wareki
 
 
 def casework_items(viewer, start: date, end: date, mine: bool) -> list[DatedItem]:
@@ -55,4 +56,46 @@ def casework_items(viewer, start: date, end: date, mine: bool) -> list[DatedItem
             mine=case.lead_worker_id == viewer.user.pk,
         )
         for case, on, kind, title in todos
+    ]
+
+
+def approval_items(viewer, start: date, end: date, mine: bool) -> list[DatedItem]:
+    """決裁待ち: the requests a supervisor of the lead organization (in that hat) has to decide, on today.
+
+    A pending request is due now, so it stands on today until decided; the supervisor's own requests are
+    left out (another supervisor decides them). In both scopes: the supervisor is the one who decides.
+    """
+    from django.utils import timezone
+
+    from casework.choices import Role
+    from casework.models import ApprovalRequest, ApprovalState
+
+    today = timezone.localdate()
+    organization_ids = viewer.organization_ids(Role.SUPERVISOR)
+    if not organization_ids or not (start <= today <= end):
+        return []
+    pending = (
+        ApprovalRequest.objects.filter(
+            case__lead_organization_id__in=organization_ids,
+            state=ApprovalState.PENDING,
+        )
+        .exclude(requested_by=viewer.user)
+        .select_related("case")
+        .order_by("requested_at", "id")
+    )
+    return [
+        DatedItem(
+            on=today,
+            kind=_("決裁"),
+            title=_("ケース %(n)s %(kind)sの決裁（%(d)s申請）")
+            % {
+                "n": row.case.number,
+                "kind": row.get_kind_display(),
+                "d": format_wareki(timezone.localdate(row.requested_at)),
+            },
+            url=row.get_absolute_url(),
+            todo=True,
+            mine=True,
+        )
+        for row in pending
     ]

@@ -7,6 +7,11 @@ from casework.models.api_tokens import (  # noqa: F401
     ApiScope,
     ApiToken,
 )
+from casework.models.approvals import (  # noqa: F401
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalState,
+)
 from casework.models.cases import (  # noqa: F401
     BreakGlassAccess,
     Case,

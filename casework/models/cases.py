@@ -272,6 +272,15 @@ class CaseTransition(models.Model):
     # Free text and a reference ("meeting:12") so the meetings app can record itself without casework importing it.
     decided_by_label = models.CharField(_("決定した会議など"), max_length=200, blank=True)
     decided_by_ref = models.CharField(_("決定の参照"), max_length=60, blank=True)
+    # The 決裁 that made this move (its requester, approver and comment); empty for moves without one.
+    approval = models.ForeignKey(
+        "casework.ApprovalRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transitions",
+        verbose_name=_("決裁"),
+    )
 
     class Meta:
         verbose_name = _("ケースの状態変更")

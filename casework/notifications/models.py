@@ -22,6 +22,9 @@ class NotificationKind(models.TextChoices):
     CONSENT_EXPIRING = "consent_expiring", _("同意の有効期限")
     PLACE_CARD_EXPIRED = "place_card_expired", _("居場所の紹介カードの閲覧期限")
     ACCESS_LOG_ALERT = "access_log_alert", _("アクセス記録の検証エラー")
+    APPROVAL_REQUESTED = "approval_requested", _("決裁の申請")
+    APPROVAL_DECIDED = "approval_decided", _("決裁の結果")
+    HANDOVER_RECEIVED = "handover_received", _("担当の引継ぎ（人事異動）")
 
 
 class Notification(models.Model):

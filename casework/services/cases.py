@@ -422,11 +422,13 @@ def case_transition(
     decided_by_label: str = "",
     decided_by_ref: str = "",
     decided_in=None,
+    approval=None,
 ) -> Case:
     """Move the case to another state, logging who, when and why; raise CaseChanged when stale.
 
     `decided_in` (a disclosure Basis of a meeting decision) lets a meeting's chair apply its decision;
     it is checked again here. Otherwise only the lead organization moves its case (reopening included).
+    `approval` is the 決裁 being applied (casework.services.approvals), kept on the history row.
     """
     locked = Case.objects.select_for_update().select_related("lead_organization").get(pk=case.pk)
     decided_in = decision_basis(by, locked, decided_in)
@@ -461,6 +463,7 @@ def case_transition(
         reason=reason,
         decided_by_label=decided_by_label,
         decided_by_ref=decided_by_ref,
+        approval=approval,
     )
     log_change(
         by,
@@ -545,6 +548,8 @@ def case_close(
     choices: dict[str, str],
     expected_version: int | None = None,
     decided_by_label: str = "",
+    decided_by_ref: str = "",
+    approval=None,
 ) -> tuple[Case, list[str]]:
     """Close or suspend the case and apply the lead's choice for each open thing; all or nothing.
 
@@ -559,6 +564,8 @@ def case_close(
         reason=reason,
         expected_version=expected_version,
         decided_by_label=decided_by_label,
+        decided_by_ref=decided_by_ref,
+        approval=approval,
     )
     # Checked after the move so a move that is not allowed says so first; raising rolls the move back.
     missing = [t for t in things if choices.get(t.key) not in {value for value, _label in t.choices}]

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from casework import audit
 from casework.choices import Role
-from casework.models import AccessLog, Case, Organization, WorkerHandover, WorkerHandoverItem
+from casework.models import AccessLog, Case, NotificationKind, Organization, WorkerHandover, WorkerHandoverItem
+from casework.notifications.services import notify
 from casework.viewers import Viewer, viewer_of
 
 User = get_user_model()
@@ -148,6 +150,7 @@ def worker_handover(
             )
         handover = WorkerHandover.objects.create(organization=organization, leaving=leaving, note=note, by=by)
         moved = 0
+        received: dict[int, tuple[object, int]] = {}
         for source, items in groups:
             for item in items:
                 target = assignments.get(item.key) or default_to
@@ -177,6 +180,17 @@ def worker_handover(
                     reason=f"handover={handover.pk} from={leaving.pk} to={target.pk}",
                 )
                 moved += 1
+                received[target.pk] = (target, received.get(target.pk, (target, 0))[1] + 1)
+        for target, count in received.values():
+            # Numbers and the organization only: the new worker opens the items from their own lists.
+            notify(
+                kind=NotificationKind.HANDOVER_RECEIVED,
+                summary=_("人事異動の引継ぎで、%(org)sの%(n)s件（ケース・紹介・対応事項・会議）の担当になりました。")
+                % {"org": organization.name, "n": count},
+                by=by,
+                users=[target],
+                url=reverse("casework:case_mine"),
+            )
         audit.log_access(
             actor=by,
             action=AccessLog.Action.HANDOVER,

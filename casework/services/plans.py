@@ -13,6 +13,8 @@ from casework.access import case_access
 from casework.assessment import CURRENT_VERSION, validate_checklist
 from casework.models import (
     AccessLog,
+    ApprovalRequest,
+    ApprovalState,
     Assessment,
     Case,
     CaseState,
@@ -86,6 +88,9 @@ def plan_create(*, case: Case, goals: str, by, roles: list[dict] = (), **fields)
 def _editable(plan: SupportPlan) -> None:
     if plan.status not in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}:
         raise ValidationError(_("承認済み・終了したプランは変更できません。新しい版を作成してください。"))
+    # A supervisor approves exactly what was asked: the plan stays as it is while its 決裁 is pending.
+    if ApprovalRequest.objects.filter(plan=plan, state=ApprovalState.PENDING).exists():
+        raise ValidationError(_("決裁待ちのプランは変更できません。差し戻されてから変更してください。"))
 
 
 @transaction.atomic()
@@ -158,10 +163,12 @@ def plan_approve(
     decided_by_ref: str = "",
     approved_on: date | None = None,
     decided_in=None,
+    approval=None,
 ) -> SupportPlan:
     """Approve a plan: supersede the previous one and, from planning, move the case to in support.
 
-    The lead organization approves (team members propose); a meeting passes its decision's basis (decided_in).
+    The lead organization approves (team members propose); a meeting passes its decision's basis (decided_in);
+    a supervisor's 決裁 passes itself (approval, casework.services.approvals), kept on the case's history.
     """
     case = Case.objects.select_for_update().select_related("lead_organization").get(pk=plan.case_id)
     decided_in = decision_basis(by, case, decided_in)
@@ -196,6 +203,7 @@ def plan_approve(
             decided_by_label=decided_by_label,
             decided_by_ref=decided_by_ref,
             decided_in=decided_in,
+            approval=approval,
         )
     return plan
 

@@ -36,10 +36,15 @@ from casework.models import (
     Household,
     Organization,
 )
+from casework.services.approvals import (
+    CLOSING_KINDS,
+    approval_required,
+    case_close_or_request,
+    pending_closing_request,
+)
 from casework.services.cases import (
     REASON_REQUIRED,
     case_change_lead,
-    case_close,
     case_open_things,
     case_team_add,
     case_team_remove,
@@ -185,11 +190,13 @@ def transition(request, pk: int):
         open_things=case_open_things(case, request.user) if closable else (),
     )
     done: list[str] = []
+    waiting = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             if data["to_state"] in REASON_REQUIRED:
-                _closed, done = case_close(
+                # With 決裁 switched on this records a request and changes nothing on the case.
+                outcome = case_close_or_request(
                     case=case,
                     to_state=data["to_state"],
                     by=request.user,
@@ -198,6 +205,7 @@ def transition(request, pk: int):
                     expected_version=data["expected_version"],
                     decided_by_label=data["decided_by_label"],
                 )
+                done, waiting = outcome.done, outcome.approval
             else:
                 case_transition(
                     case=case,
@@ -218,12 +226,34 @@ def transition(request, pk: int):
                 )
             form.add_error(None, str(exc))
         else:
+            if waiting is not None:
+                messages.success(
+                    request,
+                    _(
+                        "「%(s)s」の決裁を申請しました。主担当機関のスーパーバイザーが承認するまで、ケースの状態と"
+                        "残っているものは変わりません。"
+                    )
+                    % {"s": labels[data["to_state"]]},
+                )
+                return redirect(case)
             messages.success(request, _("状態を「%(s)s」に変更しました。") % {"s": labels[data["to_state"]]})
             for sentence in done:
                 messages.info(request, sentence)
             return redirect(case)
     targets = [(s, labels[s]) for s in case.target_states()]
-    return form_page(request, case, "casework/transition_form.html", form, targets=targets)
+    needs_approval = [
+        labels[s] for s, kind in CLOSING_KINDS.items() if s in case.target_states() and approval_required(kind)
+    ]
+    return form_page(
+        request,
+        case,
+        "casework/transition_form.html",
+        form,
+        targets=targets,
+        needs_approval=needs_approval,
+        pending_closing=pending_closing_request(case),
+        asks_approval=form["to_state"].value() in {s for s, kind in CLOSING_KINDS.items() if approval_required(kind)},
+    )
 
 
 @case_view

@@ -24,16 +24,18 @@ from casework.forms import (
 )
 from casework.models import (
     AccessLog,
+    ApprovalKind,
+    ApprovalState,
     Assessment,
     Organization,
     PlanRole,
     SupportPlan,
 )
+from casework.services.approvals import approval_required, plan_approve_or_request
 from casework.services.plans import (
     PLAN_FIELDS,
     assessment_record,
     contact_record_create,
-    plan_approve,
     plan_create,
     plan_propose,
     plan_role_add,
@@ -120,7 +122,12 @@ def plan_detail(request, pk: int, plan_pk: int):
     editing = request.method == "POST"
     action = AccessLog.Action.CHANGE if editing else AccessLog.Action.VIEW
     case, plan = get_case_record_for_user(request, pk, SupportPlan, plan_pk, action=action, for_change=editing)
-    editable = case.access.can_change and plan.status in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}
+    pending_approval = plan.approval_requests.filter(state=ApprovalState.PENDING).select_related("requested_by").first()
+    editable = (
+        case.access.can_change
+        and plan.status in {SupportPlan.Status.DRAFT, SupportPlan.Status.PROPOSED}
+        and pending_approval is None
+    )
     plan_form = PlanForm(
         request.POST if request.POST.get("form") == "plan" else None,
         initial={f: getattr(plan, f) for f in PLAN_FIELDS},
@@ -139,6 +146,9 @@ def plan_detail(request, pk: int, plan_pk: int):
         if _set_next_review(request, case, review_form):
             return redirect("casework:plan_detail", pk=case.pk, plan_pk=plan.pk)
     elif editing:
+        if pending_approval is not None:
+            messages.error(request, _("決裁待ちのプランは変更できません。差し戻されてから変更してください。"))
+            return redirect("casework:plan_detail", pk=case.pk, plan_pk=plan.pk)
         if not editable and request.POST.get("form") != "approve":
             messages.error(request, _("承認済み・終了したプランは変更できません。"))
             return redirect("casework:plan_detail", pk=case.pk, plan_pk=plan.pk)
@@ -163,6 +173,8 @@ def plan_detail(request, pk: int, plan_pk: int):
             "can_set_review": can_set_review,
             "review_form": review_form,
             "lead_change": case_basis(viewer_for(request), case, Purpose.LEAD_CHANGE) is not None,
+            "pending_approval": pending_approval,
+            "approval_on": approval_required(ApprovalKind.PLAN),
         },
     )
 
@@ -204,8 +216,16 @@ def _plan_post(request, plan, plan_form, role_form, approve_form) -> bool:
         messages.success(request, _("プランを会議に提案しました。議長の画面の「議題候補」に表示されます。"))
         return True
     if which == "approve" and approve_form.is_valid():
-        plan_approve(plan=plan, by=by, decided_by_label=approve_form.cleaned_data["decided_by_label"])
-        messages.success(request, _("プランを承認しました。"))
+        outcome = plan_approve_or_request(
+            plan=plan, by=by, decided_by_label=approve_form.cleaned_data["decided_by_label"]
+        )
+        if outcome.waiting:
+            messages.success(
+                request,
+                _("プランの決裁を申請しました。主担当機関のスーパーバイザーが承認するまで、プランは承認されません。"),
+            )
+        else:
+            messages.success(request, _("プランを承認しました。"))
         return True
     return False
 

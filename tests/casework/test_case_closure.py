@@ -14,6 +14,13 @@ from tests.factories import make_referral
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _closing_applies_at_once(settings):
+    # What closing does to the open things, with 決裁 switched off; tests/casework/test_approvals.py has it on.
+    settings.APPROVAL_CLOSURE = False
+    settings.APPROVAL_SUSPENSION = False
+
+
 @pytest.fixture
 def in_support(personas, case_a):
     by = personas.caseworker_a

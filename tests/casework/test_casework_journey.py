@@ -1,5 +1,6 @@
 """Done when: a caseworker takes in a household of two, records consent, assessment, plan and contacts,
-moves the case to 終結, and another window's caseworker gets 404 on every URL of it."""
+moves the case to 終結 (the plan and the closure each approved by the window's supervisor: 決裁), and another
+window's caseworker gets 404 on every URL of it."""
 
 import re
 
@@ -7,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from casework.assessment import SCHEMAS
-from casework.models import AccessLog, Case, CaseState, ContactRecord, SupportPlan
+from casework.models import AccessLog, ApprovalRequest, Case, CaseState, ContactRecord, SupportPlan
 
 
 @pytest.mark.django_db
@@ -57,7 +58,17 @@ def test_a_case_from_intake_to_closure_through_the_screens(personas, login):
     plan = SupportPlan.objects.get(case=case)
     post("plan_detail", {"form": "role", "organization": personas.window_a.pk, "role": "介護サービス調整"}, plan.pk)
     post("plan_detail", {"form": "propose"}, plan.pk)
+    boss = login(personas.supervisor_a)
+
+    def supervisor_approves():
+        approval = ApprovalRequest.objects.get(case=case, state="pending")
+        url = reverse("casework:approval_detail", args=[case.pk, approval.pk])
+        assert boss.post(url, {"decision": "approve", "comment": "確認しました"}).status_code == 302
+
     post("plan_detail", {"form": "approve", "decided_by_label": "重層的支援会議 2025-06-20"}, plan.pk)
+    case.refresh_from_db()
+    assert case.state == CaseState.PLANNING  # waiting for the supervisor's 決裁
+    supervisor_approves()
     case.refresh_from_db()
     assert case.state == CaseState.IN_SUPPORT and case.next_review_on is not None
     post(
@@ -96,6 +107,9 @@ def test_a_case_from_intake_to_closure_through_the_screens(personas, login):
             "open-review": "clear",
         },
     )
+    case.refresh_from_db()
+    assert case.state == CaseState.IN_SUPPORT
+    supervisor_approves()
     case.refresh_from_db()
     assert case.state == CaseState.CLOSED
     html = client.get(urls[0]).content.decode()

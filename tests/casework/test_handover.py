@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from casework.choices import Role
-from casework.models import AccessLog, Case, WorkerHandover, WorkerHandoverItem
+from casework.models import AccessLog, Case, Notification, NotificationKind, WorkerHandover, WorkerHandoverItem
 from casework.services import handover as handover_service
 from casework.services.handover import worker_handover
 from meetings.models import ActionItem, AgendaItem, MeetingParticipant
@@ -88,6 +88,32 @@ def test_one_refusal_moves_nothing(personas, world, monkeypatch):
     assert Referral.objects.get(pk=world["referral"].pk).sender_user == personas.caseworker_a
     assert not WorkerHandover.objects.exists()
     assert not AccessLog.objects.filter(action=AccessLog.Action.HANDOVER).exists()
+    assert not Notification.objects.filter(kind=NotificationKind.HANDOVER_RECEIVED).exists()
+
+
+def test_each_new_worker_is_told_how_many_items_they_received(personas, world):
+    colleague = world["colleague"]
+    third = MembershipFactory(
+        user=UserFactory(username="cw_a3", last_name="大野", first_name="夏美"),
+        organization=personas.window_a,
+        role=Role.CASEWORKER,
+    ).user
+    case2 = world["cases"][1]
+    worker_handover(
+        organization=personas.window_a,
+        leaving=personas.caseworker_a,
+        note="4月1日付の人事異動",
+        by=personas.supervisor_a,
+        default_to=colleague,
+        assignments={f"case:{case2.pk}": third},
+    )
+    told = {n.user_id: n for n in Notification.objects.filter(kind=NotificationKind.HANDOVER_RECEIVED)}
+    assert set(told) == {colleague.pk, third.pk}
+    assert "4件" in told[colleague.pk].summary and "1件" in told[third.pk].summary
+    assert personas.window_a.name in told[third.pk].summary
+    # No person's name and no case number in the summary; the link is the new worker's own case list.
+    assert case2.number not in told[third.pk].summary and "森" not in told[third.pk].summary
+    assert told[third.pk].url == "/cases/mine/"
 
 
 def test_only_colleagues_receive_and_only_supervisors_or_administrators_hand_over(personas, world):

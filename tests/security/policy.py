@@ -254,6 +254,15 @@ POLICY: dict[str, Rule] = {
         args=_pk("pending_grant"),
         post=post(ORG_ADMIN_OWN, ADMIN, data=lambda side: {"decision": "approve"}),
     ),
+    # 決裁: supervisors of the lead organization (the hat they act in) only; the requester too gets 404 on
+    # the decision screen and reads the outcome in the case's history.
+    "casework:approvals": only(OK, SV_OWN, SV_OTHER),
+    "casework:approval_detail": only(
+        OK,
+        SV_OWN,
+        args=lambda s: {"pk": s.case.pk, "approval_pk": s.approval.pk},
+        post=post(SV_OWN, data=lambda s: {"decision": "approve", "comment": ""}),
+    ),
     "casework:case_mine": only(OK, *CASE_STAFF),
     "casework:case_intake": only(OK, *CASE_STAFF),
     "casework:break_glass": only(OK, *CASE_STAFF),

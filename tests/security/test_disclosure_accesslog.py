@@ -236,7 +236,7 @@ def test_row_8_a_400_or_409_answer_showing_the_card_is_logged(personas, particip
         page = client.get(response["Location"])
         assert "大人数が苦手" in page.content.decode()  # the card is shown...
         rows = card_rows(participation)[before:]
-        assert rows, f"{url} answered {status} with the card but wrote no log row"  # ...and logged
+        assert rows, f"{url} was refused and its page showed the card but wrote no log row"  # ...and logged
         assert all(r.actor == personas.place_staff and r.person_ids == [participation.person_id] for r in rows)
 
 

@@ -261,6 +261,19 @@ def plan_approve(w) -> Target:
     return Target(url, w.login(w.p.caseworker_a), data, PlanApproveForm(), shows=[url, case.get_absolute_url()])
 
 
+def approval_decide(w) -> Target:
+    from casework.forms import ApprovalDecisionForm
+    from casework.services.approvals import approval_request_closing
+
+    case = _case(w)
+    approval = approval_request_closing(
+        case=case, to_state="suspended", by=w.p.caseworker_a, reason="連絡が取れない", choices={}
+    )
+    url = reverse("casework:approval_detail", args=[case.pk, approval.pk])
+    data = {"decision": "return", "comment": "理由を具体的に"}
+    return Target(url, w.login(w.p.supervisor_a), data, ApprovalDecisionForm(), shows=[case.get_absolute_url()])
+
+
 def contact_create(w) -> Target:
     from casework.forms import ContactForm
 
@@ -1030,6 +1043,7 @@ SCENARIOS = [
     Scenario("meetings:action_reopen", "ActionUpdateForm", action_reopen),
     Scenario("casework:team", "TeamAddForm", team),
     Scenario("casework:transition", "TransitionForm", transition),
+    Scenario("casework:approval_detail", "ApprovalDecisionForm", approval_decide, skip={"decision": "a fixed choice"}),
     Scenario("casework:break_glass", "BreakGlassForm", break_glass, lookup_only=("number",), also_status=(404,)),
     Scenario(
         "casework:handover",
@@ -1426,6 +1440,7 @@ NOT_A_FORM = {
     "casework:person_match_list": "page",
     "casework:person_match": "page",
     "casework:person_match_agree": "POST without fields",
+    "casework:approvals": "page",
 }
 
 # Form classes with no typed text to attack in a POST, and why.

@@ -27,6 +27,7 @@ from casework.models import (
 )
 from casework.samples.make_case_sample import build_sample
 from casework.services.api_tokens import api_token_issue
+from casework.services.approvals import approval_request_plan
 from casework.services.cases import case_open, case_team_add, case_transition
 from casework.services.consent import consent_record
 from casework.services.disclosure_requests import disclosure_request_open
@@ -89,6 +90,8 @@ class Side:
     pending_grant: object = None
     # A 名寄せ: an earlier record of the side's person merged into it by the side's window (no case left).
     person_match: object = None
+    # A 決裁 waiting for the lead organization's supervisor (a second draft plan, so the first stays editable).
+    approval: object = None
 
 
 @dataclass
@@ -178,6 +181,9 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
         by=worker,
     )
     plan = plan_create(case=case, goals="週1回の訪問で生活を整える", by=worker)
+    approval = approval_request_plan(
+        plan=plan_create(case=case, goals="決裁を待つ版", by=worker), by=worker, decided_by_label=""
+    )
     meeting = make_meeting(chair=chair, secretary=secretary, participants=participants, kind="layered_meeting")
     item = put_on_agenda(meeting=meeting, case=case, purpose="plan_agreement", by=chair)
     decision = ms.meeting_decide(
@@ -241,6 +247,7 @@ def _side(*, case, person, worker, lead, place, place_staff, chair, secretary, p
         place=place,
         import_job=job,
         proposal=proposal,
+        approval=approval,
     )
 
 

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         for username, organization, role in demo.describe_logins():
             self.stdout.write(f"  {username:<18} {role:<14} {organization}")
         if demo_users:
-            self.stdout.write("二要素認証が必要な利用者（監査担当・システム管理者・組織管理者）の確認コードは次で表示できます:")
+            self.stdout.write(
+                "二要素認証が必要な利用者（監査担当・システム管理者・組織管理者）の確認コードは次で表示できます:"
+            )
             for user in demo_users:
                 self.stdout.write(f"  .venv/bin/python manage.py demo_otp_code {user.username}")
