@@ -8,8 +8,11 @@ organization scope), the date that places a record in a month, and what is count
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 from django.db import connection
 from django.db.models import Count, DateTimeField, Q, QuerySet
@@ -22,6 +25,7 @@ from casework.models import (
     Case,
     CaseDomain,
     CaseState,
+    CaseSubject,
     CaseTeamMembership,
     CaseTransition,
     ContactRecord,
@@ -30,7 +34,7 @@ from casework.models import (
     Organization,
     SupportPlan,
 )
-from core.japanese import fiscal_year_range
+from core.japanese import fiscal_year, fiscal_year_range
 
 # Month columns of every report: 4月 … 3月.
 FISCAL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
@@ -114,10 +118,14 @@ class Figure:
     # The key of the figure this one is a part of (its rows and their siblings add up to it), so publication
     # suppression protects the cells of both (indicators.suppression).
     adds_up_to: str = ""
-    precomputed: Counts | None = field(default=None, repr=False)
+    # Counts read together with other figures: a Counts, or a function returning them (run only when
+    # the counts are asked for, so a report read from the stored aggregates runs none of them).
+    precomputed: Counts | Callable[[], Counts] | None = field(default=None, repr=False)
 
     def counts(self) -> Counts:
         """Return the year total and the month values in one aggregate query."""
+        if callable(self.precomputed):
+            self.precomputed = self.precomputed()
         if self.precomputed is not None:
             return self.precomputed
         if not self.monthly:
@@ -199,23 +207,30 @@ def domain_figures(period: Period, scope: Scope) -> list[Figure]:
         )
         for code, label in Domain.choices
     ]
+
     # Every domain's counts in one GROUP BY over the domain rows (one (case, domain) row each), instead
     # of one aggregate per domain; each figure keeps its queryset for the drill-down.
-    by_domain: dict[str, Counts] = {}
-    rows = (
-        CaseDomain.objects.filter(case_id__in=scoped_cases(scope).filter(period.filter(Case, "opened_on")).values("pk"))
-        .annotate(month_opened=ExtractMonth("case__opened_on"))
-        .values("domain", "month_opened")
-        .annotate(n=Count("case_id"))
-        .order_by()
-    )
-    for row in rows:
-        counts = by_domain.setdefault(row["domain"], Counts(0, [0] * 12))
-        counts.total += row["n"]
-        if row["month_opened"] is not None:
-            counts.months[FISCAL_MONTHS.index(row["month_opened"])] += row["n"]
+    @cache
+    def by_domain() -> dict[str, Counts]:
+        counts_of: dict[str, Counts] = {}
+        rows = (
+            CaseDomain.objects.filter(
+                case_id__in=scoped_cases(scope).filter(period.filter(Case, "opened_on")).values("pk")
+            )
+            .annotate(month_opened=ExtractMonth("case__opened_on"))
+            .values("domain", "month_opened")
+            .annotate(n=Count("case_id"))
+            .order_by()
+        )
+        for row in rows:
+            counts = counts_of.setdefault(row["domain"], Counts(0, [0] * 12))
+            counts.total += row["n"]
+            if row["month_opened"] is not None:
+                counts.months[FISCAL_MONTHS.index(row["month_opened"])] += row["n"]
+        return counts_of
+
     for figure, (code, _label) in zip(figures, Domain.choices, strict=True):
-        figure.precomputed = by_domain.get(code, Counts(0, [0] * 12))
+        figure.precomputed = lambda code=code: by_domain().get(code, Counts(0, [0] * 12))
     crossing = CaseDomain.objects.values("case_id").annotate(n=Count("domain")).filter(n__gte=2).values("case_id")
     figures.append(
         _case_figure(
@@ -371,8 +386,9 @@ def contact_workload(period: Period, scope: Scope) -> list[Figure]:
     """Contact records per organization that recorded them (the workload), 延べ."""
     contacts = ContactRecord.objects.filter(period.filter(ContactRecord, "occurred_at"))
     organizations = workload_organizations(scope)
-    by_org = grouped_counts(contacts.filter(organization__in=organizations), "organization_id", "occurred_at")
-    empty = Counts(0, [0] * 12)
+    by_org = cache(
+        lambda: grouped_counts(contacts.filter(organization__in=organizations), "organization_id", "occurred_at")
+    )
     return [
         Figure(
             f"casework.contacts.org{org.pk}",
@@ -380,7 +396,126 @@ def contact_workload(period: Period, scope: Scope) -> list[Figure]:
             contacts.filter(organization=org),
             "occurred_at",
             drill_field="case_id",
-            precomputed=by_org.get(org.pk, empty),
+            precomputed=lambda pk=org.pk: by_org().get(pk, Counts(0, [0] * 12)),
         )
         for org in organizations
     ]
+
+
+# ---------------------------------------------------------------------------
+# The stored aggregates: every figure counted in one pass over each source table
+# ---------------------------------------------------------------------------
+
+# Tally keys: (年度, organization id or None for the municipality, figure key, month 1-12 or 0 for the 年度).
+TallyKey = tuple[int, int | None, str, int]
+
+
+class Tally:
+    """Every figure's counts for every 年度 and scope, filled by one pass over each source table.
+
+    Each app's `tally_*` function reads its tables once and calls `add` for each record with the scopes
+    (None = the municipality, or organization ids) whose figures it belongs to. `indicators.aggregates`
+    stores the result; `tests/indicators/test_aggregates.py` proves it equals the figures counted live.
+    """
+
+    def __init__(self, organization_ids: Iterable[int]):
+        # Only organizations that have a dashboard scope (windows, coordinators, the municipal office).
+        self.organization_ids = frozenset(organization_ids)
+        self.counts: dict[TallyKey, int] = defaultdict(int)
+        self.distinct: dict[TallyKey, set] = defaultdict(set)
+        self.response_days: dict[tuple[int, int | None], list[float]] = defaultdict(list)
+
+    def scopes(self, organization_ids: Iterable[int | None]) -> set[int | None]:
+        """Return the municipality plus those of the organizations that have a scope."""
+        return {None} | {pk for pk in organization_ids if pk in self.organization_ids}
+
+    @property
+    def every_scope(self) -> set[int | None]:
+        return {None} | set(self.organization_ids)
+
+    def add(self, when, scopes: Iterable[int | None], key: str, item=None) -> None:
+        """Count a record dated `when` in its month and 年度; with `item`, count distinct items (実人数)."""
+        if when is None:
+            return
+        day = timezone.localtime(when).date() if isinstance(when, datetime) else when
+        fy, month = fiscal_year(day), day.month
+        for scope in scopes:
+            if item is None:
+                self.counts[(fy, scope, key, month)] += 1
+                self.counts[(fy, scope, key, 0)] += 1
+            else:
+                self.distinct[(fy, scope, key, month)].add(item)
+                self.distinct[(fy, scope, key, 0)].add(item)
+
+    def add_current(self, key: str, n: int) -> None:
+        """Set a figure that has no 年度 (a count of now), stored under 年度 0 for the municipality."""
+        self.counts[(0, None, key, 0)] = n
+
+    def result(self) -> dict[TallyKey, int]:
+        """Return every count above zero."""
+        values = {k: n for k, n in self.counts.items() if n}
+        values.update({k: len(items) for k, items in self.distinct.items() if items})
+        return values
+
+
+def tally_cases(tally: Tally) -> dict[int, set[int | None]]:
+    """Count the case figures (one pass over cases, teams, domains, subjects, plans, moves and contacts).
+
+    Return each case's scopes (the municipality, its lead and every organization ever on its team), which
+    the upper apps' tallies do not need: they scope by their own organizations.
+    """
+    teams: dict[int, set[int]] = defaultdict(set)
+    for case_id, org_id in CaseTeamMembership.objects.values_list("case_id", "organization_id").iterator(5000):
+        teams[case_id].add(org_id)
+    domains: dict[int, set[str]] = defaultdict(set)
+    for case_id, domain in CaseDomain.objects.values_list("case_id", "domain").iterator(5000):
+        domains[case_id].add(domain)
+    subjects: dict[int, list[int]] = defaultdict(list)
+    for case_id, person_id in CaseSubject.objects.values_list("case_id", "person_id").iterator(5000):
+        subjects[case_id].append(person_id)
+    case_scopes: dict[int, set[int | None]] = {}
+    rows = Case.objects.values_list("pk", "opened_on", "lead_organization_id", "intake_route", "household__tags")
+    for pk, opened_on, lead_id, route, tags in rows.iterator(5000):
+        scopes = tally.scopes({lead_id} | teams.get(pk, set()))
+        case_scopes[pk] = scopes
+        tally.add(opened_on, scopes, "casework.new_cases")
+        for person_id in subjects.get(pk, ()):
+            tally.add(opened_on, scopes, "casework.new_persons", person_id)
+        case_domains = domains.get(pk, set())
+        for domain in case_domains:
+            tally.add(opened_on, scopes, f"casework.domain.{domain}")
+        if len(case_domains) >= 2:
+            tally.add(opened_on, scopes, "casework.cross_domain")
+        for tag in set(tags or ()):
+            tally.add(opened_on, scopes, f"casework.tag.{tag}")
+        tally.add(opened_on, scopes, f"casework.route.{route}")
+    for case_id, created_at, approved_on in SupportPlan.objects.values_list(
+        "case_id", "created_at", "approved_on"
+    ).iterator(5000):
+        tally.add(created_at, case_scopes[case_id], "casework.plans_made")
+        tally.add(approved_on, case_scopes[case_id], "casework.plans_approved")
+    moves = CaseTransition.objects.filter(to_state__in=[CaseState.CLOSED, CaseState.SUSPENDED])
+    for case_id, state, at, decided_by in moves.values_list("case_id", "to_state", "at", "decided_by_ref").iterator(
+        5000
+    ):
+        tally.add(at, case_scopes[case_id], f"casework.{state}")
+        if decided_by.startswith("meeting:"):
+            tally.add(at, case_scopes[case_id], f"casework.{state}.by_meeting")
+    failed = {ContactRecord.Kind.ABSENT, ContactRecord.Kind.REFUSED}
+    contacts = ContactRecord.objects.values_list("case_id", "organization_id", "occurred_at", "is_outreach", "kind")
+    for case_id, org_id, occurred_at, outreach, kind in contacts.iterator(5000):
+        if org_id in tally.organization_ids:
+            # The workload row of the recording organization, in the municipality's table and its own.
+            tally.add(occurred_at, (None, org_id), f"casework.contacts.org{org_id}")
+        if outreach:
+            scopes = case_scopes[case_id]
+            tally.add(occurred_at, scopes, "casework.outreach")
+            if kind in failed:
+                tally.add(occurred_at, scopes, "casework.outreach_failed")
+            tally.add(occurred_at, scopes, "casework.outreach_cases", case_id)
+    return case_scopes
+
+
+def scoped_organization_ids() -> list[int]:
+    """Return the organizations a dashboard can be scoped to (every kind but place operators)."""
+    return list(Organization.objects.exclude(kind=Organization.Kind.PLACE_OPERATOR).values_list("pk", flat=True))

@@ -7,3 +7,9 @@ class IndicatorsConfig(AppConfig):
 
     name = "indicators"
     verbose_name = _("実績・指標")
+
+    def ready(self) -> None:
+        from casework.scheduling import register_daily_job
+        from indicators.services import daily_refresh
+
+        register_daily_job("indicator_aggregates", "実績・指標の集計", daily_refresh)

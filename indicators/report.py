@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.utils.translation import gettext as _
 
@@ -60,6 +62,8 @@ class Report:
     scope: Scope
     businesses: list[Business]
     median_response_days: float | None
+    # When the stored aggregates it was read from were counted (None: counted live, now).
+    refreshed_at: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -130,18 +134,28 @@ def _figure_sets(period: Period, scope: Scope) -> list[tuple[str, str, list[tupl
     ]
 
 
-def build_report(fiscal_year: int, scope: Scope) -> Report:
-    """Compute every figure of the 年度 for the municipality or one organization."""
+def build_report(fiscal_year: int, scope: Scope, counts_of: Callable[[Figure], Counts] | None = None) -> Report:
+    """Return every figure of the 年度 for the municipality or one organization.
+
+    Without `counts_of` every figure is counted live from the raw rows (the recount the stored
+    aggregates are tested against); `indicators.selectors.stored_report` passes the stored counts.
+    """
     period = Period(fiscal_year)
-    businesses = [
-        Business(key, title, [_group(gkey, gtitle, builder(), chart) for gkey, gtitle, builder, chart in groups])
-        for key, title, groups in _figure_sets(period, scope)
-    ]
+    businesses = []
+    for key, title, groups in _figure_sets(period, scope):
+        built = []
+        for gkey, gtitle, builder, chart in groups:
+            figures = builder()
+            if counts_of is not None:
+                for figure in figures:
+                    figure.precomputed = counts_of(figure)
+            built.append(_group(gkey, gtitle, figures, chart))
+        businesses.append(Business(key, title, built))
     return Report(
         fiscal_year=fiscal_year,
         scope=scope,
         businesses=businesses,
-        median_response_days=referrals.median_response_days(period, scope),
+        median_response_days=None if counts_of else referrals.median_response_days(period, scope),
     )
 
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("figure/<str:key>/", views.drill, name="drill"),
     path("export/", views.export, name="export"),
+    path("refresh/", views.refresh, name="refresh"),
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,8 +20,9 @@ from casework.selectors import _case_list_prefetch
 from casework.viewers import viewer_for
 from core.japanese import fiscal_year, fiscal_year_label
 from core.spreadsheets import build_xlsx, encode_csv
-from indicators import access
+from indicators import access, services
 from indicators import report as yearly
+from indicators.selectors import refresh_waiting, stored_report
 from meetings.selectors import meetings_for_user
 from places.selectors import visible_places
 from referrals.access import person_ids_shown, referrals_for_user
@@ -131,7 +133,7 @@ def _shown_row(row, shown):
 def dashboard(request):
     """Show the 年度's figures for the municipality or one organization, as charts and tables."""
     choice = _choose(request)
-    report = yearly.build_report(choice.fiscal_year, choice.scope)
+    report = stored_report(choice.fiscal_year, choice.scope)
     current = fiscal_year(timezone.localdate())
     years = [(y, fiscal_year_label(y)) for y in range(current, current - YEARS_BACK - 1, -1)]
     if choice.fiscal_year not in dict(years):
@@ -169,8 +171,19 @@ def dashboard(request):
             "scope_definition": SCOPE_DEFINITION,
             "charts": _chart_data(report) if not choice.threshold else {},
             "threshold_default": yearly.DEFAULT_SUPPRESSION_THRESHOLD,
+            "refresh_waiting": refresh_waiting(),
         },
     )
+
+
+def refresh(request):
+    """Queue a recount of the stored figures (the dashboard says when it finished); nothing is shown."""
+    choice = _choose(request)  # the dashboard's viewers only; everyone else 404
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.aggregates_refresh_request(by=request.user)
+    messages.success(request, _("集計の更新を依頼しました。終わると集計日時が新しくなります。"))
+    return redirect(f"{reverse('indicators:dashboard')}?{_query(choice)}")
 
 
 def _visible_records(request, viewer, drill: str, ids: list[int]):
@@ -238,7 +251,7 @@ def export(request):
     encoding = request.GET.get("encoding", "utf-8-sig")
     if fmt not in {"xlsx", "csv"} or encoding not in {"utf-8-sig", "cp932"}:
         raise Http404
-    report = yearly.build_report(choice.fiscal_year, choice.scope)
+    report = stored_report(choice.fiscal_year, choice.scope)
     access.log_report_export(request, fiscal_year=choice.fiscal_year, scope=choice.scope)
     stem = f"jisseki_{choice.fiscal_year}"
     if fmt == "xlsx":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +14,7 @@ from casework.indicators import (
     Figure,
     Period,
     Scope,
+    Tally,
     grouped_counts,
     workload_organizations,
 )
@@ -67,8 +70,7 @@ def meeting_workload(period: Period, scope: Scope) -> list[Figure]:
     rows = MeetingParticipant.objects.filter(
         meeting__status__in=HELD_STATUSES, removed_at__isnull=True, organization__in=organizations
     ).filter(period.filter(MeetingParticipant, "meeting__starts_at"))
-    by_org = grouped_counts(rows, "organization_id", "meeting__starts_at", count="meeting_id")
-    empty = Counts(0, [0] * 12)
+    by_org = cache(lambda: grouped_counts(rows, "organization_id", "meeting__starts_at", count="meeting_id"))
     return [
         Figure(
             f"meetings.workload.org{org.pk}",
@@ -78,7 +80,34 @@ def meeting_workload(period: Period, scope: Scope) -> list[Figure]:
             count="meeting_id",
             drill=MEETINGS,
             drill_field="meeting_id",
-            precomputed=by_org.get(org.pk, empty),
+            precomputed=lambda pk=org.pk: by_org().get(pk, Counts(0, [0] * 12)),
         )
         for org in organizations
     ]
+
+
+def tally_meetings(tally: Tally) -> None:
+    """Count the meeting figures in one pass over held meetings, their participants and their agenda items."""
+    meetings = {
+        pk: (kind, starts_at, {convened_by})
+        for pk, kind, starts_at, convened_by in Meeting.objects.filter(status__in=HELD_STATUSES)
+        .values_list("pk", "kind", "starts_at", "convened_by_id")
+        .iterator(5000)
+    }
+    participants = MeetingParticipant.objects.filter(meeting__status__in=HELD_STATUSES).values_list(
+        "meeting_id", "organization_id", "removed_at"
+    )
+    for meeting_id, org_id, removed_at in participants.iterator(5000):
+        meetings[meeting_id][2].add(org_id)  # taking part, even if removed later, puts it in the scope
+        if removed_at is None and org_id in tally.organization_ids:
+            starts_at = meetings[meeting_id][1]
+            tally.add(starts_at, (None, org_id), f"meetings.workload.org{org_id}", meeting_id)
+    scopes = {pk: tally.scopes(orgs) for pk, (_kind, _starts, orgs) in meetings.items()}
+    for pk, (kind, starts_at, _orgs) in meetings.items():
+        tally.add(starts_at, scopes[pk], f"meetings.{kind}.held")
+    items = AgendaItem.objects.filter(meeting__status__in=HELD_STATUSES).values_list("meeting_id", "case_id")
+    for meeting_id, case_id in items.iterator(5000):
+        kind, starts_at, _orgs = meetings[meeting_id]
+        tally.add(starts_at, scopes[meeting_id], f"meetings.{kind}.items")
+        if case_id is not None:
+            tally.add(starts_at, scopes[meeting_id], f"meetings.{kind}.cases", case_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from casework.indicators import PLACES, Figure, Period
+from casework.indicators import PLACES, Figure, Period, Tally
 from places.choices import AttendanceStatus
 from places.models import Attendance, Place
 
@@ -58,3 +58,17 @@ def attendance_figures(period: Period, participant_refs=None) -> list[Figure]:
             note=_("紹介された人の出席の記録"),
         ),
     ]
+
+
+def tally_places(tally: Tally) -> None:
+    """Count the directory figures in one pass over the places (municipality-wide, so in every scope)."""
+    active = accepting = 0
+    every_scope = tally.every_scope
+    for created_at, is_active, accepts in Place.objects.values_list(
+        "created_at", "is_active", "accepts_referrals"
+    ).iterator(5000):
+        tally.add(created_at, every_scope, "places.new")
+        active += is_active
+        accepting += is_active and accepts
+    tally.add_current("places.active", active)
+    tally.add_current("places.accepting", accepting)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from statistics import median
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casework.indicators import REFERRALS, Figure, Period, Scope
+from casework.indicators import REFERRALS, Figure, Period, Scope, Tally
+from core.japanese import fiscal_year
+from places.choices import AttendanceStatus
 from places.indicators import attendance_figures
+from places.models import Attendance
 from referrals.models import (
     ParticipationStage,
     Referral,
@@ -72,8 +77,7 @@ def median_response_days(period: Period, scope: Scope) -> float | None:
         .values_list("sent_at", "responded_at")
     )
     # One query; the median itself is taken here because SQLite has no percentile function.
-    days = [(answered - sent).total_seconds() / 86400 for sent, answered in rows]
-    return round(median(days), 1) if days else None
+    return median_of([(answered - sent).total_seconds() / 86400 for sent, answered in rows])
 
 
 def participation_figures(period: Period, scope: Scope) -> list[Figure]:
@@ -106,6 +110,54 @@ def participation_figures(period: Period, scope: Scope) -> list[Figure]:
         )
     refs = None
     if scope.organization is not None:
-        refs = [f"referral:{pk}" for pk in participation.values_list("pk", flat=True)]
+        # A subquery, not a list read now: the report read from the stored aggregates runs no count.
+        refs = participation.annotate(ref=Concat(Value("referral:"), Cast("pk", CharField()))).values("ref")
     figures.extend(attendance_figures(period, refs))
     return figures
+
+
+def tally_referrals(tally: Tally) -> None:
+    """Count referral and 参加支援 figures in one pass over referrals, their moves and stages, and attendance."""
+    referrals = {}
+    sent_ok = {ReferralState.ACCEPTED, ReferralState.COMPLETED}
+    rows = Referral.objects.values_list(
+        "pk", "kind", "sent_at", "responded_at", "sender_organization_id", "receiver_organization_id", "person_id"
+    )
+    for pk, kind, sent_at, responded_at, sender_id, receiver_id, person_id in rows.iterator(5000):
+        scopes = tally.scopes({sender_id, receiver_id})
+        referrals[pk] = (scopes, kind, person_id)
+        tally.add(sent_at, scopes, "referrals.sent")
+        tally.add(sent_at, scopes, f"referrals.sent.{kind}")
+        if kind == ReferralKind.PARTICIPATION:
+            tally.add(sent_at, scopes, "referrals.participation.sent")
+            if person_id is not None:
+                tally.add(sent_at, scopes, "referrals.participation.persons", person_id)
+        if responded_at is not None and sent_at is not None:
+            fy = fiscal_year(timezone.localtime(responded_at).date())
+            for scope in scopes:
+                tally.response_days[(fy, scope)].append((responded_at - sent_at).total_seconds() / 86400)
+    moves = ReferralTransition.objects.filter(to_state__in=sent_ok).values_list("referral_id", "to_state", "at")
+    for referral_id, state, at in moves.iterator(5000):
+        tally.add(at, referrals[referral_id][0], f"referrals.{state}", referral_id)
+    stages = ReferralStage.objects.filter(referral__kind=ReferralKind.PARTICIPATION).values_list(
+        "referral_id", "stage", "on"
+    )
+    for referral_id, stage, on in stages.iterator(5000):
+        scopes, _kind, person_id = referrals[referral_id]
+        if person_id is not None:
+            tally.add(on, scopes, f"referrals.stage.{stage}", person_id)
+    attended = Attendance.objects.filter(status=AttendanceStatus.ATTENDED).values_list("on", "participant_ref")
+    for on, ref in attended.iterator(5000):
+        # Municipality-wide every attendance counts; an organization's scope, its participation referrals'.
+        scopes = {None}
+        prefix, _, pk = (ref or "").partition(":")
+        if prefix == "referral" and pk.isdigit() and int(pk) in referrals:
+            scopes, kind, _person = referrals[int(pk)]
+            if kind != ReferralKind.PARTICIPATION:
+                scopes = {None}
+        tally.add(on, scopes, "places.attendance")
+
+
+def median_of(days: list[float]) -> float | None:
+    """Return the median response days rounded like the live figure, or None without answers."""
+    return round(median(days), 1) if days else None

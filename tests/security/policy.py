@@ -548,6 +548,8 @@ POLICY: dict[str, Rule] = {
     "indicators:dashboard": only(OK, *CASE_STAFF, ADMIN),
     "indicators:drill": only(OK, *CASE_STAFF, args=lambda s: {"key": "casework.new_cases"}),
     "indicators:export": only(OK, *CASE_STAFF, ADMIN),
+    # 集計を更新する: POST only (a GET is 405 for those who have the dashboard), a refused POST queues nothing.
+    "indicators:refresh": only(NOT_ALLOWED, *CASE_STAFF, ADMIN, post=post(*CASE_STAFF, ADMIN)),
 }
 
 # URL arguments by parameter name when a line gives none: a case's URL takes the side's case, and so on.

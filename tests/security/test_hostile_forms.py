@@ -1428,6 +1428,7 @@ NOT_A_FORM = {
     "indicators:dashboard": "GET filters (test_hostile_get_filters)",
     "indicators:drill": "GET filters (test_hostile_get_filters)",
     "indicators:export": "GET filters (test_hostile_exports)",
+    "indicators:refresh": "POST without fields (queues a recount)",
     "active_membership_switch": "POST of a choice among the user's own memberships",
     "casework:todo": "GET choice (mine / the organization's)",
     "casework:calendar": "GET view and date (a bad date falls back to today: casework.calendar.views._parse_day)",
