@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 from django_tasks import task
 
-from indicators import services
+from indicators.aggregates import aggregates_refresh
 from indicators.models import AggregateRun
 
 
@@ -16,7 +16,7 @@ def refresh_aggregates_job(run_id: int) -> str:
     if run is None:  # already done (a retried job)
         return "done"
     try:
-        return services.aggregates_refresh(run=run).outcome
+        return aggregates_refresh(run=run).outcome
     except Exception as error:
         # A failed run must not stay "waiting": the next request queues a new one.
         AggregateRun.objects.filter(pk=run_id).update(
