@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +26,9 @@ def test_gunicorn_serves_the_wsgi_application_with_the_sample_settings(tmp_path)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PYTEST_CURRENT_TEST"}}
     env.update({"DATA_DIR": str(tmp_path), "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"})
+    # The sample's own database: an empty SQLite file under DATA_DIR, migrated as a deployment would.
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)  # noqa: S603
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
         [str(gunicorn), "-c", "config/gunicorn.py", "config.wsgi:application"],
@@ -36,8 +41,13 @@ def test_gunicorn_serves_the_wsgi_application_with_the_sample_settings(tmp_path)
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:  # noqa: S310
-                    assert response.status == 200 and response.read() == b"ok"
+                try:
+                    response = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)  # noqa: S310
+                except urllib.error.HTTPError as answer:
+                    # No worker runs here, so /healthz may say "degraded"; any answer of the app will do.
+                    response = answer
+                with response:
+                    assert json.loads(response.read())["status"] in {"ok", "degraded", "down"}
                     assert "gunicorn" in response.headers.get("Server", "")
                     break
             except OSError:
