@@ -474,3 +474,68 @@ def log_approval_list(request, rows) -> None:
         basis=AccessLog.Basis.OWN_ORGANIZATION,
         reason=("ids=" + ",".join(str(row.pk) for row in rows))[:500],
     )
+
+
+def get_calendar_feed(request, secret: str):
+    """Return (feed, viewer) for a live feed URL: the feed's membership, still held, as the viewer; else 404.
+
+    A feed that exists but is revoked, or whose account is disabled or membership ended, logs the refusal
+    (a leaked URL still being polled is worth an auditor's look); an unknown secret logs nothing (no one
+    to name).
+    """
+    from casework.calendar import has_calendar
+    from casework.models import CalendarFeed, Membership
+    from casework.services.api_tokens import token_digest
+    from casework.viewers import ACTIVE_MEMBERSHIP_KEY
+
+    if not secret or len(secret) > 100:
+        raise Http404
+    feed = CalendarFeed.objects.select_related("user", "membership").filter(digest=token_digest(secret)).first()
+    if feed is None:
+        raise Http404
+    viewer = Viewer(feed.user, {ACTIVE_MEMBERSHIP_KEY: feed.membership_id})
+    live = (
+        feed.revoked_at is None
+        and feed.user.is_active
+        and Membership.objects.active().filter(pk=feed.membership_id, user_id=feed.user_id).exists()
+        and viewer.active_membership is not None
+        and viewer.active_membership.pk == feed.membership_id
+        and has_calendar(viewer)
+    )
+    if not live:
+        audit.log_access(
+            actor=feed.user,
+            action=AccessLog.Action.DENIED,
+            object_type="calendar_feed",
+            object_id=feed.pk,
+            outcome=AccessLog.Outcome.DENIED,
+            organization_id=feed.membership.organization_id,
+            role=feed.membership.role,
+            auth_strength=AccessLog.AuthStrength.FEED_TOKEN,
+        )
+        raise Http404
+    return feed, viewer
+
+
+def log_calendar_feed(feed, viewer: Viewer, items) -> None:
+    """Write the access-log row for one fetch of a feed: the persons of every case its items name."""
+    from django.utils import timezone
+
+    from casework.models import CalendarFeed
+
+    case_ids = {item.case_id for item in items if item.case_id}
+    person_ids = CaseSubject.objects.filter(case_id__in=case_ids).values_list("person_id", flat=True)
+    audit.log_access(
+        actor=feed.user,
+        action=AccessLog.Action.EXPORT,
+        object_type="calendar_feed",
+        object_id=feed.pk,
+        person_ids=list(person_ids),
+        basis=AccessLog.Basis.OWN_ORGANIZATION,
+        basis_ref=f"calendarfeed:{feed.pk}",
+        organization_id=viewer.active_membership.organization_id,
+        role=viewer.active_membership.role,
+        auth_strength=AccessLog.AuthStrength.FEED_TOKEN,
+        reason=f"カレンダー配信（ICS）{len(items)}件",
+    )
+    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())

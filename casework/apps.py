@@ -25,7 +25,9 @@ class CaseworkConfig(AppConfig):
         register_dated_source(approval_items)
         from casework import daily
         from casework.scheduling import register_daily_job
+        from casework.tasks import queue_digests
 
+        register_daily_job("mail_digest", "まとめメール（毎日）", queue_digests)
         register_daily_job("reviews_due", "見直し日の近いプラン・過ぎたプラン", daily.reviews_due)
         register_daily_job("consents_expiring", "30日以内に有効期限を迎える同意", daily.consents_expiring)
         register_daily_job(

@@ -34,7 +34,7 @@ EVENT_KINDS: dict[str, dict[str, type]] = {
     NOTIFICATIONS_CHANGED: {},
 }
 MEETING_CHANGES = frozenset(
-    {"participants", "status", "agenda", "current", "notes", "decisions", "actions", "presence"}
+    {"participants", "status", "schedule", "agenda", "current", "notes", "decisions", "actions", "presence"}
 )
 
 

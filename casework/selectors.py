@@ -492,3 +492,52 @@ def person_match_records(viewer: Viewer, match: PersonMatch) -> list[dict]:
             label = "記録"
         rows.append({"person": person, "label": label, "case_numbers": _visible_case_numbers(viewer, person.pk)})
     return rows
+
+
+# ---------------------------------------------------------------------------
+# The operator's screen of scheduled jobs and the queue (administrators)
+# ---------------------------------------------------------------------------
+
+FAILED_JOBS_SHOWN = 20
+
+
+def scheduled_jobs_overview(today: date) -> list[dict]:
+    """Each registered daily job with its latest run (day, queued, finished, result) and the day queued next."""
+    from casework.models import ScheduledRun
+    from casework.scheduling import DAILY_JOBS
+
+    # One query per registered job (a handful): the unique (name, day) index serves each.
+    latest = {name: ScheduledRun.objects.filter(name=name).order_by("-day").first() for name in DAILY_JOBS}
+    rows = []
+    for name, job in sorted(DAILY_JOBS.items(), key=lambda pair: pair[1].label):
+        run = latest.get(name)
+        if run is None:
+            state = "never"
+        elif run.finished_at is None:
+            state = "queued"
+        else:
+            state = "ok" if run.ok else "failed"
+        next_day = today + timedelta(days=1) if run is not None and run.day >= today else today
+        rows.append({"name": name, "label": job.label, "run": run, "state": state, "next_day": next_day})
+    return rows
+
+
+def job_queue_counts() -> dict:
+    """How many jobs wait, run and failed (all queues), and the latest failures (task and when, no arguments)."""
+    from django.db.models import Count
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    counts = dict(DBTaskResult.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    failed = list(
+        DBTaskResult.objects.filter(status=TaskResultStatus.FAILED)
+        .order_by("-finished_at")
+        .values("task_path", "enqueued_at", "finished_at", "exception_class_path")[:FAILED_JOBS_SHOWN]
+    )
+    return {
+        "ready": counts.get(TaskResultStatus.READY, 0),
+        "running": counts.get(TaskResultStatus.RUNNING, 0),
+        "failed": counts.get(TaskResultStatus.FAILED, 0),
+        "successful": counts.get(TaskResultStatus.SUCCESSFUL, 0),
+        "recent_failures": failed,
+    }

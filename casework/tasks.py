@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django_tasks import task
 
 from casework import scheduling
+from casework.notifications import digest
 
 
 @task()
@@ -34,3 +35,15 @@ def enqueue_daily_jobs(day: date) -> list[str]:
             continue
         queued.append(name)
     return queued
+
+
+# Below the default priority: the day's notice jobs, queued at the same time, run first and are counted.
+@task(priority=-10)
+def send_digest(delivery_id: int) -> str:
+    """Send one user's daily digest mail (casework.notifications.digest); a failure is queued again there."""
+    return digest.digest_send(delivery_id, resend=send_digest)
+
+
+def queue_digests(day: date) -> str:
+    """The daily job mail_digest: queue each opted-in user's digest of the day on send_digest."""
+    return digest.queue_digests(day, send=send_digest)

@@ -112,3 +112,74 @@ def redis_from_env(name: str) -> str | None:
         raise ImproperlyConfigured(f"{name} must look like redis://host:6379/0, got {url!r}")
     del port
     return url
+
+
+EMAIL_SCHEMES = {
+    "smtp": (False, False),  # plain SMTP (a relay on the local network or localhost)
+    "smtp+tls": (True, False),  # STARTTLS on 587
+    "smtps": (False, True),  # implicit TLS on 465
+}
+
+
+def email_from_env(name: str, *, file_path: str) -> dict:
+    """Return Django's e-mail settings from an EMAIL_URL-style variable; unset means files under file_path.
+
+        smtp://relay.example.lg.jp:25
+        smtp+tls://user:password@smtp.example.jp:587     (STARTTLS)
+        smtps://user:password@smtp.example.jp:465        (implicit TLS)
+
+    User and password are percent-decoded. Any other scheme, a missing host, a bad port or an unknown
+    query parameter stops start-up with a message naming the variable. `?timeout=10` (seconds, 1-120) is
+    the only parameter.
+    """
+    from urllib.parse import parse_qsl, unquote
+
+    url = _raw(name)
+    if url is None:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": file_path}
+    parts = urlsplit(url)
+    if parts.scheme not in EMAIL_SCHEMES:
+        raise ImproperlyConfigured(f"{name} must start with smtp://, smtp+tls:// or smtps://, got {parts.scheme!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a malformed port") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must name a host, like smtp://relay.example.jp:25")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ImproperlyConfigured(f"{name} must not have a path or fragment")
+    timeout = 10
+    for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+        if key != "timeout":
+            raise ImproperlyConfigured(f"{name}: unknown parameter {key!r} (only timeout=SECONDS)")
+        try:
+            timeout = int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: timeout must be a whole number of seconds") from None
+        if not 1 <= timeout <= 120:
+            raise ImproperlyConfigured(f"{name}: timeout must be between 1 and 120 seconds")
+    use_tls, use_ssl = EMAIL_SCHEMES[parts.scheme]
+    default_port = {"smtp": 25, "smtp+tls": 587, "smtps": 465}[parts.scheme]
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port or default_port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": timeout,
+    }
+
+
+def site_url_from_env(name: str, default: str) -> str:
+    """Return the site's public base URL (links in mail), http(s)://host[:port] with no path; strict."""
+    url = _raw(name) or default
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a malformed port: {url!r}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ImproperlyConfigured(f"{name} must look like https://jusou.example.lg.jp, got {url!r}")
+    return url.rstrip("/")

@@ -8,7 +8,16 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import database_from_env, env_bool, env_int, env_list, env_str, redis_from_env
+from config.env import (
+    database_from_env,
+    email_from_env,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    redis_from_env,
+    site_url_from_env,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
@@ -154,6 +163,16 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 5, minimum=1)
 JOB_WORKER_STALE_SECONDS = env_int("JOB_WORKER_STALE_SECONDS", 60, minimum=2)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 2, minimum=1)
+# Mail (the daily digest): EMAIL_URL (smtp://, smtp+tls://, smtps://); unset, messages are written as files
+# under DATA_DIR/mail (the demo's var/mail/). SITE_URL is the base of the links a message carries.
+globals().update(email_from_env("EMAIL_URL", file_path=str(DATA_DIR / "mail")))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "jusou@localhost")
+if "@" not in DEFAULT_FROM_EMAIL or any(c in DEFAULT_FROM_EMAIL for c in "\r\n"):
+    raise ImproperlyConfigured(f"DEFAULT_FROM_EMAIL must be an e-mail address, got {DEFAULT_FROM_EMAIL!r}")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SITE_URL = site_url_from_env("SITE_URL", "http://127.0.0.1:8000")
+# A digest whose sending failed is queued again this many times (after 5, 10, 20… minutes), then given up.
+DIGEST_MAX_ATTEMPTS = env_int("DIGEST_MAX_ATTEMPTS", 4, minimum=1, maximum=20)
 # /healthz answers "degraded" (with "worker" among its reasons) when no worker beat within this many seconds.
 HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", JOB_WORKER_STALE_SECONDS, minimum=1)
 

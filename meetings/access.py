@@ -324,3 +324,12 @@ def notification_target_visible(viewer, target_id: str) -> bool:
         return False
     action = ActionItem.objects.select_related("item__meeting").filter(pk=int(target_id)).first()
     return action is not None and action_basis(viewer.user, action) is not None
+
+
+def meeting_notification_visible(viewer, target_id: str) -> bool:
+    """For a notification about a meeting: is the reader still one of its participants (no log: nothing shown)?"""
+    if not str(target_id).isdigit():
+        return False
+    return MeetingParticipant.objects.filter(
+        meeting_id=int(target_id), user_id=viewer.user.pk, removed_at__isnull=True
+    ).exists()

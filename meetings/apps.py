@@ -20,10 +20,16 @@ class MeetingsConfig(AppConfig):
         # The case page shows the case's meeting history without casework importing meetings.
         from casework.notifications.selectors import register_target_check
         from core.panels import register_case_panel, register_home_panel
-        from meetings.access import decision_basis, notification_target_visible, support_meeting_share
+        from meetings.access import (
+            decision_basis,
+            meeting_notification_visible,
+            notification_target_visible,
+            support_meeting_share,
+        )
         from meetings.selectors import case_panel, dated_items, home_panels, proposal_panel
 
         register_target_check("action_item", notification_target_visible)
+        register_target_check("meeting", meeting_notification_visible)
         register_dated_source(dated_items)
         from casework.scheduling import register_daily_job
         from meetings.daily import actions_due

@@ -64,6 +64,21 @@ class MeetingForm(CleanTextMixin, forms.Form):
         return url
 
 
+class MeetingScheduleForm(CleanTextMixin, forms.Form):
+    """Move a scheduled meeting to another date or place (chair or secretary)."""
+
+    starts_at = forms.DateTimeField(
+        label=_("開始日時"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    place = forms.CharField(label=_("会場"), max_length=200, required=False)
+
+
+class MeetingCancelForm(CleanTextMixin, forms.Form):
+    """Cancel a scheduled meeting (chair); participants are told that it is cancelled, not why."""
+
+    reason = forms.CharField(label=_("中止の理由"), max_length=200)
+
+
 class ParticipantAddForm(CleanTextMixin, forms.Form):
     """Add a participant: only staff who are not taking part already are offered."""
 

@@ -18,12 +18,13 @@ class MeetingKind(models.TextChoices):
 
 
 class MeetingStatus(models.TextChoices):
-    """予定 → 開催中 → 終了 → 議事録確定."""
+    """予定 → 開催中 → 終了 → 議事録確定 (or 予定 → 中止)."""
 
     SCHEDULED = "scheduled", _("予定")
     IN_SESSION = "in_session", _("開催中")
     CONCLUDED = "concluded", _("終了")
     MINUTES_LOCKED = "minutes_locked", _("議事録確定")
+    CANCELLED = "cancelled", _("中止")
 
 
 class Meeting(models.Model):
@@ -58,6 +59,7 @@ class Meeting(models.Model):
     minutes_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    cancelled_reason = models.CharField(_("中止の理由"), max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
 
@@ -88,6 +90,10 @@ class Meeting(models.Model):
     )
     def conclude(self):
         """予定・開催中 → 終了."""
+
+    @transition(field=status, source=MeetingStatus.SCHEDULED, target=MeetingStatus.CANCELLED)
+    def cancel(self):
+        """予定 → 中止."""
 
     @transition(field=status, source=MeetingStatus.CONCLUDED, target=MeetingStatus.MINUTES_LOCKED)
     def lock_minutes(self):

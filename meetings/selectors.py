@@ -446,8 +446,10 @@ def dated_items(viewer, start, end, mine: bool) -> list:
 
     items = []
     if viewer.works_cases:
-        meetings = meetings_for_user(viewer.user).filter(
-            starts_at__date__gte=start, starts_at__date__lte=end + timedelta(days=1)
+        meetings = (
+            meetings_for_user(viewer.user)
+            .filter(starts_at__date__gte=start, starts_at__date__lte=end + timedelta(days=1))
+            .exclude(status=MeetingStatus.CANCELLED)
         )
         for meeting in meetings:
             local = timezone.localtime(meeting.starts_at)
@@ -459,6 +461,8 @@ def dated_items(viewer, start, end, mine: bool) -> list:
                     time=f"{local:%H:%M}",
                     kind=meeting.get_kind_display(),
                     title=_("会議 #%(id)s %(title)s") % {"id": meeting.pk, "title": meeting.title},
+                    # The meeting's title is free text (it may name someone): the feed gets the number only.
+                    feed_title=_("会議 #%(id)s") % {"id": meeting.pk},
                     url=meeting.get_absolute_url(),
                     mine=True,
                 )
@@ -469,12 +473,17 @@ def dated_items(viewer, start, end, mine: bool) -> list:
             continue
         if mine and action.assignee_id not in (None, viewer.user.pk):
             continue
+        title = _("ケース %(n)s の対応事項（会議 #%(m)s）") % {
+            "n": action.item.case.number,
+            "m": action.item.meeting_id,
+        }
         items.append(
             DatedItem(
                 on=action.due_on,
                 kind=_("対応事項の期限"),
-                title=_("ケース %(n)s の対応事項（会議 #%(m)s）")
-                % {"n": action.item.case.number, "m": action.item.meeting_id},
+                title=title,
+                feed_title=title,
+                case_id=action.item.case_id,
                 url=action.item.meeting.get_absolute_url(),
                 todo=True,
                 mine=action.assignee_id == viewer.user.pk,

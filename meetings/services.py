@@ -110,6 +110,8 @@ def _lock(meeting: Meeting) -> Meeting:
     locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if locked.status == MeetingStatus.MINUTES_LOCKED:
         raise ValidationError(_("議事録が確定しているため、この会議は変更できません。"))
+    if locked.status == MeetingStatus.CANCELLED:
+        raise ValidationError(_("中止した会議は変更できません。"))
     return locked
 
 
@@ -244,7 +246,41 @@ def meeting_create(
     for user in dict.fromkeys(u for u in (chair, secretary) if u is not None):
         _participant_add(meeting, user, _membership_org(user, prefer=convened_by), by)
     _log(by, meeting, action=AccessLog.Action.CREATE, obj=meeting, basis=AccessLog.Basis.OWN_ORGANIZATION)
+    _notify_invited(meeting, [secretary], by)
     return meeting
+
+
+def _when(meeting: Meeting) -> str:
+    local = timezone.localtime(meeting.starts_at)
+    return f"{format_wareki(local.date())} {local:%H:%M}"
+
+
+def _notify_meeting(meeting: Meeting, *, kind: str, summary: str, users, by) -> None:
+    """Tell users about a meeting: its number, kind and date only (its title is free text and may name someone)."""
+    notify(
+        kind=kind,
+        summary=summary,
+        by=by,
+        users=[u for u in users if u is not None],
+        target_type="meeting",
+        target_id=meeting.pk,
+        url=meeting.get_absolute_url(),
+    )
+
+
+def _notify_invited(meeting: Meeting, users, by) -> None:
+    _notify_meeting(
+        meeting,
+        kind=NotificationKind.MEETING_INVITED,
+        summary=_("会議 #%(id)s（%(kind)s、%(when)s）の参加者に加えられました。")
+        % {"id": meeting.pk, "kind": meeting.get_kind_display(), "when": _when(meeting)},
+        users=users,
+        by=by,
+    )
+
+
+def _participant_users(meeting: Meeting) -> list:
+    return [p.user for p in meeting.participants.filter(removed_at__isnull=True).select_related("user")]
 
 
 def _participant_add(meeting: Meeting, user, organization: Organization, by) -> MeetingParticipant:
@@ -266,8 +302,11 @@ def meeting_participant_add(*, meeting: Meeting, user, by, organization: Organiz
     if not user.is_active:
         raise ValidationError(_("無効なアカウントは参加者にできません。"))
     organization = _membership_org(user, organization)
+    already = MeetingParticipant.objects.filter(meeting=meeting, user=user, removed_at__isnull=True).exists()
     participant = _participant_add(meeting, user, organization, by)
     _bump(meeting, "participants")
+    if not already:
+        _notify_invited(meeting, [user], by)
     return participant
 
 
@@ -285,6 +324,57 @@ def meeting_participant_remove(*, participant: MeetingParticipant, by) -> Meetin
     send_event_on_commit(meeting_group(meeting_id), {"type": live.MEETING_PARTICIPANT_REMOVED, "user_id": user_id})
     participant.refresh_from_db()
     return participant
+
+
+@transaction.atomic
+def meeting_reschedule(*, meeting: Meeting, starts_at: datetime, place: str, by) -> Meeting:
+    """Move a scheduled meeting to another date or place (chair or secretary); every participant is told."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by, secretary_too=True)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise ValidationError(_("予定の会議だけ日時・会場を変更できます。"))
+    place = _clean_text(place, "place")
+    if meeting.starts_at == starts_at and meeting.place == place:
+        return meeting
+    meeting.starts_at = starts_at
+    meeting.place = place
+    meeting.full_clean(exclude=["status", "current_item"])
+    _bump(meeting, "schedule", "starts_at", "place")
+    _log(by, meeting, action=AccessLog.Action.CHANGE, obj=meeting, basis=AccessLog.Basis.OWN_ORGANIZATION)
+    _notify_meeting(
+        meeting,
+        kind=NotificationKind.MEETING_RESCHEDULED,
+        summary=_("会議 #%(id)s（%(kind)s）の日時・会場が変わりました。新しい日時: %(when)s")
+        % {"id": meeting.pk, "kind": meeting.get_kind_display(), "when": _when(meeting)},
+        users=_participant_users(meeting),
+        by=by,
+    )
+    return meeting
+
+
+@transaction.atomic
+def meeting_cancel(*, meeting: Meeting, reason: str, by) -> Meeting:
+    """Cancel a scheduled meeting (chair only) with a reason; every participant is told (not the reason)."""
+    meeting = _lock(meeting)
+    _require_chair(meeting, by)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise ValidationError(_("予定の会議だけを中止できます。"))
+    reason = _clean_text(reason, "cancelled_reason").strip()
+    if not reason:
+        raise ValidationError({"reason": _("中止の理由を入力してください。")})
+    meeting.cancel()
+    meeting.cancelled_reason = reason[:200]
+    _bump(meeting, "status", "status", "cancelled_reason")
+    _log(by, meeting, action=AccessLog.Action.TRANSITION, obj=meeting, basis=AccessLog.Basis.OWN_ORGANIZATION)
+    _notify_meeting(
+        meeting,
+        kind=NotificationKind.MEETING_CANCELLED,
+        summary=_("会議 #%(id)s（%(kind)s、%(when)s）は中止になりました。")
+        % {"id": meeting.pk, "kind": meeting.get_kind_display(), "when": _when(meeting)},
+        users=_participant_users(meeting),
+        by=by,
+    )
+    return meeting
 
 
 @transaction.atomic

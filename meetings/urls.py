@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/agenda/", views.agenda_edit, name="agenda"),
     path("<int:pk>/next/", views.meeting_next, name="next"),
     path("<int:pk>/status/", views.meeting_status, name="status"),
+    path("<int:pk>/schedule/", views.meeting_schedule, name="schedule"),
     path("<int:pk>/minutes/", views.minutes, name="minutes"),
     # 会議録 as an A4 print view and a PDF.
     path("<int:pk>/minutes/sheet/", views.minutes_sheet, name="print_minutes"),

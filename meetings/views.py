@@ -35,7 +35,9 @@ from meetings.forms import (
     AgendaAddForm,
     AgendaItemEditForm,
     DecisionForm,
+    MeetingCancelForm,
     MeetingForm,
+    MeetingScheduleForm,
     NoteForm,
     ParticipantAddForm,
     ProposalForm,
@@ -309,6 +311,50 @@ def agenda_edit(request, pk):
             "queue": queue,
             "due": services.cases_due_for_review(meeting),
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@meeting_view
+def meeting_schedule(request, pk):
+    """Change a scheduled meeting's date and place (chair or secretary) or cancel it (chair); participants are told."""
+    meeting = get_meeting_for_user(request, pk)
+    if not (meeting.is_chair or meeting.is_secretary):
+        raise PermissionDenied
+    local = timezone.localtime(meeting.starts_at)
+    schedule_form = MeetingScheduleForm(
+        request.POST if request.POST.get("action") == "reschedule" else None,
+        initial={"starts_at": local.strftime("%Y-%m-%dT%H:%M"), "place": meeting.place},
+    )
+    cancel_form = MeetingCancelForm(request.POST if request.POST.get("action") == "cancel" else None)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "cancel" and not meeting.is_chair:
+            raise PermissionDenied
+        form = {"reschedule": schedule_form, "cancel": cancel_form}.get(action)
+        if form is None:
+            raise Http404
+        if form.is_valid():
+            try:
+                if action == "reschedule":
+                    services.meeting_reschedule(
+                        meeting=meeting,
+                        starts_at=form.cleaned_data["starts_at"],
+                        place=form.cleaned_data["place"],
+                        by=request.user,
+                    )
+                    messages.success(request, _("日時・会場を変更し、参加者にお知らせしました。"))
+                else:
+                    services.meeting_cancel(meeting=meeting, reason=form.cleaned_data["reason"], by=request.user)
+                    messages.success(request, _("会議を中止し、参加者にお知らせしました。"))
+            except ValidationError as exc:
+                form.add_error(None, _messages(exc))
+            else:
+                return redirect(meeting)
+    return render(
+        request,
+        "meetings/schedule.html",
+        {"meeting": meeting, "schedule_form": schedule_form, "cancel_form": cancel_form},
     )
 
 

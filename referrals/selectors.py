@@ -315,12 +315,17 @@ def dated_items(viewer, start, end, mine: bool) -> list:
         receiving = referral.receiver_organization_id in orgs
         if mine and not receiving and referral.sender_user_id != viewer.user.pk:
             continue
+        title = (_("%(kind)s #%(id)s への回答") if receiving else _("%(kind)s #%(id)s の回答待ち")) % {
+            "kind": referral.get_kind_display(),
+            "id": referral.pk,
+        }
         items.append(
             DatedItem(
                 on=referral.due_on,
                 kind=_("回答期限"),
-                title=(_("%(kind)s #%(id)s への回答") if receiving else _("%(kind)s #%(id)s の回答待ち"))
-                % {"kind": referral.get_kind_display(), "id": referral.pk},
+                title=title,
+                feed_title=title,
+                case_id=referral.case_id,
                 url=referral.get_absolute_url(),
                 todo=receiving,
                 mine=referral.sender_user_id == viewer.user.pk,

@@ -45,6 +45,18 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+# Paths whose last segment is a secret (the calendar feed's URL): the access log keeps the prefix only.
+SECRET_PATH_PREFIXES = ("/calendar/feed/",)
+
+
+def loggable_path(path: str) -> str:
+    """Return the path for the access log, with a secret URL's secret cut off."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path[:300]
+
+
 class RequestContextMiddleware:
     """Give every request an id and remember its IP and path for the access log."""
 
@@ -56,7 +68,7 @@ class RequestContextMiddleware:
         request.request_id = str(uuid.uuid4())
         token = _current.set(
             RequestContext(
-                request_id=request.request_id, ip=client_ip(request), path=request.path[:300], request=request
+                request_id=request.request_id, ip=client_ip(request), path=loggable_path(request.path), request=request
             )
         )
         try:

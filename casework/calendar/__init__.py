@@ -24,9 +24,18 @@ class DatedItem:
     todo: bool = False  # something the viewer's side has to do (listed on やること)
     time: str = ""  # "14:00" for a meeting
     mine: bool = False  # the viewer is the responsible worker (not only their organization)
+    # The title for what leaves the app (the ICS feed): case, referral and meeting numbers and kinds only,
+    # never free text such as a meeting's title. Empty: the feed shows the kind alone.
+    feed_title: str = ""
+    case_id: int | None = None  # the case the item is about, so the feed's access-log row names its persons
 
     def overdue(self, today: date) -> bool:
         return self.todo and self.on < today
+
+
+def has_calendar(viewer) -> bool:
+    """Who has やること, a calendar and so a feed: caseworkers, supervisors and place staff."""
+    return viewer.works_cases or viewer.is_place_staff
 
 
 def register_dated_source(source: Callable) -> Callable:

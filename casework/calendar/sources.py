@@ -51,6 +51,8 @@ def casework_items(viewer, start: date, end: date, mine: bool) -> list[DatedItem
             on=on,
             kind=kind,
             title=title,
+            feed_title=title,
+            case_id=case.pk,
             url=case.get_absolute_url(),
             todo=True,
             mine=case.lead_worker_id == viewer.user.pk,

@@ -5,15 +5,21 @@ from __future__ import annotations
 import calendar as pycalendar
 from datetime import date, timedelta
 
-from django.http import Http404
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from casework.calendar import dated_items
+from casework.access import get_calendar_feed, log_calendar_feed
+from casework.calendar import dated_items, has_calendar
+from casework.calendar.ics import render_ics
 from casework.viewers import viewer_for
 from core.japanese import format_wareki
 
+# The feed covers this window around today.
+FEED_PAST_DAYS = 30
+FEED_AHEAD_DAYS = 180
 # やること looks this far back (overdue) and ahead.
 TODO_PAST_DAYS = 365
 TODO_AHEAD_DAYS = 30
@@ -23,7 +29,7 @@ WEEKDAYS = ("月", "火", "水", "木", "金", "土", "日")
 
 def _viewer_with_items(request):
     viewer = viewer_for(request)
-    if not (viewer.works_cases or viewer.is_place_staff):
+    if not has_calendar(viewer):
         raise Http404
     return viewer
 
@@ -127,3 +133,20 @@ def calendar_view(request):
             "following": following,
         },
     )
+
+
+@login_not_required  # the secret in the URL is the authentication: calendar programs keep no session
+@require_GET
+def calendar_feed(request, secret: str):
+    """Serve the personal ICS feed: what the feed's membership may see now, numbers and kinds only; logged."""
+    feed, viewer = get_calendar_feed(request, secret)
+    today = timezone.localdate()
+    items = dated_items(viewer, today - timedelta(days=FEED_PAST_DAYS), today + timedelta(days=FEED_AHEAD_DAYS))
+    log_calendar_feed(feed, viewer, items)
+    body = render_ics(items, base_url=request.build_absolute_uri("/"), calendar_name="重層的支援 カレンダー")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="jusou.ics"'
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,5 +1,8 @@
 """The casework kernel's models, one module per topic; imported here so Django and callers find them."""
 
+from casework.calendar.models import (  # noqa: F401
+    CalendarFeed,
+)
 from casework.models.access_log import (  # noqa: F401
     AccessLog,
 )
@@ -73,6 +76,8 @@ from casework.models.records import (  # noqa: F401
     consent_form_path,
 )
 from casework.notifications.models import (  # noqa: F401
+    DigestDelivery,
+    DigestSubscription,
     Notification,
     NotificationKind,
 )

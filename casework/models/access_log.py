@@ -51,6 +51,7 @@ class AccessLog(models.Model):
         SECOND_FACTOR = "otp", _("二要素認証")
         BREAK_GLASS = "break_glass", _("緊急アクセス")
         API_TOKEN = "api_token", _("APIトークン")
+        FEED_TOKEN = "feed_token", _("カレンダー配信URL")
         NONE = "none", _("未認証")
 
     class Outcome(models.TextChoices):

@@ -25,6 +25,9 @@ class NotificationKind(models.TextChoices):
     APPROVAL_REQUESTED = "approval_requested", _("決裁の申請")
     APPROVAL_DECIDED = "approval_decided", _("決裁の結果")
     HANDOVER_RECEIVED = "handover_received", _("担当の引継ぎ（人事異動）")
+    MEETING_INVITED = "meeting_invited", _("会議への招集")
+    MEETING_RESCHEDULED = "meeting_rescheduled", _("会議の日時・会場の変更")
+    MEETING_CANCELLED = "meeting_cancelled", _("会議の中止")
 
 
 class Notification(models.Model):
@@ -75,3 +78,49 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.summary}"
+
+
+class DigestSubscription(models.Model):
+    """A user's choice of the daily digest mail (off unless they opt in on 通知・配信の設定)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_subscription", verbose_name=_("利用者")
+    )
+    daily = models.BooleanField(_("毎日のまとめメール"), default=False)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("まとめメールの設定")
+        verbose_name_plural = _("まとめメールの設定")
+
+    def __str__(self) -> str:
+        return f"{self.user} {'on' if self.daily else 'off'}"
+
+
+class DigestDelivery(models.Model):
+    """One user's digest for one day: created when the day's job queues it, so a second run queues nothing."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("送信待ち")
+        SENT = "sent", _("送信済み")
+        RETRYING = "retrying", _("再送待ち")
+        FAILED = "failed", _("送信失敗")
+        SKIPPED = "skipped", _("送信なし")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("利用者")
+    )
+    day = models.DateField(_("対象日"))
+    status = models.CharField(_("状態"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
+    # Why it was skipped or the last failure's kind (never the message's content).
+    outcome = models.CharField(_("結果"), max_length=200, blank=True)
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("まとめメールの送信")
+        verbose_name_plural = _("まとめメールの送信")
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_and_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day} {self.status}"

@@ -146,4 +146,5 @@ def test_healthz_reports_a_killed_worker(start_worker, live_server, settings):
     assert health()["status"] == "ok" or health()["degraded"] == ["redis"]
     worker.kill()
     wait_for(lambda: "worker" in health()["degraded"], "the stale heartbeat to show", deadline_s=30)
-    assert health()["workers"][0]["heartbeat_age_seconds"] > 3
+    # The age is rounded to 0.1 s, so a beat just past the 3 s limit may read 3.0.
+    assert health()["workers"][0]["heartbeat_age_seconds"] >= 3

@@ -28,7 +28,7 @@ NOT_MEETING_WRITES |= HANDOVER_WRITES
 SERVICES = """meeting_create meeting_participant_add pledge_record agenda_item_edit agenda_reorder agenda_move
 meeting_start agenda_set_current agenda_item_note meeting_decide action_item_mark_done action_item_reopen case_propose
 agenda_item_add agenda_item_remove agenda_from_due_reviews presence_join presence_leave meeting_participant_remove
-participant_attendance_record meeting_conclude minutes_approve""".split()
+participant_attendance_record meeting_conclude minutes_approve meeting_reschedule meeting_cancel""".split()
 COVERED = set()
 
 
@@ -68,7 +68,7 @@ def test_every_meetings_service_sends_its_events_after_commit(personas, layered,
     chair, m = personas.chair, layered
     item = m.items.get()
 
-    _, events = expect_events(
+    second_meeting, events = expect_events(
         "meeting_create",
         lambda: ms.meeting_create(
             kind="layered_meeting",
@@ -84,7 +84,10 @@ def test_every_meetings_service_sends_its_events_after_commit(personas, layered,
     participant, events = expect_events(
         "meeting_participant_add", lambda: ms.meeting_participant_add(meeting=m, user=personas.caseworker_b, by=chair)
     )
-    assert events == [_changed(m, "participants")]
+    # The invited user is told (お知らせ badge), then the meeting's page is.
+    badge = [event for event in events if event[1]["type"] == "notifications.changed"]
+    assert {group for group, _ in badge} == {f"user-{personas.caseworker_b.pk}"}
+    assert [event for event in events if event not in badge] == [_changed(m, "participants")]
     _, events = expect_events("pledge_record", lambda: ms.pledge_record(participant=participant, by=chair))
     assert events == [_changed(m, "participants")]
 
@@ -193,6 +196,19 @@ def test_every_meetings_service_sends_its_events_after_commit(personas, layered,
     assert events == [_changed(m, "status")]
     _, events = expect_events("minutes_approve", lambda: ms.minutes_approve(meeting=m, by=chair))
     assert events == [_changed(m, "status")]
+
+    # The second meeting (only the chair takes part): moved, then cancelled; nobody else to tell.
+    _, events = expect_events(
+        "meeting_reschedule",
+        lambda: ms.meeting_reschedule(
+            meeting=second_meeting, starts_at=timezone.now() + timedelta(days=9), place="別館", by=chair
+        ),
+    )
+    assert events == [_changed(second_meeting, "schedule")]
+    _, events = expect_events(
+        "meeting_cancel", lambda: ms.meeting_cancel(meeting=second_meeting, reason="台風のため", by=chair)
+    )
+    assert events == [_changed(second_meeting, "status")]
     assert set(SERVICES) <= COVERED
 
 

@@ -229,6 +229,16 @@ POLICY: dict[str, Rule] = {
     # お知らせ: everyone signed in has their own; a notification row of someone else is 404 (tests/casework).
     "casework:todo": only(OK, *CASE_STAFF, *PLACE_STAFF),
     "casework:calendar": only(OK, *CASE_STAFF, *PLACE_STAFF),
+    # The personal ICS feed: the secret in the path is the authentication (no session); an unknown one is 404
+    # for everyone, signed in or not (tests/casework/test_calendar_feed.py covers a live secret).
+    "casework:calendar_feed": only(
+        NOT_FOUND, *SIGNED_IN, also={ANON: NOT_FOUND, DEACTIVATED: NOT_FOUND}, args=lambda s: {"secret": "jcal_x"}
+    ),
+    # 通知・配信の設定: everyone signed in; only those with a calendar may issue a feed URL.
+    "casework:personal_settings": only(OK, *SIGNED_IN),
+    "casework:calendar_feed_new": only(NOT_ALLOWED, *SIGNED_IN, post=post(*CASE_STAFF, *PLACE_STAFF)),
+    "casework:calendar_feed_stop": only(NOT_ALLOWED, *SIGNED_IN, post=post(*SIGNED_IN)),
+    "casework:digest_settings": only(NOT_ALLOWED, *SIGNED_IN, post=post(*SIGNED_IN, data=lambda s: {"daily": "on"})),
     "casework:notifications": only(OK, *SIGNED_IN),
     "casework:notification_count": only(OK, *SIGNED_IN),
     "casework:notification_read_all": only(NOT_ALLOWED, *SIGNED_IN),
@@ -383,6 +393,8 @@ POLICY: dict[str, Rule] = {
     ),
     # Open-API tokens: system administrators issue and revoke them.
     "casework:api_tokens": only(OK, ADMIN),
+    # The operator's screen of scheduled jobs and the queue: system administrators only.
+    "casework:scheduled_jobs": only(OK, ADMIN),
     "casework:api_token_revoke": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("api_token"), post=post(ADMIN)),
     # 開示請求: privacy officers (the auditor role) only, any person's request (the request is the basis).
     "casework:disclosure_requests": only(OK, AUDITOR),
@@ -494,6 +506,19 @@ POLICY: dict[str, Rule] = {
     "meetings:next": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("meeting"), post=post(*MEETING_A)),
     "meetings:status": only(
         NOT_ALLOWED, *SIGNED_IN, args=_pk("meeting"), post=post(*MEETING_A, data=lambda s: {"action": "start"})
+    ),
+    # Date, place and cancelling: the chair and the secretary move a meeting; only the chair cancels it.
+    "meetings:schedule": only(
+        OK,
+        CHAIR_OWN,
+        COORD_OWN,
+        also={CW_OWN: FORBIDDEN},
+        args=_pk("meeting"),
+        post=post(
+            CHAIR_OWN,
+            data=lambda s: {"action": "cancel", "reason": "改ざん"},
+            also={CW_OWN: FORBIDDEN, COORD_OWN: FORBIDDEN},
+        ),
     ),
     "meetings:minutes": only(OK, *MEETING_A, args=_pk("meeting")),
     "meetings:print_minutes": only(OK, *MEETING_A, args=_pk("meeting")),

@@ -710,6 +710,25 @@ def action_reopen(w) -> Target:
     )
 
 
+def meeting_reschedule(w) -> Target:
+    from meetings.forms import MeetingScheduleForm
+
+    meeting, _item, _case_ = _meeting(w)
+    starts = (timezone.localtime() + timedelta(days=4)).strftime("%Y-%m-%dT%H:%M")
+    data = {"action": "reschedule", "starts_at": starts, "place": "別館2階"}
+    url = reverse("meetings:schedule", args=[meeting.pk])
+    return Target(url, w.login(w.p.chair), data, MeetingScheduleForm(), shows=[meeting.get_absolute_url()])
+
+
+def meeting_cancel(w) -> Target:
+    from meetings.forms import MeetingCancelForm
+
+    meeting, _item, _case_ = _meeting(w)
+    url = reverse("meetings:schedule", args=[meeting.pk])
+    data = {"action": "cancel", "reason": "台風のため"}
+    return Target(url, w.login(w.p.chair), data, MeetingCancelForm(), shows=[meeting.get_absolute_url()])
+
+
 def meeting_create(w) -> Target:
     from meetings.forms import MeetingForm
 
@@ -1124,6 +1143,8 @@ SCENARIOS = [
         transform={"family_name_kana": _kana, "given_name_kana": _kana},
     ),
     Scenario("meetings:create", "MeetingForm", meeting_create, transform={"online_url": _https}),
+    Scenario("meetings:schedule", "MeetingScheduleForm", meeting_reschedule),
+    Scenario("meetings:schedule#cancel", "MeetingCancelForm", meeting_cancel),
     Scenario("meetings:agenda", "AgendaAddForm", agenda_add, lookup_only=("case",)),
     Scenario("meetings:notes", "meetings.NoteForm", item_notes),
     Scenario("meetings:propose", "ProposalForm", case_propose),
@@ -1382,6 +1403,12 @@ NOT_A_FORM = {
     "casework:pdf_contact_sheet": "GET period (tests/paper/test_record_sheets.py)",
     "casework:ecomap": "drawing",
     "casework:api_token_revoke": "POST without fields",
+    "casework:calendar_feed": "ICS feed, GET only (the secret in the path; test_calendar_feed)",
+    "casework:personal_settings": "page",
+    "casework:calendar_feed_new": "POST without fields",
+    "casework:calendar_feed_stop": "POST without fields",
+    "casework:digest_settings": "one checkbox, no typed text (test_mail_digest)",
+    "casework:scheduled_jobs": "page",
     "api_openapi": "public description, GET only",
     "hsds:root": "API, GET only (token)",
     "hsds:services": "API, GET only (token; page numbers checked in test_open_api)",
