@@ -20,6 +20,7 @@ from referrals import services
 from referrals.models import ReferralState
 from tests.factories import make_referral
 from tests.fake_decisions import record_decision
+from tests.refusals import refused_page
 
 NAME = "山田花子"
 PREFERRED = "はなこさん"
@@ -317,8 +318,8 @@ def test_row_7_typed_text_is_refused_as_a_support_meeting_basis(personas, draft,
     response = client.post(
         reverse("referrals:send", args=[draft.pk]), {"version": draft.version, "support_meeting_ref": text}
     )
-    assert response.status_code == 400
-    assert "記録された決定の一覧から選んでください" in response.content.decode()
+    # Refused: back to the referral page with the message (core.refusals).
+    assert "記録された決定の一覧から選んでください" in refused_page(client, response, _detail(draft))
     draft.refresh_from_db()
     assert (draft.state, draft.legal_basis, draft.legal_basis_ref) == (ReferralState.DRAFT, "", "")
     assert login(personas.caseworker_b).get(_detail(draft)).status_code == 404
@@ -333,7 +334,7 @@ def test_row_7_typed_text_is_refused_even_when_a_decision_exists(personas, draft
         reverse("referrals:send", args=[draft.pk]),
         {"version": draft.version, "support_meeting_ref": decision.ref + "x"},
     )
-    assert response.status_code == 400
+    refused_page(client, response, _detail(draft))
     draft.refresh_from_db()
     assert draft.state == ReferralState.DRAFT
 
