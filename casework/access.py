@@ -539,3 +539,31 @@ def log_calendar_feed(feed, viewer: Viewer, items) -> None:
         reason=f"カレンダー配信（ICS）{len(items)}件",
     )
     CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
+
+
+# ---------------------------------------------------------------------------
+# Retention and disposal (system administrators: record ids and numbers, never content)
+# ---------------------------------------------------------------------------
+
+
+def log_retention_list(request, *, object_type: str, object_id, rows) -> None:
+    """A retention screen listing records writes one row: the kinds and ids it showed, no names."""
+    shown = ",".join(f"{row.kind}:{row.object_id}" for row in rows)
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.LIST,
+        object_type=object_type,
+        object_id=object_id,
+        reason=shown[:500],
+    )
+
+
+def log_legal_hold_list(request, holds) -> None:
+    """The legal-hold list shows case numbers and person ids: one row naming them."""
+    audit.log_access(
+        actor=request.user,
+        action=AccessLog.Action.LIST,
+        object_type="legalhold",
+        person_ids=[h.person_id for h in holds if h.person_id],
+        reason=("cases=" + ",".join(str(h.case_id) for h in holds if h.case_id))[:500],
+    )

@@ -34,6 +34,13 @@ class CaseworkConfig(AppConfig):
             "access_log_verify", "アクセス記録の連鎖の検証（異常は監査担当へ）", daily.access_log_verified
         )
 
+        from casework import retention  # noqa: F401 - registers the closed-case retention kind
+        from casework.services.retention import ensure_rules_after_migrate, retention_daily
+
+        register_daily_job("retention", "保存期間を過ぎた記録（廃棄対象）の一覧", retention_daily)
+        # After every app's migrate, so the kinds upper apps register get their default rule too.
+        post_migrate.connect(ensure_rules_after_migrate, dispatch_uid="casework.retention_rules")
+
         post_migrate.connect(audit_roles.grant_after_migrate, sender=self)
         # casework's own reaction to a withdrawn consent comes first: the team grants resting on it end.
         if case_team_end_lapsed not in disclosure.CONSENT_LAPSED_HANDLERS:

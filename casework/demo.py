@@ -71,6 +71,7 @@ def seed(stdout) -> dict:
     seed_family(base)
     seed_duplicate(stdout, base)
     seed_approvals(stdout, base)
+    seed_retention(stdout, base)
     return base
 
 
@@ -210,6 +211,71 @@ def seed_approvals(stdout, base) -> None:
         choices=choices,
     )
     stdout.write(f"  決裁待ち: ケース {case.number} の終結（申請 houkatsu_sato → 決裁 houkatsu_boss）#{approval.pk}")
+
+
+OLD_CLOSED_HOUSEHOLD = "森さん世帯（デモ・保存期間満了）"
+
+
+def seed_retention(stdout, base) -> None:
+    """A case closed in 令和元年度, past the five-year default, for the retention list (skipped when present).
+
+    The city's rules stay unconfirmed: the administrator confirms them on the 保存期間と廃棄 screen.
+    """
+    from datetime import datetime, time, timedelta
+
+    from casework.models import CaseTransition, ContactRecord
+    from casework.services.retention import retention_rules_ensure
+    from core.japanese import fiscal_year
+
+    if Household.objects.filter(name=OLD_CLOSED_HOUSEHOLD).exists():
+        return
+    ito = base["users"]["jiritsu_ito"]
+    today = timezone.localdate()
+    opened = date(fiscal_year(today) - 8, 6, 10)
+    closed = date(fiscal_year(today) - 7, 9, 30)
+    h = household_create(name=OLD_CLOSED_HOUSEHOLD, tags=["isolation"], by=ito)
+    p = _person(
+        ito,
+        family_name="森",
+        given_name="正男",
+        family_name_kana="モリ",
+        given_name_kana="マサオ",
+        birth_date=date(1958, 8, 8),
+        gender="male",
+    )
+    household_add_member(household=h, person=p, relationship="self", by=ito)
+    case = case_open(
+        household=h,
+        subjects=[p],
+        domains=["poverty"],
+        categories=["livelihood", "employment"],
+        main_category="livelihood",
+        intake_route="self",
+        lead_organization=base["organizations"]["jiritsu"],
+        lead_worker=ito,
+        opened_on=opened,
+        summary="失職して家賃の支払いが難しいとの本人からの相談。",
+        by=ito,
+    )
+    contact_record_create(
+        case=case,
+        occurred_at=timezone.make_aware(datetime.combine(opened + timedelta(days=7), time(10, 0))),
+        kind="interview",
+        summary="家計の状況を確認し、住居確保給付金の申請を案内した。",
+        person=p,
+        by=ito,
+    )
+    for to in ["assessment", "planning", "in_support"]:
+        case = case_transition(case=case, to_state=to, by=ito)
+    case = case_transition(case=case, to_state="closed", reason="再就職し家計が安定したため", by=ito)
+    # The demo's history happened years ago: date the closure and its records back.
+    Case.objects.filter(pk=case.pk).update(closed_on=closed)
+    CaseTransition.objects.filter(case=case).update(at=timezone.make_aware(datetime.combine(closed, time(15, 0))))
+    ContactRecord.objects.filter(case=case).update(
+        occurred_at=timezone.make_aware(datetime.combine(opened + timedelta(days=7), time(10, 0)))
+    )
+    retention_rules_ensure()
+    stdout.write(f"  保存期間を過ぎた終結ケース {case.number}（{OLD_CLOSED_HOUSEHOLD}・終結 {closed}）")
 
 
 def seed_family(base) -> None:

@@ -814,3 +814,61 @@ class PersonMatchReasonForm(CleanTextForm):
     """A reason for withdrawing a request or undoing a link or merge."""
 
     reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
+
+
+class RetentionRuleForm(CleanTextForm):
+    """The city's period for one kind of record, and where it comes from; saving confirms it."""
+
+    # A text box, so digits typed with the IME (全角) arrive and are read; a number box would drop them.
+    years = forms.IntegerField(
+        label=_("保存期間（年）"), min_value=1, max_value=100, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
+    basis = forms.CharField(
+        label=_("根拠（規程・条文など）"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("例: ○○市文書管理規程 別表第2 福祉相談記録 5年"),
+    )
+    is_active = forms.BooleanField(label=_("廃棄の対象にする"), required=False)
+
+
+class LegalHoldForm(CleanTextForm):
+    """Stop disposal of one case (by number) or of every record of one person (by id)."""
+
+    case_number = CaseNumberField(label=_("ケース番号"), required=False)
+    person_id = forms.IntegerField(
+        label=_("本人ID"),
+        required=False,
+        min_value=1,
+        max_value=2**53,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    reason = forms.CharField(label=_("理由"), max_length=300, help_text=_("例: 審査請求の対応中（令和8年第3号）"))
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("case_number")) == (data.get("person_id") is not None):
+            raise ValidationError(_("ケース番号か本人IDのどちらか一方を入力してください。"))
+        return data
+
+
+class LegalHoldReleaseForm(CleanTextForm):
+    release_reason = forms.CharField(label=_("解除の理由"), max_length=300)
+
+
+class DisposalProposeForm(CleanTextForm):
+    """Propose disposing of the ticked records of today's list."""
+
+    candidates = forms.TypedMultipleChoiceField(label=_("廃棄する記録"), coerce=int, choices=())
+    reason = forms.CharField(
+        label=_("廃棄の理由"), max_length=300, initial=_("保存期間の満了による廃棄（文書管理規程による）")
+    )
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["candidates"].choices = [(c.pk, c.reference or str(c.object_id)) for c in candidates]
+
+
+class DisposalDecideForm(CleanTextForm):
+    action = forms.ChoiceField(choices=[("approve", _("承認して廃棄する")), ("reject", _("却下・取下げ"))])
+    note = forms.CharField(label=_("メモ"), max_length=300, required=False)

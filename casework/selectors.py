@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from casework import audit
@@ -32,7 +32,7 @@ from casework.models import (
     membership_active_q,
 )
 from casework.viewers import Viewer
-from core.japanese import fold_case_number, normalize_case_number, search_key
+from core.japanese import fold_case_number, format_wareki, normalize_case_number, search_key
 from core.panels import Panel
 
 REVIEW_DUE_DAYS = 14
@@ -541,3 +541,97 @@ def job_queue_counts() -> dict:
         "successful": counts.get(TaskResultStatus.SUCCESSFUL, 0),
         "recent_failures": failed,
     }
+
+
+# ---------------------------------------------------------------------------
+# 個人情報ファイル簿 (個人情報保護法 第75条) and the retention screens
+# ---------------------------------------------------------------------------
+
+# Files with fewer persons than this need no 個人情報ファイル簿 entry (法第74条第2項第9号).
+FILE_LEDGER_THRESHOLD = 1000
+
+
+def _record_items(model, skip: set[str]) -> list[str]:
+    """The Japanese names of a model's recorded fields (keys, system stamps and search keys left out)."""
+    names = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.is_relation or not f.editable or f.name in skip:
+            continue
+        names.append(str(f.verbose_name))
+    return names
+
+
+def personal_info_file_entry(today: date | None = None) -> list[tuple[str, str]]:
+    """Return the 個人情報ファイル簿 entry of this system's file as (項目, 内容), from the live data and models."""
+    from casework.models import Assessment, IntakeRoute, MigrationSource, RetentionRule, SupportPlan
+    from casework.retention import kind_label
+
+    today = today or timezone.localdate()
+    municipality = Organization.objects.filter(kind=Organization.Kind.MUNICIPAL, is_active=True).order_by("pk").first()
+    persons = Person.objects.count()
+    items = [
+        ("本人・世帯員", _record_items(Person, {"is_anonymous", "address_secret", "search_key"})),
+        ("世帯", [str(HouseholdMember._meta.get_field("relationship").verbose_name), "同居・別居", "世帯の状況"]),
+        ("ケース", _record_items(Case, {"number", "version", "next_review_on"}) + ["分野", "主担当機関"]),
+        ("アセスメント", _record_items(Assessment, {"schema_version"})),
+        ("支援プラン", _record_items(SupportPlan, {"version", "approved_by_ref"})),
+        ("支援経過記録", _record_items(ContactRecord, set())),
+        ("同意", _record_items(Consent, {"scanned_form"}) + ["同意書の写し"]),
+    ]
+    routes = dict(
+        Case.objects.order_by().values("intake_route").annotate(n=Count("id")).values_list("intake_route", "n")
+    )
+    sources = [
+        f"{IntakeRoute(code).label}（{n:,}件）" for code, n in sorted(routes.items()) if code in IntakeRoute.values
+    ]
+    migrated = list(MigrationSource.objects.order_by("name").values_list("name", flat=True))
+    if migrated:
+        sources.append("他のシステム・台帳からの移行（" + "、".join(migrated) + "）")
+    team_kinds = dict(
+        Organization.objects.filter(case_team_rows__isnull=False)
+        .order_by()
+        .values("kind")
+        .annotate(n=Count("id", distinct=True))
+        .values_list("kind", "n")
+    )
+    recipients = [
+        f"{Organization.Kind(k).label}（{n}機関）"
+        for k, n in sorted(team_kinds.items())
+        if k in Organization.Kind.values
+    ]
+    rules = [f"{kind_label(r.kind)}: {r.years}年" for r in RetentionRule.objects.order_by("kind")]
+    return [
+        ("個人情報ファイルの名称", "重層的支援体制整備事業 相談支援記録ファイル"),
+        ("行政機関等の名称", municipality.name if municipality else "（市町村の機関が登録されていません）"),
+        (
+            "個人情報ファイルが利用に供される事務",
+            "社会福祉法第106条の4に基づく重層的支援体制整備事業（包括的相談支援、多機関協働、参加支援、アウトリーチ等を通じた継続的支援）",
+        ),
+        (
+            "個人情報ファイルの利用目的",
+            "相談者とその世帯への支援の実施、関係機関との連携（本人同意又は支援会議による）、支援会議・重層的支援会議の運営、事業の実績報告",
+        ),
+        ("記録項目", "；".join(f"{group}: " + "、".join(names) for group, names in items)),
+        ("記録範囲", "相談を受け付けた本人及びその世帯員"),
+        ("記録情報の収集方法", "、".join(sources) or "（まだ記録がありません）"),
+        (
+            "要配慮個人情報が含まれるときは、その旨",
+            "含む（心身の障害、病歴、犯罪被害等が相談内容・記録に含まれることがある）",
+        ),
+        ("記録情報の経常的提供先", "、".join(recipients) or "なし"),
+        ("保存期間", "、".join(rules)),
+        (
+            "開示請求等を受理する組織の名称及び所在地",
+            "個人情報保護担当（開示請求の受付）"
+            + (f"、{municipality.name}" if municipality else "")
+            + (f"（{municipality.address}）" if municipality and municipality.address else ""),
+        ),
+        ("電算処理・マニュアル処理の別", "電算処理ファイル"),
+        ("本人の数", f"{persons:,}人（{format_wareki(today)}現在）"),
+        (
+            "個人情報ファイル簿への掲載",
+            "要（本人の数が1,000人以上）"
+            if persons >= FILE_LEDGER_THRESHOLD
+            else "本人の数が1,000人未満のため掲載の義務はない（法第74条第2項第9号）",
+        ),
+    ]

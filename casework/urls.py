@@ -19,6 +19,7 @@ from casework.views import (
     personal,
     persons,
     plans,
+    retention,
 )
 
 app_name = "casework"
@@ -105,6 +106,15 @@ urlpatterns = [
         disclosure_requests.request_package_pdf,
         name="disclosure_package_pdf",
     ),
+    path("retention/", retention.retention_home, name="retention"),
+    path("retention/run/", retention.retention_run_now, name="retention_run"),
+    path("retention/rules/<int:pk>/", retention.retention_rule_edit, name="retention_rule"),
+    path("retention/decisions/<int:pk>/", retention.disposal_decision, name="disposal_decision"),
+    path("retention/history/", retention.disposal_history, name="disposal_history"),
+    path("retention/holds/", retention.legal_holds, name="legal_holds"),
+    path("retention/holds/<int:pk>/release/", retention.legal_hold_release_view, name="legal_hold_release"),
+    path("file-ledger/", retention.file_ledger, name="file_ledger"),
+    path("file-ledger.csv", retention.file_ledger_csv, name="file_ledger_csv"),
     path("migration/", migration.migration_home, name="migration"),
     path("migration/<int:pk>/", migration.migration_run, name="migration_run"),
     path("migration/<int:pk>/mapping/", migration.migration_mapping, name="migration_mapping"),

@@ -195,3 +195,14 @@ def attendance_record_session(
             )
         )
     return recorded
+
+
+def attendance_dispose(*, participant_refs: list[str]) -> int:
+    """Delete the attendance kept under these participants (their referral is being disposed of); return how many.
+
+    Only casework's disposal calls it, inside the approved decision's transaction (casework.retention).
+    """
+    if not participant_refs:
+        return 0
+    deleted, _per_model = Attendance.objects.filter(participant_ref__in=participant_refs).delete()
+    return deleted

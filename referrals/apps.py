@@ -45,6 +45,11 @@ class ReferralsConfig(AppConfig):
         )
         # The places attendance screen asks referrals who its "referral:N" participants are (while the card's basis holds).
         register_participant_source("referral", place_participants)
+        # Disposing of a case (retention) deletes its referrals; their attendance at places goes with them.
+        from casework.retention import register_disposal_hook
+        from referrals.services import referrals_disposed
+
+        register_disposal_hook(referrals_disposed)
         # Withdrawing or narrowing a consent withdraws the referrals resting on it, in the same transaction.
         if referrals_consent_lapsed not in disclosure.CONSENT_LAPSED_HANDLERS:
             disclosure.CONSENT_LAPSED_HANDLERS.append(referrals_consent_lapsed)

@@ -1055,3 +1055,12 @@ def handover_reassign(item, *, organization, leaving, to, by) -> None:
     referral.sender_user = to
     referral.version += 1
     referral.save(update_fields=["sender_user", "version"])
+
+
+def referrals_disposed(collected) -> dict[str, int]:
+    """When a disposal deletes referrals, delete the places' attendance kept under them (a string, not a key)."""
+    from places.services import attendance_dispose
+
+    ids = collected.get(Referral, set())
+    count = attendance_dispose(participant_refs=[f"referral:{pk}" for pk in sorted(ids)])
+    return {str(_("居場所の出欠")): count} if count else {}

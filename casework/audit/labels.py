@@ -63,6 +63,15 @@ OBJECT_TYPE_LABELS = {
     "handover": _("人事異動の引き継ぎ"),
     "workerhandover": _("人事異動の引き継ぎ（記録）"),
     "action": _("会議の対応事項（引き継ぎ）"),
+    "approvalrequest": _("決裁"),
+    "calendar_feed": _("カレンダー配信（ICS）"),
+    "person_match_candidates": _("名寄せの候補"),
+    "personmatch": _("名寄せ（紐付け・統合）"),
+    "retentionrule": _("保存期間の規則"),
+    "retentionrun": _("廃棄対象の一覧"),
+    "disposaldecision": _("廃棄の決定"),
+    "disposaltombstone": _("廃棄の記録"),
+    "legalhold": _("廃棄の停止（リーガルホールド）"),
 }
 
 # What a case page and its forms log under the case's own id (a case-number search finds these).

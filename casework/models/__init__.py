@@ -75,6 +75,15 @@ from casework.models.records import (  # noqa: F401
     SupportPlan,
     consent_form_path,
 )
+from casework.models.retention import (  # noqa: F401
+    DisposalDecision,
+    DisposalItem,
+    DisposalTombstone,
+    LegalHold,
+    RetentionCandidate,
+    RetentionRule,
+    RetentionRun,
+)
 from casework.notifications.models import (  # noqa: F401
     DigestDelivery,
     DigestSubscription,

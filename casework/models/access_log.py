@@ -35,6 +35,7 @@ class AccessLog(models.Model):
         HANDOVER = "handover", _("担当の引継ぎ（人事異動）")
         ACCOUNT_DEACTIVATE = "account_deactivate", _("アカウントの無効化")
         ACCOUNT_CREATE = "account_create", _("アカウントの作成")
+        DISPOSE = "dispose", _("廃棄（保存期間の満了）")
         DENIED = "denied", _("拒否")
 
     class Basis(models.TextChoices):

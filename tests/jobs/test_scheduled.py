@@ -23,7 +23,9 @@ def _received(kind) -> Counter:
 
 
 def test_running_it_twice_in_a_day_queues_nothing_new():
-    assert {"reviews_due", "consents_expiring", "access_log_verify", "referral_responses_overdue"} <= set(DAILY_JOBS)
+    assert {"reviews_due", "consents_expiring", "access_log_verify", "referral_responses_overdue", "retention"} <= set(
+        DAILY_JOBS
+    )
     call_command("run_scheduled", verbosity=0)
     first = (ScheduledRun.objects.count(), DBTaskResult.objects.count())
     call_command("run_scheduled", verbosity=0)

@@ -407,6 +407,24 @@ POLICY: dict[str, Rule] = {
     "casework:migration_mapping": only(OK, ADMIN, args=_pk("migration_run")),
     "casework:migration_apply": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("migration_run"), post=post(ADMIN)),
     "casework:migration_cancel": only(NOT_ALLOWED, *SIGNED_IN, args=_pk("migration_run"), post=post(ADMIN)),
+    # Retention and disposal, 個人情報ファイル簿: system administrators only (ids and numbers, no content).
+    "casework:retention": only(OK, ADMIN, post=post(ADMIN, data=lambda s: {"candidates": [], "reason": "廃棄"})),
+    "casework:retention_run": only(NOT_ALLOWED, *SIGNED_IN, post=post(ADMIN)),
+    "casework:retention_rule": only(
+        OK, ADMIN, args=_pk("retention_rule"), post=post(ADMIN, data=lambda s: {"years": "1", "basis": "改ざん"})
+    ),
+    "casework:disposal_decision": only(
+        OK, ADMIN, args=_pk("disposal_decision"), post=post(ADMIN, data=lambda s: {"action": "reject", "note": "x"})
+    ),
+    "casework:disposal_history": only(OK, ADMIN),
+    "casework:legal_holds": only(
+        OK, ADMIN, post=post(ADMIN, data=lambda s: {"case_number": s.case.number, "reason": "改ざん"})
+    ),
+    "casework:legal_hold_release": only(
+        NOT_ALLOWED, *SIGNED_IN, args=_pk("legal_hold"), post=post(ADMIN, data=lambda s: {"release_reason": "x"})
+    ),
+    "casework:file_ledger": only(OK, ADMIN),
+    "casework:file_ledger_csv": only(OK, ADMIN),
     # --- places ---------------------------------------------------------------------------------
     "places:list": only(OK, *DIRECTORY),
     "places:create": only(OK, *PLACE_STAFF, ADMIN),

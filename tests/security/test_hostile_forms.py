@@ -1018,6 +1018,81 @@ def person_match_undo(w) -> Target:
     return Target(url, w.login(w.p.caseworker_a), {"reason": "別人と判明"}, PersonMatchReasonForm(), shows=[page])
 
 
+def _old_closed_case(w):
+    from django.utils import timezone as tz
+
+    from casework.models import Case
+    from casework.services.cases import case_transition
+
+    case = _case(w)
+    for to in ["assessment", "planning", "in_support", "closed"]:
+        case = case_transition(case=case, to_state=to, by=w.p.caseworker_a, reason="目標を達成したため")
+    Case.objects.filter(pk=case.pk).update(closed_on=tz.localdate().replace(year=tz.localdate().year - 8))
+    return case
+
+
+def _retention_proposal(w):
+    from casework.services.retention import (
+        retention_rule_update,
+        retention_rules_ensure,
+        retention_run,
+    )
+
+    _old_closed_case(w)
+    for rule in retention_rules_ensure():
+        retention_rule_update(rule=rule, years=5, basis="文書管理規程", is_active=True, by=w.p.administrator)
+    run = retention_run(timezone.localdate())
+    return run, list(run.candidates.select_related("rule"))
+
+
+def retention_rule(w) -> Target:
+    from casework.forms import RetentionRuleForm
+    from casework.services.retention import retention_rules_ensure
+
+    rule = retention_rules_ensure()[0]
+    data = {"years": "5", "basis": "○○市文書管理規程 別表第2", "is_active": "on"}
+    url = reverse("casework:retention_rule", args=[rule.pk])
+    return Target(url, w.login(w.p.administrator), data, RetentionRuleForm(), shows=[reverse("casework:retention")])
+
+
+def retention_propose(w) -> Target:
+    from casework.forms import DisposalProposeForm
+
+    _run, candidates = _retention_proposal(w)
+    data = {"candidates": [c.pk for c in candidates], "reason": "保存期間の満了"}
+    return Target(reverse("casework:retention"), w.login(w.p.administrator), data, DisposalProposeForm())
+
+
+def disposal_decide(w) -> Target:
+    from casework.forms import DisposalDecideForm
+    from casework.services.retention import disposal_propose
+
+    _run, candidates = _retention_proposal(w)
+    decision = disposal_propose(candidates=candidates, reason="保存期間の満了", by=w.p.administrator)
+    url = reverse("casework:disposal_decision", args=[decision.pk])
+    return Target(url, w.login(w.p.administrator), {"action": "reject", "note": "再確認"}, DisposalDecideForm())
+
+
+def legal_hold(w) -> Target:
+    from casework.forms import LegalHoldForm
+
+    data = {"case_number": _case(w).number, "person_id": "", "reason": "審査請求の対応中"}
+    url = reverse("casework:legal_holds")
+    return Target(url, w.login(w.p.administrator), data, LegalHoldForm(), shows=[url])
+
+
+def legal_hold_release(w) -> Target:
+    from casework.forms import LegalHoldReleaseForm
+    from casework.services.retention import legal_hold_set
+
+    hold = legal_hold_set(case_number=_case(w).number, reason="審査請求の対応中", by=w.p.administrator)
+    url = reverse("casework:legal_hold_release", args=[hold.pk])
+    data = {"release_reason": "裁決が出たため"}
+    return Target(
+        url, w.login(w.p.administrator), data, LegalHoldReleaseForm(), shows=[reverse("casework:legal_holds")]
+    )
+
+
 SECRET = {"token": "a one-time code: never stored"}
 
 SCENARIOS = [
@@ -1118,6 +1193,16 @@ SCENARIOS = [
         org_admin_grant_decide,
         skip={"decision": "fixed choices"},
     ),
+    Scenario("casework:retention_rule", "RetentionRuleForm", retention_rule),
+    Scenario(
+        "casework:retention",
+        "DisposalProposeForm",
+        retention_propose,
+        skip={"candidates": "a choice among today's listed records"},
+    ),
+    Scenario("casework:disposal_decision", "DisposalDecideForm", disposal_decide, skip={"action": "fixed choices"}),
+    Scenario("casework:legal_holds", "LegalHoldForm", legal_hold, lookup_only=("case_number",)),
+    Scenario("casework:legal_hold_release", "LegalHoldReleaseForm", legal_hold_release),
     Scenario("places:create", "PlaceForm", place_create, transform={"activities_text": _tags}),
     Scenario("places:edit", "PlaceForm", place_edit, transform={"activities_text": _tags}),
     Scenario(
@@ -1421,6 +1506,10 @@ NOT_A_FORM = {
     "casework:disclosure_requests": "GET search (reading and birth date) and a POST of a person id, date and choice",
     "casework:disclosure_package_csv": "download",
     "casework:disclosure_package_pdf": "download",
+    "casework:retention_run": "POST without fields",
+    "casework:disposal_history": "page",
+    "casework:file_ledger": "page",
+    "casework:file_ledger_csv": "download",
     "casework:migration": "upload (tests/casework/test_migration.py: undecodable files, bad rows)",
     "casework:migration_run": "page",
     "casework:migration_mapping": "POST of choices among the file's own column names",

@@ -45,6 +45,7 @@ from tests.factories import (
     PlaceFactory,
     UserFactory,
     give_layered_consent,
+    make_case,
     make_meeting,
     put_on_agenda,
 )
@@ -92,6 +93,35 @@ class Side:
     person_match: object = None
     # A 決裁 waiting for the lead organization's supervisor (a second draft plan, so the first stays editable).
     approval: object = None
+    # Retention (administrators' screens; the same rows for every side): a rule, a proposal, a legal hold.
+    retention_rule: object = None
+    disposal_decision: object = None
+    legal_hold: object = None
+
+
+def _retention_rows(p) -> dict:
+    """A confirmed rule, a disposal proposed for an old closed case of window A, and a hold on another case."""
+    from casework.services.retention import (
+        disposal_propose,
+        legal_hold_set,
+        retention_rule_update,
+        retention_rules_ensure,
+        retention_run,
+    )
+
+    today = timezone.localdate()
+    old = make_case(lead_organization=p.window_a, by=p.caseworker_a, family_name="保存期間")
+    for to in ["assessment", "planning", "in_support", "closed"]:
+        old = case_transition(case=old, to_state=to, by=p.caseworker_a, reason="目標を達成したため")
+    Case.objects.filter(pk=old.pk).update(closed_on=today.replace(year=today.year - 8, day=1))
+    rules = retention_rules_ensure()
+    for rule in rules:
+        retention_rule_update(rule=rule, years=5, basis="文書管理規程", is_active=True, by=p.administrator)
+    candidates = list(retention_run(today).candidates.select_related("rule"))
+    decision = disposal_propose(candidates=candidates, reason="保存期間の満了", by=p.administrator)
+    held = make_case(lead_organization=p.window_a, by=p.caseworker_a, family_name="停止")
+    hold = legal_hold_set(case_number=held.number, reason="審査請求の対応中", by=p.administrator)
+    return {"retention_rule": rules[0], "disposal_decision": decision, "legal_hold": hold}
 
 
 @dataclass
@@ -366,6 +396,9 @@ def build_world() -> World:
         pending_grant=grant_b,
         person_match=_merged_record(person_b, p.window_b, caseworker_b),
     )
+    retention = _retention_rows(p)
+    own = replace(own, **retention)
+    other = replace(other, **retention)
     return World(
         personas=p,
         caseworker_b=caseworker_b,
