@@ -383,7 +383,8 @@ class ReferralMachine(RuleBasedStateMachine):
 
 def test_no_sequence_of_referral_moves_breaks_the_invariants(personas):
     ReferralMachine.personas, ReferralMachine.reached = personas, set()
-    run_state_machine_as_test(ReferralMachine, settings=MACHINE_SETTINGS)
+    # More examples than the other machines: with forward moves first, 30 sequences did not always reach 辞退.
+    run_state_machine_as_test(ReferralMachine, settings=settings(MACHINE_SETTINGS, max_examples=60))
     assert ReferralMachine.reached >= {"draft", "requested", "accepted", "in_progress", "rejected", "returned"}
 
 
