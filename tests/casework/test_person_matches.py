@@ -217,7 +217,13 @@ def _row_builders(personas, merged, case_b):
             case=case_b, by=personas.caseworker_b, sender=personas.window_b, receiver=personas.municipal
         )
 
+    def legal_hold():
+        from casework.services.retention import legal_hold_set
+
+        return legal_hold_set(person_id=merged.pk, reason="審査請求の対応中", by=personas.administrator)
+
     return {
+        "casework.legalhold.person": legal_hold,
         "casework.householdmember.person": household_member,
         "casework.casesubject.person": case_subject,
         "casework.consent.person": consent,

@@ -418,18 +418,24 @@ class MeetingMachine(RuleBasedStateMachine):
         return m.status, m.version, m.current_item_id, item.notes, item.version
 
     @rule(
-        action=st.sampled_from(["start", "conclude", "lock"]),
+        action=st.sampled_from(["start", "conclude", "lock", "cancel"]),
         who=st.sampled_from(["chair", "coordinator", "caseworker_a"]),
     )
     def status(self, action, who):
         _count("meeting status")
-        service = {"start": ms.meeting_start, "conclude": ms.meeting_conclude, "lock": ms.minutes_approve}[action]
+        service = {
+            "start": ms.meeting_start,
+            "conclude": ms.meeting_conclude,
+            "lock": ms.minutes_approve,
+            "cancel": lambda meeting, by: ms.meeting_cancel(meeting=meeting, reason="台風のため", by=by),
+        }[action]
         m = self._fresh()
         before = self._snapshot()
         expected_from = {
             "start": {MeetingStatus.SCHEDULED},
             "conclude": {MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION},
             "lock": {MeetingStatus.CONCLUDED},
+            "cancel": {MeetingStatus.SCHEDULED},
         }[action]
         try:
             service(meeting=m, by=getattr(self.personas, who))
